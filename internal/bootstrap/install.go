@@ -1,0 +1,84 @@
+package bootstrap
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	"github.com/pocketidp/pocketidp/internal/config"
+	"github.com/pocketidp/pocketidp/internal/doctor"
+	"github.com/pocketidp/pocketidp/internal/state"
+)
+
+// Install is what every step of an install shares, like kind's
+// ActionContext: the options, the state, the machine, the debug log.
+type Install struct {
+	Options config.Options
+	Store   *state.Store // nil while the doctor runs: nothing is created then
+	Host    doctor.Host
+	Log     *slog.Logger
+
+	mu      sync.Mutex
+	results []doctor.Result
+}
+
+// DoctorResults returns what the doctor steps found, in check order.
+func (in *Install) DoctorResults() []doctor.Result {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return append([]doctor.Result(nil), in.results...)
+}
+
+// doctorCheck runs one doctor check as a step. It has no Done: a check is
+// re-run every time, since the machine may have changed.
+type doctorCheck struct {
+	in    *Install
+	check doctor.Check
+}
+
+func (d doctorCheck) Name() string { return "doctor/" + d.check.Name }
+
+func (d doctorCheck) Run(ctx context.Context, sc *StepContext) error {
+	r := d.check.Run(ctx, d.in.Host, d.in.Options)
+	d.in.mu.Lock()
+	d.in.results = append(d.in.results, r)
+	d.in.mu.Unlock()
+	switch r.Status {
+	case doctor.Warn:
+		sc.Logger().Warn(r.Found + " (fix: " + r.Fix + ")")
+	case doctor.OK:
+		sc.Logger().Info(r.Found)
+	}
+	return r.Err()
+}
+
+// DoctorPlan is the pre-flight checks: the first steps of `up`, and all of
+// `doctor`. They read the machine and create nothing.
+func DoctorPlan(in *Install) (*Plan, error) {
+	var steps []Step
+	for _, c := range doctor.Checks(in.Options) {
+		steps = append(steps, Step{Action: doctorCheck{in: in, check: c}})
+	}
+	return NewPlan(steps...)
+}
+
+// UpPlan is everything `up` does after the doctor passed, with the state open.
+func UpPlan(in *Install) (*Plan, error) {
+	return NewPlan(
+		Step{Action: Func{StepName: "state", RunFunc: func(_ context.Context, sc *StepContext) error {
+			// The options are saved first so that a re-run (or `down`) after a
+			// failure knows what this install was asked to be.
+			if err := in.Store.Update(func(f *state.File) { f.Options = in.Options }); err != nil {
+				return err
+			}
+			sc.Logger().Info("install " + in.Store.InstallID() + " recorded in " + in.Store.Path())
+			return nil
+		}, DoneFunc: func(context.Context, *StepContext) (bool, error) { return false, nil }}},
+	)
+}
+
+// DownPlan takes the install back. Each step's Undo removes what the step
+// of the same name in UpPlan made.
+func DownPlan(in *Install) (*Plan, error) {
+	return UpPlan(in)
+}

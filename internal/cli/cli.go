@@ -1,0 +1,236 @@
+// Package cli is the pocketidp command line: flags and environment become
+// options, options become a plan, the plan runs with a renderer.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pocketidp/pocketidp/internal/config"
+	"github.com/pocketidp/pocketidp/internal/doctor"
+	"github.com/pocketidp/pocketidp/internal/secret"
+	"github.com/pocketidp/pocketidp/internal/state"
+)
+
+// Exit codes.
+const (
+	ExitOK          = 0
+	ExitFailed      = 1
+	ExitBadInput    = 2
+	ExitInterrupted = 130
+)
+
+// Env is everything the CLI takes from its process, so tests can run it
+// whole without touching the real one.
+type Env struct {
+	Args   []string
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+	// IsTTY reports whether stdout is a terminal.
+	IsTTY bool
+	// Host is the machine the doctor looks at.
+	Host doctor.Host
+	// Now stamps log file names; nil means time.Now.
+	Now func() time.Time
+}
+
+// OSEnv is the real process.
+func OSEnv(isTTY bool) Env {
+	return Env{
+		Args: os.Args[1:], Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		Getenv: os.Getenv, IsTTY: isTTY, Host: doctor.System{},
+	}
+}
+
+// Run runs the command line and returns the exit code.
+func Run(ctx context.Context, env Env) int {
+	if env.Now == nil {
+		env.Now = time.Now
+	}
+	app := &app{env: env, redactor: &secret.Redactor{}}
+	root := app.rootCommand()
+	root.SetArgs(env.Args)
+	root.SetIn(env.Stdin)
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	err := root.ExecuteContext(ctx)
+	return app.exit(err)
+}
+
+type app struct {
+	env      Env
+	redactor *secret.Redactor
+	flags    flags
+	// logPath is the debug log of this run, printed on failure.
+	logPath string
+}
+
+// flags are the raw command-line values before they meet the environment.
+type flags struct {
+	org, tokenFile, apiURL, name, listen, kubeconfig, kubeContext, chartDir string
+	output, logFile, stateDir                                              string
+	port                                                                   int
+	trust, yes, wait, skipHumanitec, verbose                               bool
+	timeout                                                                time.Duration
+}
+
+func (a *app) exit(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	msg := a.redactor.Redact(err.Error())
+	var ue usageError
+	switch {
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintf(a.env.Stderr, "pocketidp: interrupted; state is saved, run the same command again to resume\n")
+		return ExitInterrupted
+	case errors.As(err, &ue), config.IsInput(err):
+		fmt.Fprintf(a.env.Stderr, "pocketidp: %s\n", indentJoined(msg))
+		return ExitBadInput
+	default:
+		fmt.Fprintf(a.env.Stderr, "pocketidp: %s\n", indentJoined(msg))
+		if a.logPath != "" {
+			fmt.Fprintf(a.env.Stderr, "full log: %s\n", a.logPath)
+		}
+		return ExitFailed
+	}
+}
+
+// indentJoined keeps errors.Join's one-per-line shape readable.
+func indentJoined(s string) string { return strings.ReplaceAll(s, "\n", "\n  ") }
+
+// usageError is a mistake on the command line itself.
+type usageError struct{ error }
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "pocketidp",
+		Short: "A real Internal Developer Platform on one machine, in one command",
+		Long: `PocketIDP creates a kind cluster with an HTTPS ingress on port 8443, Gitea with
+the 5minorg organisation and its Backstage repository, a CI runner and an image
+registry, registers the platform with the Humanitec Platform Orchestrator, and
+triggers the Backstage deployment. Without a subcommand it runs "up".`,
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		Args:              cobra.NoArgs,
+		RunE:              a.runUp,
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+
+	f := root.PersistentFlags()
+	f.StringVar(&a.flags.org, "humanitec-org", "", "Humanitec org id (env HUMANITEC_ORG)")
+	f.StringVar(&a.flags.tokenFile, "humanitec-token-file", "", "file holding the Humanitec API token (else env HUMANITEC_TOKEN)")
+	f.BoolVar(&a.flags.skipHumanitec, "skip-humanitec", false, "build everything but the Humanitec registration")
+	f.StringVar(&a.flags.name, "name", config.DefaultName, "kind cluster name")
+	f.IntVar(&a.flags.port, "port", config.DefaultPort, "host port of the HTTPS ingress")
+	f.StringVar(&a.flags.listen, "listen-address", config.DefaultListenAddress, "host address the ingress port binds to")
+	f.StringVar(&a.flags.kubeconfig, "kubeconfig", "", "install into the cluster of this kubeconfig instead of creating one")
+	f.StringVar(&a.flags.kubeContext, "context", "", "kubeconfig context of an existing cluster to install into")
+	f.StringVar(&a.flags.chartDir, "chart-dir", "", "folder of local chart archives (.tgz) for offline installs")
+	f.BoolVar(&a.flags.trust, "trust", false, "install the local CA into the system trust store (removed by down)")
+	f.BoolVarP(&a.flags.yes, "yes", "y", false, "ask nothing: run headless with flags and environment")
+	f.BoolVar(&a.flags.wait, "wait", false, "wait until Backstage answers (default under Coder)")
+	f.StringVarP(&a.flags.output, "output", "o", "text", "output format: text or json")
+	f.StringVar(&a.flags.logFile, "log-file", "", "debug log file (default: a new file under the user cache dir)")
+	f.StringVar(&a.flags.stateDir, "state-dir", "", "folder of the install's state (default: the user config dir)")
+	f.DurationVar(&a.flags.timeout, "timeout", config.DefaultTimeout, "give up after this long")
+	f.BoolVarP(&a.flags.verbose, "verbose", "v", false, "show debug lines too")
+
+	root.AddCommand(
+		&cobra.Command{Use: "up", Short: "Create the platform, or converge it if it exists", Args: cobra.NoArgs, RunE: a.runUp},
+		&cobra.Command{Use: "down", Short: "Remove what this install created", Args: cobra.NoArgs, RunE: a.runDown},
+		&cobra.Command{Use: "status", Short: "Show what exists, its health and URLs", Args: cobra.NoArgs, RunE: a.runStatus},
+		&cobra.Command{Use: "doctor", Short: "Check the machine before creating anything", Args: cobra.NoArgs, RunE: a.runDoctor},
+		&cobra.Command{Use: "version", Short: "Print the version", Args: cobra.NoArgs, RunE: a.runVersion},
+	)
+	for _, c := range root.Commands() {
+		c.SetFlagErrorFunc(root.FlagErrorFunc())
+	}
+	return root
+}
+
+// options merges defaults, the previous run's options, the environment and
+// the flags, in that order of precedence (later wins).
+func (a *app) options(cmd *cobra.Command) (config.Options, error) {
+	o := config.Defaults()
+	stateDir := a.flags.stateDir
+	if stateDir == "" {
+		d, err := config.DefaultStateDir()
+		if err != nil {
+			return o, err
+		}
+		stateDir = d
+	}
+	if prev, err := state.Read(stateDir); err == nil {
+		keepRunOnly := o
+		o = prev.Options
+		o.GiteaAdminPassword = keepRunOnly.GiteaAdminPassword
+		o.Output, o.Timeout = keepRunOnly.Output, keepRunOnly.Timeout
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return o, err
+	}
+	o.StateDir = stateDir
+
+	get := a.env.Getenv
+	if v := get("HUMANITEC_ORG"); v != "" {
+		o.HumanitecOrg = v
+	}
+	if v := get("HUMANITEC_API_URL"); v != "" {
+		o.HumanitecAPIURL = v
+	}
+	if v := get("HUMANITEC_TOKEN"); v != "" {
+		o.HumanitecToken = secret.New(v)
+	}
+	o.Coder = get("CODER") == "true"
+	ci := get("CI") == "true"
+
+	fl := cmd.Flags()
+	set := func(name string, apply func()) {
+		if fl.Changed(name) {
+			apply()
+		}
+	}
+	set("humanitec-org", func() { o.HumanitecOrg = a.flags.org })
+	if a.flags.tokenFile != "" {
+		tok, err := config.ReadTokenFile(a.flags.tokenFile)
+		if err != nil {
+			return o, err
+		}
+		o.HumanitecToken = tok
+	}
+	set("skip-humanitec", func() { o.SkipHumanitec = a.flags.skipHumanitec })
+	set("name", func() { o.Name = a.flags.name })
+	set("port", func() { o.Port = a.flags.port })
+	set("listen-address", func() { o.ListenAddress = a.flags.listen })
+	set("kubeconfig", func() { o.Kubeconfig = a.flags.kubeconfig })
+	set("context", func() { o.Context = a.flags.kubeContext })
+	set("chart-dir", func() { o.ChartDir = a.flags.chartDir })
+	set("trust", func() { o.Trust = a.flags.trust })
+	o.Yes = a.flags.yes
+	o.Wait = a.flags.wait || o.Coder
+	o.Output = a.flags.output
+	o.LogFile = a.flags.logFile
+	o.Timeout = a.flags.timeout
+	o.Headless = !a.env.IsTTY || o.Yes || o.Coder || ci
+	if o.Coder && o.Trust {
+		// The workspace's trust store is not the learner's browser's.
+		o.Trust = false
+	}
+	a.redactor.Add(o.HumanitecToken)
+	if o.GiteaAdminPassword.Reveal() != o.GiteaAdmin {
+		// The course's default password equals the user name and is printed
+		// on the summary card; only a password of the user's own is masked.
+		a.redactor.Add(o.GiteaAdminPassword)
+	}
+	return o, nil
+}

@@ -1,0 +1,196 @@
+// Package config holds the options of one PocketIDP install: what the user
+// chose with flags and environment, the defaults, and their validation.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"time"
+
+	"github.com/pocketidp/pocketidp/internal/secret"
+)
+
+// Defaults of the course setup: names and ports the tutorial text relies on.
+const (
+	DefaultName          = "5min-idp"
+	DefaultPort          = 8443
+	DefaultListenAddress = "127.0.0.1"
+	DefaultAPIURL        = "https://api.humanitec.io"
+	DefaultGiteaAdmin    = "5minadmin"
+	DefaultGiteaOrg      = "5minorg"
+	DefaultBackstageRepo = "https://github.com/humanitec-architecture/backstage.git"
+	DefaultTimeout       = 30 * time.Minute
+	EnvType              = "5min-local"
+)
+
+// Options are the choices of an install. They are saved in the state file
+// (the token is not: only its fingerprint is) so that a re-run reuses them.
+type Options struct {
+	Name          string `json:"name"`
+	Port          int    `json:"port"`
+	ListenAddress string `json:"listen_address"`
+	// Kubeconfig and Context select an existing cluster instead of kind.
+	Kubeconfig string `json:"kubeconfig,omitempty"`
+	Context    string `json:"context,omitempty"`
+	ChartDir   string `json:"chart_dir,omitempty"`
+	Trust      bool   `json:"trust,omitempty"`
+
+	HumanitecOrg    string       `json:"humanitec_org,omitempty"`
+	HumanitecAPIURL string       `json:"humanitec_api_url,omitempty"`
+	HumanitecToken  secret.Value `json:"-"`
+	SkipHumanitec   bool         `json:"skip_humanitec,omitempty"`
+
+	GiteaAdmin         string       `json:"gitea_admin"`
+	GiteaAdminPassword secret.Value `json:"-"`
+	BackstageRepo      string       `json:"backstage_repo"`
+	BackstageRef       string       `json:"backstage_ref,omitempty"`
+
+	// Run-only choices: not part of what an install is.
+	Yes      bool          `json:"-"`
+	Wait     bool          `json:"-"`
+	Output   string        `json:"-"`
+	LogFile  string        `json:"-"`
+	StateDir string        `json:"-"`
+	Timeout  time.Duration `json:"-"`
+	// Headless is true when nothing may be asked: no TTY, --yes, Coder or CI.
+	Headless bool `json:"-"`
+	Coder    bool `json:"-"`
+}
+
+// Defaults returns the options of a plain `pocketidp up`.
+func Defaults() Options {
+	return Options{
+		Name:               DefaultName,
+		Port:               DefaultPort,
+		ListenAddress:      DefaultListenAddress,
+		HumanitecAPIURL:    DefaultAPIURL,
+		GiteaAdmin:         DefaultGiteaAdmin,
+		GiteaAdminPassword: secret.New(DefaultGiteaAdmin),
+		BackstageRepo:      DefaultBackstageRepo,
+		Output:             "text",
+		Timeout:            DefaultTimeout,
+	}
+}
+
+// ExistingCluster reports whether the install goes into a cluster the user
+// already has, so kind is not used at all.
+func (o Options) ExistingCluster() bool { return o.Kubeconfig != "" || o.Context != "" }
+
+// NodeName is the name of the kind control-plane container.
+func (o Options) NodeName() string { return o.Name + "-control-plane" }
+
+// GiteaURL is the address of Gitea through the ingress, as a browser sees it.
+func (o Options) GiteaURL() string { return fmt.Sprintf("https://git.localhost:%d", o.Port) }
+
+// DefaultStateDir is where the state of the install lives: the user's config dir.
+func DefaultStateDir() (string, error) {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", &InputError{Msg: fmt.Sprintf("find the config dir: %v", err), Hint: "set --state-dir or $XDG_CONFIG_HOME"}
+	}
+	return filepath.Join(dir, "pocketidp"), nil
+}
+
+// ReadTokenFile reads a Humanitec token from a file, the only way besides
+// $HUMANITEC_TOKEN: a flag value would show in `ps` and shell history.
+func ReadTokenFile(path string) (secret.Value, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return secret.Value{}, &InputError{
+			Msg: fmt.Sprintf("read --humanitec-token-file: %v", err),
+			Hint: "point --humanitec-token-file at a file that holds the token, or set HUMANITEC_TOKEN",
+		}
+	}
+	v := secret.New(string(b))
+	if v.Empty() {
+		return v, &InputError{Msg: fmt.Sprintf("--humanitec-token-file %s is empty", path), Hint: "write the Humanitec API token into it"}
+	}
+	return v, nil
+}
+
+var (
+	nameRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	orgRE  = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+)
+
+// Validate checks the options on their own (not against the machine: that is
+// the doctor's job). Every problem is an *InputError that names the fix.
+func (o Options) Validate() error {
+	var errs []error
+	bad := func(msg, fix string) { errs = append(errs, &InputError{Msg: msg, Hint: fix}) }
+
+	if !nameRE.MatchString(o.Name) || len(o.Name) > 40 {
+		bad(fmt.Sprintf("cluster name %q is not valid", o.Name), "use lowercase letters, digits and dashes (at most 40), e.g. --name 5min-idp")
+	}
+	if o.Port < 1 || o.Port > 65535 {
+		bad(fmt.Sprintf("port %d is out of range", o.Port), "pass --port between 1 and 65535 (default 8443)")
+	}
+	if net.ParseIP(o.ListenAddress) == nil {
+		bad(fmt.Sprintf("listen address %q is not an IP address", o.ListenAddress), "pass --listen-address 127.0.0.1 (or 0.0.0.0 to listen on every interface)")
+	}
+	if o.Output != "text" && o.Output != "json" {
+		bad(fmt.Sprintf("output %q is not known", o.Output), "use -o text or -o json")
+	}
+	if o.Timeout <= 0 {
+		bad(fmt.Sprintf("timeout %s is not positive", o.Timeout), "pass --timeout 30m")
+	}
+	if u, err := url.Parse(o.HumanitecAPIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		bad(fmt.Sprintf("HUMANITEC_API_URL %q is not an http(s) URL", o.HumanitecAPIURL), "unset it to use https://api.humanitec.io")
+	}
+	if o.GiteaAdmin == "" || o.GiteaAdminPassword.Empty() {
+		bad("the Gitea admin user and password must not be empty", "leave them at their defaults (5minadmin)")
+	}
+	if err := o.CheckHumanitec(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// CheckHumanitec reports a missing or malformed Humanitec org or token, unless
+// Humanitec is skipped.
+func (o Options) CheckHumanitec() error {
+	if o.SkipHumanitec {
+		return nil
+	}
+	switch {
+	case o.HumanitecOrg == "" && o.HumanitecToken.Empty():
+		return &InputError{Msg: "the Humanitec org and token are not set",
+			Hint: "set HUMANITEC_ORG and HUMANITEC_TOKEN (or --humanitec-org and --humanitec-token-file), or pass --skip-humanitec"}
+	case o.HumanitecOrg == "":
+		return &InputError{Msg: "HUMANITEC_ORG is not set", Hint: "set HUMANITEC_ORG (or --humanitec-org) to your Humanitec org id"}
+	case o.HumanitecToken.Empty():
+		return &InputError{Msg: "HUMANITEC_TOKEN is not set",
+			Hint: "set HUMANITEC_TOKEN or pass --humanitec-token-file with an API token of a service user with Administrator rights"}
+	case !orgRE.MatchString(o.HumanitecOrg):
+		return &InputError{Msg: fmt.Sprintf("Humanitec org id %q is not valid", o.HumanitecOrg),
+			Hint: "use the id from https://app.humanitec.io/orgs/<org-id>/ (lowercase letters, digits, dashes)"}
+	}
+	return nil
+}
+
+// InputError is bad input: the run stops before creating anything and exits 2.
+type InputError struct {
+	Msg string
+	Hint string
+}
+
+func (e *InputError) Error() string {
+	if e.Hint == "" {
+		return e.Msg
+	}
+	return e.Msg + " (fix: " + e.Hint + ")"
+}
+
+// Fix is what the user should do about it.
+func (e *InputError) Fix() string { return e.Hint }
+
+// IsInput reports whether err is (or wraps) bad input.
+func IsInput(err error) bool {
+	var ie *InputError
+	return errors.As(err, &ie)
+}
