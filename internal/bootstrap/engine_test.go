@@ -3,6 +3,7 @@ package bootstrap
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -332,5 +333,30 @@ func TestEventsAreRedactedAndPanicsFailTheStep(t *testing.T) {
 	}
 	if !sawLog || !sawProgress {
 		t.Errorf("log=%v progress=%v in %+v", sawLog, sawProgress, rec.Events())
+	}
+}
+
+// BenchmarkIndependentSteps shows the overlap of independent steps: eight
+// steps of 20 ms each, one at a time against all at once.
+func BenchmarkIndependentSteps(b *testing.B) {
+	for _, limit := range []int{1, 8} {
+		b.Run(fmt.Sprintf("concurrency=%d", limit), func(b *testing.B) {
+			var steps []Step
+			for i := range 8 {
+				steps = append(steps, Step{Action: Func{StepName: fmt.Sprint("s", i), RunFunc: func(context.Context, *StepContext) error {
+					time.Sleep(20 * time.Millisecond)
+					return nil
+				}}})
+			}
+			p, err := NewPlan(steps...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if err := (&Runner{Concurrency: limit}).Run(context.Background(), p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -102,7 +102,7 @@ func ReadTokenFile(path string) (secret.Value, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return secret.Value{}, &InputError{
-			Msg: fmt.Sprintf("read --humanitec-token-file: %v", err),
+			Msg:  fmt.Sprintf("read --humanitec-token-file: %v", err),
 			Hint: "point --humanitec-token-file at a file that holds the token, or set HUMANITEC_TOKEN",
 		}
 	}
@@ -175,7 +175,7 @@ func (o Options) CheckHumanitec() error {
 
 // InputError is bad input: the run stops before creating anything and exits 2.
 type InputError struct {
-	Msg string
+	Msg  string
 	Hint string
 }
 

@@ -148,19 +148,19 @@ func Read(dir string) (*File, error) {
 	var f File
 	if err := json.Unmarshal(b, &f); err != nil {
 		return nil, &config.InputError{
-			Msg: fmt.Sprintf("state file %s is corrupt: %v", path, err),
+			Msg:  fmt.Sprintf("state file %s is corrupt: %v", path, err),
 			Hint: "move it aside (nothing was changed); the next run starts a new install",
 		}
 	}
 	if f.Version > Version {
 		return nil, &config.InputError{
-			Msg: fmt.Sprintf("state file %s has version %d, newer than this pocketidp understands (%d)", path, f.Version, Version),
+			Msg:  fmt.Sprintf("state file %s has version %d, newer than this pocketidp understands (%d)", path, f.Version, Version),
 			Hint: "use the newer pocketidp that wrote it",
 		}
 	}
 	if f.Version < 1 || len(f.InstallID) != 4 {
 		return nil, &config.InputError{
-			Msg: fmt.Sprintf("state file %s has no valid version or install id", path),
+			Msg:  fmt.Sprintf("state file %s has no valid version or install id", path),
 			Hint: "move it aside (nothing was changed); the next run starts a new install",
 		}
 	}

@@ -1,0 +1,197 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pocketidp/pocketidp/internal/doctor/doctortest"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// run runs the CLI in a sandbox: its own state and log dirs, a scripted
+// machine, and only the environment given.
+func run(t *testing.T, host *doctortest.Host, env map[string]string, args ...string) (result, string) {
+	t.Helper()
+	dir := t.TempDir()
+	stateDir := filepath.Join(dir, "state")
+	args = append(args, "--state-dir", stateDir, "--log-file", filepath.Join(dir, "log", "debug.log"))
+	var out, errb bytes.Buffer
+	code := Run(context.Background(), Env{
+		Args: args, Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
+		Getenv: func(k string) string { return env[k] },
+		Host:   host,
+		Now:    func() time.Time { return time.Date(2026, 11, 27, 21, 0, 0, 0, time.UTC) },
+	})
+	return result{code, out.String(), errb.String()}, stateDir
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from %s:\n--- got\n%s\n--- want\n%s", name, path, got, want)
+	}
+}
+
+var humanitecEnv = map[string]string{"HUMANITEC_ORG": "my-org", "HUMANITEC_TOKEN": "hum-secret-token"}
+
+func TestGoldenOutput(t *testing.T) {
+	version = "v1.2.3"
+	t.Cleanup(func() { version = "" })
+	platform := strings.NewReplacer(runtime.Version(), "GO", runtime.GOOS+"/"+runtime.GOARCH, "OS/ARCH",
+		`"`+runtime.GOOS+`"`, `"OS"`, `"`+runtime.GOARCH+`"`, `"ARCH"`)
+	tests := []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"help", []string{"--help"}, 0},
+		{"up-help", []string{"up", "--help"}, 0},
+		{"version", []string{"version"}, 0},
+		{"version-json", []string{"version", "-o", "json"}, 0},
+		{"doctor-json", []string{"doctor", "-o", "json"}, 0},
+		{"doctor-text", []string{"doctor"}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, _ := run(t, doctortest.Healthy(), humanitecEnv, tt.args...)
+			if r.code != tt.code {
+				t.Fatalf("exit %d, want %d; stderr: %s", r.code, tt.code, r.stderr)
+			}
+			golden(t, tt.name, platform.Replace(r.stdout))
+		})
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	tests := []struct {
+		name   string
+		host   func() *doctortest.Host
+		env    map[string]string
+		args   []string
+		code   int
+		stderr []string
+	}{
+		{
+			name: "missing Humanitec variables headless", host: doctortest.Healthy,
+			env: map[string]string{"CODER": "true"}, args: []string{"up"}, code: ExitBadInput,
+			stderr: []string{"HUMANITEC_ORG and HUMANITEC_TOKEN", "--skip-humanitec"},
+		},
+		{
+			name: "org without token", host: doctortest.Healthy,
+			env: map[string]string{"HUMANITEC_ORG": "my-org"}, args: []string{"up", "--yes"}, code: ExitBadInput,
+			stderr: []string{"HUMANITEC_TOKEN is not set"},
+		},
+		{
+			name: "busy port", host: func() *doctortest.Host { h := doctortest.Healthy(); h.Busy["127.0.0.1:8443"] = true; return h },
+			env: humanitecEnv, args: []string{"up", "--yes"}, code: ExitBadInput,
+			stderr: []string{"port 8443 on 127.0.0.1 is in use", "--port 9443"},
+		},
+		{
+			name: "no engine", host: func() *doctortest.Host { h := doctortest.Healthy(); h.Paths = nil; return h },
+			env: humanitecEnv, args: []string{"up", "--yes"}, code: ExitBadInput,
+			stderr: []string{"no container engine found", "install Docker"},
+		},
+		{
+			name: "engine stopped", host: func() *doctortest.Host { return doctortest.Healthy().DaemonDown() },
+			env: humanitecEnv, args: []string{"up", "--yes"}, code: ExitBadInput,
+			stderr: []string{"does not answer", "start the Docker daemon"},
+		},
+		{
+			name: "token as a plain flag is refused", host: doctortest.Healthy,
+			env: humanitecEnv, args: []string{"up", "--humanitec-token", "abc"}, code: ExitBadInput,
+			stderr: []string{"unknown flag: --humanitec-token"},
+		},
+		{
+			name: "bad output", host: doctortest.Healthy,
+			env: humanitecEnv, args: []string{"up", "-o", "yaml"}, code: ExitBadInput,
+			stderr: []string{`output "yaml" is not known`},
+		},
+		{
+			name: "down headless needs --yes", host: doctortest.Healthy,
+			env: humanitecEnv, args: []string{"down"}, code: ExitOK, // nothing installed: nothing to ask
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, stateDir := run(t, tt.host(), tt.env, tt.args...)
+			if r.code != tt.code {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", r.code, tt.code, r.stdout, r.stderr)
+			}
+			for _, s := range tt.stderr {
+				if !strings.Contains(r.stderr, s) {
+					t.Errorf("stderr does not say %q:\n%s", s, r.stderr)
+				}
+			}
+			if strings.Contains(r.stdout+r.stderr, "hum-secret-token") {
+				t.Error("the token was printed")
+			}
+			if _, err := os.Stat(stateDir); !os.IsNotExist(err) {
+				t.Errorf("state dir was created (%v): something was half-created", err)
+			}
+		})
+	}
+}
+
+func TestUpThenDownHeadless(t *testing.T) {
+	// Existing-cluster mode needs no engine: the plan runs the parts that
+	// exist today and the state goes away with down.
+	dir := t.TempDir()
+	args := func(a ...string) []string {
+		return append(a, "--kubeconfig", filepath.Join(dir, "kubeconfig"), "--state-dir", filepath.Join(dir, "state"), "--log-file", filepath.Join(dir, "debug.log"))
+	}
+	env := Env{Stdin: strings.NewReader(""), Host: doctortest.Healthy(), Getenv: func(k string) string { return humanitecEnv[k] }}
+	var out, errb bytes.Buffer
+	env.Stdout, env.Stderr = &out, &errb
+	env.Args = args("up", "--yes", "-o", "json")
+	if code := Run(context.Background(), env); code != 0 {
+		t.Fatalf("up exit %d: %s", code, errb.String())
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		if !strings.HasPrefix(line, "{") {
+			t.Fatalf("non-JSON line in -o json output: %q", line)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "state", "state.json")); err != nil {
+		t.Fatalf("no state after up: %v", err)
+	}
+	log, _ := os.ReadFile(filepath.Join(dir, "debug.log"))
+	if len(log) == 0 || strings.Contains(string(log), "hum-secret-token") {
+		t.Fatalf("debug log empty or leaks the token:\n%s", log)
+	}
+
+	out.Reset()
+	env.Args = args("down")
+	if code := Run(context.Background(), env); code != ExitBadInput || !strings.Contains(errb.String(), "pass --yes") {
+		t.Fatalf("headless down without --yes: exit %d, %s", code, errb.String())
+	}
+	env.Args = args("down", "--yes")
+	if code := Run(context.Background(), env); code != 0 {
+		t.Fatalf("down exit %d: %s", code, errb.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "state", "state.json")); !os.IsNotExist(err) {
+		t.Fatalf("state still there after down: %v", err)
+	}
+}
