@@ -1,0 +1,111 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"charm.land/lipgloss/v2"
+)
+
+// Health of a component, as `status` found it.
+type Health string
+
+// The healths: healthy answers, degraded answers badly, missing is not there,
+// unknown could not be checked (e.g. the engine is down).
+const (
+	Healthy  Health = "healthy"
+	Degraded Health = "degraded"
+	Missing  Health = "missing"
+	Unknown  Health = "unknown"
+)
+
+// Component is one line of the status view.
+type Component struct {
+	Name   string
+	Health Health
+	Detail string
+}
+
+// Link is a named URL, with the login when there is one.
+type Link struct {
+	Name  string
+	URL   string
+	Login string
+}
+
+// Status is what `pocketidp status` found.
+type Status struct {
+	Installed  bool
+	InstallID  string
+	Name       string
+	StateDir   string
+	Components []Component
+	URLs       []Link
+}
+
+// RenderStatus draws the one-screen status view. It is a pure function of s,
+// so `status` prints it in text mode and tests golden it.
+func RenderStatus(s Status, width int) string {
+	w := cardWidth(width)
+	var b strings.Builder
+	if !s.Installed {
+		fmt.Fprintln(&b, header("status", "", w))
+		fmt.Fprintln(&b)
+		fmt.Fprintf(&b, "No install in %s: run %s to create one.\n", s.StateDir, keyStyle.Render("pocketidp up"))
+		return clip(strings.TrimRight(b.String(), "\n"), w)
+	}
+	right := ""
+	if s.InstallID != "" {
+		right = "install " + s.InstallID
+	}
+	fmt.Fprintln(&b, header("status of "+s.Name, right, w))
+	fmt.Fprintln(&b)
+	fmt.Fprintln(&b, sectionStyle.Render("Components"))
+	nameW := 0
+	for _, c := range s.Components {
+		nameW = max(nameW, lipgloss.Width(c.Name))
+	}
+	healthy := 0
+	for _, c := range s.Components {
+		icon, st := healthIcon(c.Health)
+		if c.Health == Healthy {
+			healthy++
+		}
+		line := fmt.Sprintf("  %s %-*s  %-8s  %s", st.Render(icon), nameW, c.Name, st.Render(string(c.Health)), subtleStyle.Render(c.Detail))
+		fmt.Fprintln(&b, strings.TrimRight(line, " "))
+	}
+	fmt.Fprintf(&b, "  %s\n", subtleStyle.Render(fmt.Sprintf("%d of %d healthy", healthy, len(s.Components))))
+	if len(s.URLs) > 0 {
+		fmt.Fprintln(&b)
+		fmt.Fprintln(&b, sectionStyle.Render("URLs"))
+		linkW := 0
+		for _, l := range s.URLs {
+			linkW = max(linkW, lipgloss.Width(l.Name))
+		}
+		for _, l := range s.URLs {
+			line := fmt.Sprintf("  %-*s  %s", linkW, l.Name, linkStyle.Render(l.URL))
+			if l.Login != "" {
+				line += subtleStyle.Render("  login " + l.Login)
+			}
+			fmt.Fprintln(&b, line)
+		}
+	}
+	if s.StateDir != "" {
+		fmt.Fprintln(&b)
+		fmt.Fprintln(&b, subtleStyle.Render("state "+s.StateDir))
+	}
+	return clip(strings.TrimRight(b.String(), "\n"), w)
+}
+
+func healthIcon(h Health) (string, lipgloss.Style) {
+	switch h {
+	case Healthy:
+		return iconDone, okStyle
+	case Degraded:
+		return iconWarn, warnStyle
+	case Missing:
+		return iconFailed, badStyle
+	default:
+		return "?", subtleStyle
+	}
+}

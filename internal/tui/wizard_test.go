@@ -1,0 +1,222 @@
+package tui
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"testing/iotest"
+
+	"github.com/pocketidp/pocketidp/internal/config"
+	"github.com/pocketidp/pocketidp/internal/doctor"
+	"github.com/pocketidp/pocketidp/internal/secret"
+)
+
+// fakeHumanitec stands in for the orchestrator's check call: it accepts
+// one token and records what it was asked.
+type fakeHumanitec struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+var errUnauthorized = errors.New("401 Unauthorized: the token is invalid or expired")
+
+func (f *fakeHumanitec) check(_ context.Context, org string, token secret.Value) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, org+"/"+token.Reveal())
+	if token.Reveal() != "good-token" {
+		return errUnauthorized
+	}
+	return nil
+}
+
+func (f *fakeHumanitec) Calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.calls...)
+}
+
+var testDoctor = []doctor.Result{
+	{Check: "engine", Status: doctor.OK, Found: "docker 28.1 answers"},
+	{Check: "port", Status: doctor.OK, Found: "127.0.0.1:8443 is free"},
+	{Check: "memory", Status: doctor.Warn, Found: "6 GiB for the engine", Fix: "give the engine 8 GiB for Backstage builds"},
+}
+
+var testPlan = []PlanStep{
+	{Name: "state", Skipped: true}, {Name: "ca", Skipped: true}, {Name: "cluster"}, {Name: "ingress"},
+	{Name: "gitea/chart"}, {Name: "gitea/seed"}, {Name: "humanitec/apps"}, {Name: "backstage/trigger"},
+}
+
+func testWizardInput(h *fakeHumanitec) WizardInput {
+	o := config.Defaults()
+	return WizardInput{Options: o, Doctor: testDoctor, Plan: testPlan, Check: h.check}
+}
+
+func TestWizardHappyPath(t *testing.T) {
+	h := &fakeHumanitec{}
+	s := start(t, newWizardModel(context.Background(), testWizardInput(h), false), 80, 32)
+	s.keep("welcome", s.waitText("A small Internal Developer Platform"))
+
+	s.key("enter")
+	s.waitText("Humanitec org id")
+	s.tm.Type("acme")
+	s.key("enter")
+	s.waitFor("the token field", func(f string) bool { return strings.Contains(f, "API token of a service user") })
+	s.tm.Type("good-token")
+	creds := s.waitText("**********")
+	s.keep("credentials typed", creds)
+	if strings.Contains(creds, "good-token") {
+		t.Fatal("the token is shown in clear text")
+	}
+	s.key("enter")
+
+	s.keep("settings", s.waitText("Keep"))
+	s.key("enter")
+	s.keep("review", s.waitText("Create the platform?"))
+	s.key("enter")
+
+	final := s.tm.FinalModel(t, teatestTimeout).(*wizardModel)
+	s.keep("final", plain(final.View().Content))
+	s.golden()
+
+	o, err := final.result()
+	if err != nil {
+		t.Fatalf("result: %v", err)
+	}
+	if o.HumanitecOrg != "acme" || o.HumanitecToken.Reveal() != "good-token" || o.SkipHumanitec {
+		t.Errorf("options = org %q token %q skip %v, want acme, good-token, false", o.HumanitecOrg, o.HumanitecToken.Reveal(), o.SkipHumanitec)
+	}
+	if o.Name != config.DefaultName || o.Port != config.DefaultPort {
+		t.Errorf("kept settings changed: name %q port %d", o.Name, o.Port)
+	}
+	if got := h.Calls(); len(got) != 1 || got[0] != "acme/good-token" {
+		t.Errorf("check calls = %v, want one for acme", got)
+	}
+}
+
+func TestWizardRejectsBadToken(t *testing.T) {
+	h := &fakeHumanitec{}
+	s := start(t, newWizardModel(context.Background(), testWizardInput(h), false), 80, 32)
+	s.waitText("A small Internal Developer Platform")
+	s.key("enter")
+	s.waitText("Humanitec org id")
+
+	// A malformed org id is refused by the same rule as the flag.
+	s.tm.Type("Acme Corp")
+	s.key("enter")
+	s.keep("malformed org", s.waitText("is not valid"))
+	for range len("Acme Corp") {
+		s.key("backspace")
+	}
+	s.tm.Type("acme")
+	s.key("enter")
+	s.waitFor("the token field", func(f string) bool { return strings.Contains(f, "API token of a service user") })
+
+	s.tm.Type("bad-token")
+	s.key("enter")
+	refused := s.waitText("did not accept")
+	s.keep("refused by Humanitec", refused)
+	if !strings.Contains(refused, "401 Unauthorized") {
+		t.Errorf("the check's answer is not shown:\n%s", refused)
+	}
+
+	// The token field has the focus: typing goes straight into it.
+	s.tm.Type("good-token")
+	s.waitText("**********")
+	s.key("enter")
+	s.waitText("Keep")
+
+	if got := h.Calls(); len(got) != 2 || got[0] != "acme/bad-token" || got[1] != "acme/good-token" {
+		t.Errorf("check calls = %v, want bad then good", got)
+	}
+	s.golden()
+}
+
+func TestWizardChangeSettingsAndDoctorFailure(t *testing.T) {
+	in := testWizardInput(&fakeHumanitec{})
+	in.Options.SkipHumanitec = true
+	var refreshed []config.Options
+	in.Refresh = func(_ context.Context, o config.Options) ([]doctor.Result, []PlanStep) {
+		refreshed = append(refreshed, o)
+		return []doctor.Result{{Check: "port", Status: doctor.Fail, Found: "127.0.0.1:9443 is in use by another program", Fix: "pass --port with a free port"}}, testPlan
+	}
+	s := start(t, newWizardModel(context.Background(), in, false), 80, 40)
+	s.waitText("A small Internal Developer Platform")
+	s.key("enter")
+	s.waitText("Keep")
+	s.key("n") // "Change"
+	s.waitText("Cluster name")
+	s.key("enter") // name unchanged
+	s.waitText("URLs become")
+	for range len("8443") {
+		s.key("backspace")
+	}
+	s.tm.Type("9443")
+	s.keep("changing the port", s.waitText("9443"))
+	for range 3 { // listen, kubeconfig, context
+		s.key("enter")
+	}
+	s.key("enter")
+	s.waitText("Trust the local CA?")
+	s.key("enter")
+	s.waitText("Skip Humanitec?")
+	s.key("enter")
+	s.keep("doctor failed", s.waitText("The machine is not ready"))
+	s.key("n") // Quit
+	final := s.tm.FinalModel(t, teatestTimeout).(*wizardModel)
+	s.golden()
+
+	_, err := final.result()
+	if !config.IsInput(err) || !strings.Contains(err.Error(), "9443 is in use") {
+		t.Errorf("result error = %v, want the doctor's input error", err)
+	}
+	if len(refreshed) != 1 || refreshed[0].Port != 9443 {
+		t.Errorf("Refresh saw %v, want one call with port 9443", refreshed)
+	}
+}
+
+func TestWizardCtrlCAborts(t *testing.T) {
+	s := start(t, newWizardModel(context.Background(), testWizardInput(&fakeHumanitec{}), false), 80, 24)
+	s.waitText("A small Internal Developer Platform")
+	s.key("enter")
+	s.waitText("Humanitec org id")
+	s.key("ctrl+c")
+	final := s.tm.FinalModel(t, teatestTimeout).(*wizardModel)
+	if _, err := final.result(); !errors.Is(err, ErrAborted) {
+		t.Errorf("result error = %v, want ErrAborted", err)
+	}
+	if f := plain(final.View().Content); !strings.Contains(f, "nothing was created") {
+		t.Errorf("last frame %q does not say nothing was created", f)
+	}
+}
+
+// TestWizardAccessible answers the accessible prompts line by line, as a
+// screen reader user would type them.
+func TestWizardAccessible(t *testing.T) {
+	in := testWizardInput(&fakeHumanitec{})
+	in.Options.SkipHumanitec = true
+	in.Accessible = true
+	// Change settings: name "lab", port 9443, the rest as it is; then create.
+	in.In = iotest.OneByteReader(strings.NewReader("n\nlab\n9443\n\n\n\n\n\ny\n"))
+	var out bytes.Buffer
+	in.Out = &out
+	o, err := RunWizard(context.Background(), in)
+	if err != nil {
+		t.Fatalf("RunWizard: %v\n%s", err, out.String())
+	}
+	if o.Name != "lab" || o.Port != 9443 || !o.SkipHumanitec {
+		t.Errorf("options: name %q port %d skip %v", o.Name, o.Port, o.SkipHumanitec)
+	}
+	text := out.String()
+	if strings.Contains(text, "\x1b") {
+		t.Errorf("accessible output has escape codes:\n%q", text)
+	}
+	for _, want := range []string{"A small Internal Developer Platform", "Plan", "Create the platform?"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("accessible output lacks %q:\n%s", want, text)
+		}
+	}
+}
