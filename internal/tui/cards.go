@@ -43,8 +43,9 @@ func (s Summary) GiteaURL() string { return fmt.Sprintf("https://git.localhost:%
 func RenderSummary(s Summary, width int) string {
 	w := cardWidth(width)
 	inner := w - cardStyle.GetHorizontalFrameSize()
-	row := func(label, value string) string {
-		return fmt.Sprintf("%-11s %s", label, value)
+	value := lipgloss.NewStyle().Width(max(inner-12, 10))
+	row := func(label, v string) string {
+		return indentAfter(fmt.Sprintf("%-11s ", label), value.Render(v))
 	}
 	var b strings.Builder
 	fmt.Fprintln(&b, okStyle.Bold(true).Render(iconDone+" PocketIDP is up")+subtleStyle.Render(idSuffix(s.InstallID)))
@@ -108,7 +109,7 @@ type Failure struct {
 func RenderFailure(f Failure, width int) string {
 	w := cardWidth(width)
 	inner := w - badCardStyle.GetHorizontalFrameSize()
-	wrap := lipgloss.NewStyle().Width(inner - 6)
+	wrap := lipgloss.NewStyle().Width(max(inner-6, 10))
 	var b strings.Builder
 	title := iconFailed + " Step " + f.Step + " failed"
 	if f.Step == "" {
@@ -121,7 +122,7 @@ func RenderFailure(f Failure, width int) string {
 		fmt.Fprintln(&b, indentAfter("fix   ", wrap.Render(f.Fix)))
 	}
 	if f.LogPath != "" {
-		fmt.Fprintln(&b, "log   "+f.LogPath)
+		fmt.Fprintln(&b, indentAfter("log   ", wrap.Render(f.LogPath)))
 	}
 	if f.Resume != "" {
 		fmt.Fprintln(&b)
@@ -150,13 +151,13 @@ func RenderStopped(s Stopped, width int) string {
 	fmt.Fprintln(&b)
 	fmt.Fprintf(&b, "finished  %d of %d steps\n", s.Finished, s.Total)
 	if len(s.Running) > 0 {
-		fmt.Fprintln(&b, indentAfter("stopped   ", lipgloss.NewStyle().Width(inner-10).Render(strings.Join(s.Running, ", "))))
+		fmt.Fprintln(&b, indentAfter("stopped   ", lipgloss.NewStyle().Width(max(inner-10, 10)).Render(strings.Join(s.Running, ", "))))
 	}
 	if s.Waiting > 0 {
 		fmt.Fprintf(&b, "not begun %d steps\n", s.Waiting)
 	}
 	if s.LogPath != "" {
-		fmt.Fprintln(&b, "log       "+s.LogPath)
+		fmt.Fprintln(&b, indentAfter("log       ", lipgloss.NewStyle().Width(max(inner-10, 10)).Render(s.LogPath)))
 	}
 	if s.Resume != "" {
 		fmt.Fprintln(&b)

@@ -71,7 +71,8 @@ func RenderStatus(s Status, width int) string {
 		if c.Health == Healthy {
 			healthy++
 		}
-		line := fmt.Sprintf("  %s %-*s  %-8s  %s", st.Render(icon), nameW, c.Name, st.Render(string(c.Health)), subtleStyle.Render(c.Detail))
+		health := st.Render(fmt.Sprintf("%-8s", c.Health))
+		line := fmt.Sprintf("  %s %-*s  %s  %s", st.Render(icon), nameW, c.Name, health, subtleStyle.Render(c.Detail))
 		fmt.Fprintln(&b, strings.TrimRight(line, " "))
 	}
 	fmt.Fprintf(&b, "  %s\n", subtleStyle.Render(fmt.Sprintf("%d of %d healthy", healthy, len(s.Components))))

@@ -161,7 +161,7 @@ func (m *teardownModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if size, ok := msg.(tea.WindowSizeMsg); ok {
 		m.width, m.height = size.Width, size.Height
 		if m.form != nil {
-			m.form.WithWidth(cardWidth(m.width))
+			m.fitForm()
 		}
 		return m, nil
 	}
@@ -247,8 +247,16 @@ func (m *teardownModel) toConfirm() (tea.Model, tea.Cmd) {
 		confirm.Description(fmt.Sprintf("Including %s that PocketIDP did not create: %s.",
 			plural(len(foreign), "Humanitec object", "Humanitec objects"), strings.Join(foreign, ", ")))
 	}
-	m.form = huh.NewForm(huh.NewGroup(confirm)).WithShowHelp(true).WithTheme(huh.ThemeFunc(huh.ThemeCharm)).WithWidth(cardWidth(m.width))
+	m.form = huh.NewForm(huh.NewGroup(confirm)).WithShowHelp(true).WithTheme(huh.ThemeFunc(huh.ThemeCharm))
+	m.fitForm()
 	return m, m.form.Init()
+}
+
+// fitForm sizes the confirm to the screen left under the selection summary.
+func (m *teardownModel) fitForm() {
+	w := cardWidth(m.width)
+	m.form.WithWidth(w)
+	m.form.Update(tea.WindowSizeMsg{Width: w, Height: max(m.height-len(m.summaryLines(w))-4, 5)})
 }
 
 func (m *teardownModel) updateConfirm(msg tea.Msg) (tea.Model, tea.Cmd) {
