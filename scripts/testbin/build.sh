@@ -56,7 +56,7 @@ for pid in "${pids[@]}"; do wait "$pid" || status=1; done
 
 # Gitea serves templates and translations from its source tree when it is
 # built without bindata: record where that tree is for the test helper.
-(cd "$here/gitea" && go list -m -f '{{.Dir}}' gitea.dev) > "$cache/gitea-$gitea_v/static-root"
+(cd "$here/gitea" && go mod download gitea.dev && go list -m -f '{{.Dir}}' gitea.dev) > "$cache/gitea-$gitea_v/static-root"
 
 cat > "$cache/versions.env" <<VERSIONS
 GITEA=$cache/gitea-$gitea_v/gitea
