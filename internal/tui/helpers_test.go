@@ -99,6 +99,14 @@ func (s *session) waitText(text string) string {
 	return s.waitFor(fmt.Sprintf("%q", text), func(f string) bool { return strings.Contains(f, text) })
 }
 
+// waitFocus waits until the huh field titled title has the focus (huh
+// marks it with a thick left border): moving between fields is a command
+// that runs after the key press, and keys typed before it land elsewhere.
+func (s *session) waitFocus(title string) string {
+	s.t.Helper()
+	return s.waitText("┃ " + title)
+}
+
 // keep adds a frame to the golden file.
 func (s *session) keep(name, frame string) {
 	fmt.Fprintf(&s.frames, "── %s ──\n%s\n", name, frame)
@@ -132,6 +140,8 @@ func keyPress(k string) tea.KeyPressMsg {
 		return tea.KeyPressMsg{Code: tea.KeyLeft}
 	case "right":
 		return tea.KeyPressMsg{Code: tea.KeyRight}
+	case "backspace":
+		return tea.KeyPressMsg{Code: tea.KeyBackspace}
 	case "space":
 		return tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
 	case "ctrl+c":

@@ -61,10 +61,10 @@ func TestWizardHappyPath(t *testing.T) {
 	s.keep("welcome", s.waitText("A small Internal Developer Platform"))
 
 	s.key("enter")
-	s.waitText("Humanitec org id")
+	s.waitFocus("Humanitec org id")
 	s.tm.Type("acme")
 	s.key("enter")
-	s.waitFor("the token field", func(f string) bool { return strings.Contains(f, "API token of a service user") })
+	s.waitFocus("Humanitec API token")
 	s.tm.Type("good-token")
 	creds := s.waitText("**********")
 	s.keep("credentials typed", creds)
@@ -102,7 +102,7 @@ func TestWizardRejectsBadToken(t *testing.T) {
 	s := start(t, newWizardModel(context.Background(), testWizardInput(h), false), 80, 32)
 	s.waitText("A small Internal Developer Platform")
 	s.key("enter")
-	s.waitText("Humanitec org id")
+	s.waitFocus("Humanitec org id")
 
 	// A malformed org id is refused by the same rule as the flag.
 	s.tm.Type("Acme Corp")
@@ -112,12 +112,14 @@ func TestWizardRejectsBadToken(t *testing.T) {
 		s.key("backspace")
 	}
 	s.tm.Type("acme")
+	s.waitText("> acme")
 	s.key("enter")
-	s.waitFor("the token field", func(f string) bool { return strings.Contains(f, "API token of a service user") })
+	s.waitFocus("Humanitec API token")
 
 	s.tm.Type("bad-token")
 	s.key("enter")
-	refused := s.waitText("did not accept")
+	s.waitText("did not accept")
+	refused := s.waitFocus("Humanitec API token")
 	s.keep("refused by Humanitec", refused)
 	if !strings.Contains(refused, "401 Unauthorized") {
 		t.Errorf("the check's answer is not shown:\n%s", refused)
@@ -148,21 +150,18 @@ func TestWizardChangeSettingsAndDoctorFailure(t *testing.T) {
 	s.key("enter")
 	s.waitText("Keep")
 	s.key("n") // "Change"
-	s.waitText("Cluster name")
+	s.waitFocus("Cluster name")
 	s.key("enter") // name unchanged
-	s.waitText("URLs become")
+	s.waitFocus("HTTPS port")
 	for range len("8443") {
 		s.key("backspace")
 	}
 	s.tm.Type("9443")
-	s.keep("changing the port", s.waitText("9443"))
-	for range 3 { // listen, kubeconfig, context
+	s.keep("changing the port", s.waitText("> 9443"))
+	for _, next := range []string{"Listen address", "Existing cluster: kubeconfig", "Existing cluster: context", "Trust the local CA?", "Skip Humanitec?"} {
 		s.key("enter")
+		s.waitFocus(next)
 	}
-	s.key("enter")
-	s.waitText("Trust the local CA?")
-	s.key("enter")
-	s.waitText("Skip Humanitec?")
 	s.key("enter")
 	s.keep("doctor failed", s.waitText("The machine is not ready"))
 	s.key("n") // Quit
