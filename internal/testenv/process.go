@@ -1,0 +1,190 @@
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// process is a server child process whose output goes to a log file, so a
+// failed start can be explained with the log's tail.
+type process struct {
+	name    string
+	cmd     *exec.Cmd
+	logPath string
+	done    chan struct{} // closed when the process has exited
+	err     error         // Wait's result, valid after done is closed
+}
+
+// startProcess starts bin with args in its own process group (so stopping it
+// also stops children such as Gitea's git processes), appending its output to
+// logPath.
+func startProcess(name, logPath string, env []string, bin string, args ...string) (*process, error) {
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("start %s: open log: %w", name, err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout = logFile
+	cmd.Stderr = logFile
+	cmd.SysProcAttr = sysProcAttr()
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &process{name: name, cmd: cmd, logPath: logPath, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		logFile.Close()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// exited reports whether the process has ended.
+func (p *process) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// stop asks the process group to terminate and kills it if it has not
+// exited after grace. Stopping an exited process is a no-op.
+func (p *process) stop(grace time.Duration) error {
+	if p == nil || p.exited() {
+		return nil
+	}
+	signalGroup(p.cmd, false)
+	select {
+	case <-p.done:
+		return nil
+	case <-time.After(grace):
+	}
+	signalGroup(p.cmd, true)
+	select {
+	case <-p.done:
+		return nil
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("stop %s: pid %d did not exit after SIGKILL", p.name, p.cmd.Process.Pid)
+	}
+}
+
+// logTail returns the last n lines of the process's log.
+func (p *process) logTail(n int) string {
+	return tailFile(p.logPath, n)
+}
+
+func tailFile(path string, n int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Sprintf("(no log: %v)", err)
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// runCommand runs a short-lived command to completion and returns its
+// stdout; a failure includes its combined output.
+func runCommand(ctx context.Context, env []string, bin string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout = &stdout
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("%s %s: %w\n%s%s", filepath.Base(bin), strings.Join(args, " "), err, stdout.String(), stderr.String())
+	}
+	return stdout.String(), nil
+}
+
+// waitReady polls check until it succeeds, the process exits, ctx ends or
+// timeout passes. Errors carry the tail of the process's log because that is
+// where the reason a server did not come up is.
+func waitReady(ctx context.Context, p *process, timeout time.Duration, check func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	var last error
+	for {
+		callCtx, callCancel := context.WithTimeout(ctx, 2*time.Second)
+		last = check(callCtx)
+		callCancel()
+		if last == nil {
+			return nil
+		}
+		select {
+		case <-p.done:
+			return fmt.Errorf("%s exited before it was ready (%v); last lines of %s:\n%s", p.name, p.err, p.logPath, p.logTail(30))
+		case <-ctx.Done():
+			return fmt.Errorf("%s not ready after %s: %w (last check: %v); last lines of %s:\n%s", p.name, timeout, ctx.Err(), last, p.logPath, p.logTail(30))
+		case <-tick.C:
+		}
+	}
+}
+
+// httpCheck returns a readiness check that wants a 200 from url.
+func httpCheck(client *http.Client, url string, header http.Header) func(context.Context) error {
+	return func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		for k, v := range header {
+			req.Header[k] = v
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET %s: %s", url, resp.Status)
+		}
+		return nil
+	}
+}
+
+// freePorts asks the kernel for n distinct unused loopback ports. Another
+// process could take one before the server binds it; the window is short and
+// a server that loses the race fails its start with "address already in use"
+// in the log tail of the error.
+func freePorts(n int) ([]int, error) {
+	// Hold all listeners until every port is chosen so the kernel cannot hand
+	// out the same port twice.
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("find free port: %w", err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+func loopbackAddr(port int) string {
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+}
