@@ -7,6 +7,7 @@ import (
 
 	"github.com/pocketidp/pocketidp/internal/config"
 	"github.com/pocketidp/pocketidp/internal/doctor"
+	"github.com/pocketidp/pocketidp/internal/secret"
 	"github.com/pocketidp/pocketidp/internal/state"
 )
 
@@ -17,6 +18,13 @@ type Install struct {
 	Store   *state.Store // nil while the doctor runs: nothing is created then
 	Host    doctor.Host
 	Log     *slog.Logger
+
+	// RunnerToken is the Actions runner registration token the
+	// gitea/runner-token step got from Gitea (empty when a runner is
+	// registered already); the charts/runner step registers with it.
+	RunnerToken secret.Value
+	// Charts is what the chart steps need beyond the options (charts.go).
+	Charts ChartsInput
 
 	mu      sync.Mutex
 	results []doctor.Result

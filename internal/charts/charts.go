@@ -628,6 +628,18 @@ func (i *Installer) deleteSecrets(ctx context.Context, rel Release) error {
 	return nil
 }
 
+// HasSecret reports whether a Secret exists.
+func (i *Installer) HasSecret(ctx context.Context, namespace, name string) (bool, error) {
+	_, err := i.kube.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read secret %s/%s: %w", namespace, name, err)
+	}
+	return true, nil
+}
+
 // ApplyAll applies independent releases at the same time and returns their
 // results in the order given; the error joins every release's failure.
 func (i *Installer) ApplyAll(ctx context.Context, rels []Release) ([]Result, error) {

@@ -573,15 +573,19 @@ func Runner(p Platform) (Release, error) {
 	always := corev1.ContainerRestartPolicyAlways
 	caVolume := corev1.Volume{Name: CASecret, VolumeSource: corev1.VolumeSource{
 		Secret: &corev1.SecretVolumeSource{SecretName: CASecret}}}
+	secrets := []Secret{{Name: CASecret, Data: map[string]secret.Value{caKey: secret.New(string(p.CACert))}}}
+	// Without a token (Gitea gives none once a runner is registered) the
+	// Secret an earlier run made is kept as it is: the runner registered
+	// with it and keeps its registration in its volume.
+	if !p.RunnerToken.Empty() {
+		secrets = append([]Secret{{Name: RunnerTokenSecret, Data: map[string]secret.Value{"token": p.RunnerToken}}}, secrets...)
+	}
 	return Release{
 		Name: RunnerRelease, Namespace: RunnerNamespace, Source: p.Sources.withDefaults().Runner,
 		// DinD is privileged: a namespace PocketIDP creates says so for
 		// clusters that enforce Pod Security.
 		NamespaceLabels: map[string]string{"pod-security.kubernetes.io/enforce": "privileged"},
-		Secrets: []Secret{
-			{Name: RunnerTokenSecret, Data: map[string]secret.Value{"token": p.RunnerToken}},
-			{Name: CASecret, Data: map[string]secret.Value{caKey: secret.New(string(p.CACert))}},
-		},
+		Secrets: secrets,
 		Values: RunnerValues{
 			Enabled:           true,
 			GiteaRootURL:      strings.TrimSuffix(gitea, "/"),

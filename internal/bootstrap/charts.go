@@ -1,0 +1,184 @@
+package bootstrap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/pocketidp/pocketidp/internal/charts"
+	"github.com/pocketidp/pocketidp/internal/secret"
+)
+
+// ChartsInput is what the chart steps need beyond the options: set by the
+// wiring and by the steps before them.
+type ChartsInput struct {
+	// Getter reaches the cluster; the cluster step sets it
+	// (charts.GetterFromConfig(access.RESTConfig)).
+	Getter charts.RESTClientGetter
+	// Installer, when set, is used as it is (tests set one that does not
+	// wait for pods); otherwise one is made from Getter and the options.
+	Installer *charts.Installer
+	// CACert is PocketIDP's CA (PEM), from the TLS step: the runner trusts it.
+	CACert []byte
+	// AgentPrivateKey is the Humanitec agent's key, from the step that
+	// registers the agent.
+	AgentPrivateKey secret.Value
+	// Sources override the charts (tests); zero means the pinned ones.
+	Sources charts.Sources
+}
+
+// Chart step names.
+const (
+	StepTraefik  = "charts/traefik"
+	StepGitea    = "charts/gitea"
+	StepRegistry = "charts/registry"
+	StepRunner   = "charts/runner"
+	StepAgent    = "charts/agent"
+	// StepRunnerToken is the Gitea step that gets the runner registration
+	// token into Install.RunnerToken.
+	StepRunnerToken = "gitea/runner-token"
+)
+
+// chartsSteps are the chart releases as steps. Traefik, Gitea, the registry
+// and the agent are independent and install at the same time; the runner
+// waits for its registration token (and so for Gitea) and for the registry
+// its forwarder points at. The cluster, TLS and Humanitec steps they also
+// need are added by the plan.
+func chartsSteps(in *Install) []Step {
+	steps := []Step{
+		{Action: chartStep{in: in, name: StepTraefik, release: func(p charts.Platform) (charts.Release, error) {
+			return charts.Traefik(p), nil
+		}}, Timeout: 7 * time.Minute},
+		{Action: chartStep{in: in, name: StepGitea, timeout: 8 * time.Minute, release: func(p charts.Platform) (charts.Release, error) {
+			return charts.Gitea(p), nil
+		}}, Timeout: 10 * time.Minute},
+		{Action: chartStep{in: in, name: StepRegistry, release: charts.Registry}, Timeout: 7 * time.Minute},
+		{Action: chartStep{in: in, name: StepRunner, timeout: 8 * time.Minute, release: charts.Runner, check: runnerTokenCheck},
+			Needs: []string{StepRunnerToken, StepRegistry}, Timeout: 10 * time.Minute},
+	}
+	if !in.Options.SkipHumanitec {
+		steps = append(steps, Step{Action: chartStep{in: in, name: StepAgent, release: func(p charts.Platform) (charts.Release, error) {
+			return charts.Agent(p), nil
+		}}, Timeout: 7 * time.Minute})
+	}
+	return steps
+}
+
+// chartStep applies one release: Done when it is deployed with the same
+// chart version and values, Undo uninstalls it.
+type chartStep struct {
+	in      *Install
+	name    string
+	timeout time.Duration // of each Helm operation; zero means the installer's
+	release func(charts.Platform) (charts.Release, error)
+	// check runs before the release is applied.
+	check func(ctx context.Context, inst *charts.Installer, rel charts.Release, p charts.Platform) error
+}
+
+func (s chartStep) Name() string { return s.name }
+
+func (s chartStep) prepare(sc *StepContext) (*charts.Installer, charts.Release, charts.Platform, error) {
+	inst, err := s.in.chartInstaller()
+	if err != nil {
+		return nil, charts.Release{}, charts.Platform{}, err
+	}
+	p := s.in.platform()
+	rel, err := s.release(p)
+	if err != nil {
+		return nil, rel, p, err
+	}
+	if s.timeout > 0 {
+		rel.Timeout = s.timeout
+	}
+	return inst.WithLogger(sc.Logger()), rel, p, nil
+}
+
+func (s chartStep) Run(ctx context.Context, sc *StepContext) error {
+	inst, rel, p, err := s.prepare(sc)
+	if err != nil {
+		return err
+	}
+	if s.check != nil {
+		if err := s.check(ctx, inst, rel, p); err != nil {
+			return err
+		}
+	}
+	res, err := inst.Apply(ctx, rel, sc.Progress)
+	if err != nil {
+		return err
+	}
+	if res.Recovered != "" {
+		sc.Logger().Warn("recovered an interrupted run: " + res.Recovered)
+	}
+	sc.Logger().Info(fmt.Sprintf("release %s %s (revision %d, chart %s)", rel.Name, res.Outcome, res.Revision, rel.Source))
+	return nil
+}
+
+func (s chartStep) Done(ctx context.Context, sc *StepContext) (bool, error) {
+	inst, rel, _, err := s.prepare(sc)
+	if err != nil {
+		return false, err
+	}
+	return inst.Done(ctx, rel)
+}
+
+func (s chartStep) Undo(ctx context.Context, sc *StepContext) error {
+	inst, rel, _, err := s.prepare(sc)
+	if err != nil {
+		return err
+	}
+	return inst.Uninstall(ctx, rel)
+}
+
+// runnerTokenCheck: Gitea hands out no token once a runner is registered;
+// then the Secret an earlier run made must still be there.
+func runnerTokenCheck(ctx context.Context, inst *charts.Installer, rel charts.Release, p charts.Platform) error {
+	if !p.RunnerToken.Empty() {
+		return nil
+	}
+	ok, err := inst.HasSecret(ctx, rel.Namespace, charts.RunnerTokenSecret)
+	if err != nil || ok {
+		return err
+	}
+	return fmt.Errorf("no runner registration token: Gitea reports a runner registered already, and the %s/%s Secret of an earlier run is gone (fix: remove the stale runner in Gitea's site administration, Actions, Runners, then run up again)",
+		rel.Namespace, charts.RunnerTokenSecret)
+}
+
+// platform is what the releases are made from.
+func (in *Install) platform() charts.Platform {
+	o := in.Options
+	return charts.Platform{
+		Name: o.Name, Port: o.Port,
+		GiteaAdmin: o.GiteaAdmin, GiteaAdminPassword: o.GiteaAdminPassword,
+		RunnerToken:  in.RunnerToken,
+		CACert:       in.Charts.CACert,
+		HumanitecOrg: o.HumanitecOrg, AgentPrivateKey: in.Charts.AgentPrivateKey,
+		Sources: in.Charts.Sources,
+	}
+}
+
+// chartInstaller returns the install's chart installer, made on first use
+// (after the cluster step set the getter).
+func (in *Install) chartInstaller() (*charts.Installer, error) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.Charts.Installer != nil {
+		return in.Charts.Installer, nil
+	}
+	if in.Charts.Getter == nil {
+		return nil, errors.New("no cluster to install the charts into: the cluster step did not run")
+	}
+	opts := charts.Options{Getter: in.Charts.Getter, ChartDir: in.Options.ChartDir, Logger: in.Log}
+	if in.Options.StateDir != "" {
+		// Beside the state, so `down` and a re-run find the downloads.
+		opts.CacheDir = filepath.Join(in.Options.StateDir, "charts")
+	}
+	inst, err := charts.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	in.Charts.Installer = inst
+	return inst, nil
+}

@@ -1,0 +1,319 @@
+package bootstrap
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	rcommon "helm.sh/helm/v4/pkg/release/common"
+	releasev1 "helm.sh/helm/v4/pkg/release/v1"
+	"helm.sh/helm/v4/pkg/storage"
+	"helm.sh/helm/v4/pkg/storage/driver"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/pocketidp/pocketidp/internal/charts"
+	"github.com/pocketidp/pocketidp/internal/config"
+	"github.com/pocketidp/pocketidp/internal/secret"
+	"github.com/pocketidp/pocketidp/internal/testenv"
+)
+
+// chartEnv is an existing cluster (a real API server of its own: the
+// releases use fixed namespaces, which never finish terminating there) and
+// a chart repository serving the stand-in charts of internal/charts.
+type chartEnv struct {
+	in   *Install
+	kube kubernetes.Interface
+	repo *testenv.ChartRepoServer
+}
+
+func newChartEnv(t *testing.T) *chartEnv {
+	t.Helper()
+	c := testenv.APIServer(t)
+	var dirs []string
+	for _, n := range []string{"traefik", "gitea", "actions", "humanitec-agent"} {
+		abs, err := filepath.Abs(filepath.Join("..", "charts", "testdata", "charts", n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dirs = append(dirs, abs)
+	}
+	repo := testenv.ChartRepo(t, dirs...)
+	getter, err := charts.GetterFromConfig(c.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No kubelet: wait for hooks only.
+	inst, err := charts.New(charts.Options{Getter: getter, CacheDir: t.TempDir(), Wait: charts.WaitHooksOnly, Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := c.Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := charts.DefaultSources()
+	opts := config.Defaults()
+	opts.Kubeconfig, opts.Context = c.KubeconfigPath, testenv.KubeContext // existing-cluster mode
+	opts.HumanitecOrg, opts.HumanitecToken = "my-org", secret.New("humanitec-token")
+	in := &Install{Options: opts, Charts: ChartsInput{
+		Getter: getter, Installer: inst,
+		CACert:          []byte("-----BEGIN CERTIFICATE-----\nTESTCA\n-----END CERTIFICATE-----"),
+		AgentPrivateKey: secret.New("-----BEGIN PRIVATE KEY-----\nTESTKEY\n-----END PRIVATE KEY-----"),
+		Sources: charts.Sources{
+			Traefik: charts.Source{Repo: repo.URL, Chart: d.Traefik.Chart, Version: d.Traefik.Version},
+			Gitea:   charts.Source{Repo: repo.URL, Chart: d.Gitea.Chart, Version: d.Gitea.Version},
+			Runner:  charts.Source{Repo: repo.URL, Chart: d.Runner.Chart, Version: d.Runner.Version},
+			Agent:   charts.Source{Repo: repo.URL, Chart: d.Agent.Chart, Version: d.Agent.Version},
+		},
+	}}
+	return &chartEnv{in: in, kube: cs, repo: repo}
+}
+
+// plan is the chart steps plus a stand-in for the Gitea step that gets the
+// runner token.
+func (e *chartEnv) plan(t *testing.T) *Plan {
+	t.Helper()
+	token := Func{StepName: StepRunnerToken,
+		RunFunc: func(context.Context, *StepContext) error {
+			e.in.RunnerToken = secret.New("registration-token")
+			return nil
+		},
+		DoneFunc: func(context.Context, *StepContext) (bool, error) { return false, nil }}
+	return mustPlan(t, append([]Step{{Action: token}}, chartsSteps(e.in)...)...)
+}
+
+// events collects what a run reported, by step.
+type events struct {
+	mu  sync.Mutex
+	all []Event
+}
+
+func (ev *events) Emit(e Event) {
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	ev.all = append(ev.all, e)
+}
+
+func (ev *events) final(step string) Event {
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	var last Event
+	for _, e := range ev.all {
+		if e.Step == step && (e.Kind == Done || e.Kind == Skipped || e.Kind == Failed) {
+			last = e
+		}
+	}
+	return last
+}
+
+func (ev *events) logs(step string) string {
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	var b strings.Builder
+	for _, e := range ev.all {
+		if e.Step == step && e.Kind == Log {
+			b.WriteString(e.Message + "\n")
+		}
+	}
+	return b.String()
+}
+
+func (e *chartEnv) run(t *testing.T, undo bool) (*events, error) {
+	t.Helper()
+	ev := &events{}
+	r := &Runner{Sink: ev, Status: &memStatus{}}
+	ctx := context.Background()
+	if undo {
+		return ev, r.Undo(ctx, e.plan(t))
+	}
+	return ev, r.Run(ctx, e.plan(t))
+}
+
+var chartSteps = []string{StepTraefik, StepGitea, StepRegistry, StepRunner, StepAgent}
+
+func (e *chartEnv) lastRevision(t *testing.T, ns, name string) *releasev1.Release {
+	t.Helper()
+	d := driver.NewSecrets(e.kube.CoreV1().Secrets(ns))
+	h, err := storage.Init(d).History(name)
+	if err != nil || len(h) == 0 {
+		return nil
+	}
+	var last *releasev1.Release
+	for _, ri := range h {
+		r := ri.(*releasev1.Release)
+		if last == nil || r.Version > last.Version {
+			last = r
+		}
+	}
+	return last
+}
+
+// TestChartStepsEndToEnd runs the chart steps against an existing cluster:
+// install, a no-op re-run, an upgrade after a changed option, recovery of
+// a release an interrupted run left pending-install, and down.
+func TestChartStepsEndToEnd(t *testing.T) {
+	e := newChartEnv(t)
+	ctx := context.Background()
+	releases := map[string][2]string{ // step -> namespace, release
+		StepTraefik: {charts.TraefikNamespace, charts.TraefikRelease}, StepGitea: {charts.GiteaNamespace, charts.GiteaRelease},
+		StepRegistry: {charts.RegistryNamespace, charts.RegistryRelease}, StepRunner: {charts.RunnerNamespace, charts.RunnerRelease},
+		StepAgent: {charts.AgentNamespace, charts.AgentRelease},
+	}
+	revisions := func() map[string]int {
+		out := map[string]int{}
+		for step, r := range releases {
+			if last := e.lastRevision(t, r[0], r[1]); last != nil && last.Info.Status == rcommon.StatusDeployed {
+				out[step] = last.Version
+			}
+		}
+		return out
+	}
+
+	// up
+	ev, err := e.run(t, false)
+	if err != nil {
+		t.Fatalf("first run: %v", err)
+	}
+	for _, s := range chartSteps {
+		if k := ev.final(s).Kind; k != Done {
+			t.Errorf("first run: %s %s, want done", s, k)
+		}
+	}
+	if got := revisions(); len(got) != 5 {
+		t.Fatalf("deployed releases after up: %v, want 5", got)
+	}
+	// The runner got the token and the values the stand-in rendered are
+	// the release's.
+	tok, err := e.kube.CoreV1().Secrets(charts.RunnerNamespace).Get(ctx, charts.RunnerTokenSecret, metav1.GetOptions{})
+	if err != nil || string(tok.Data["token"]) != "registration-token" {
+		t.Errorf("runner token secret: %v %q", err, tok.Data["token"])
+	}
+	cm, err := e.kube.CoreV1().ConfigMaps(charts.GiteaNamespace).Get(ctx, "gitea-values", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vals map[string]any
+	if err := json.Unmarshal([]byte(cm.Data["values.json"]), &vals); err != nil {
+		t.Fatal(err)
+	}
+	if root := vals["gitea"].(map[string]any)["config"].(map[string]any)["server"].(map[string]any)["ROOT_URL"]; root != "https://git.localhost:8443/" {
+		t.Errorf("gitea ROOT_URL rendered %v", root)
+	}
+
+	// re-run: every chart step is skipped and no revision is added
+	before := revisions()
+	ev, err = e.run(t, false)
+	if err != nil {
+		t.Fatalf("re-run: %v", err)
+	}
+	for _, s := range chartSteps {
+		if k := ev.final(s).Kind; k != Skipped {
+			t.Errorf("re-run: %s %s, want skipped", s, k)
+		}
+	}
+	if after := revisions(); !equalMaps(before, after) {
+		t.Errorf("re-run changed revisions: %v -> %v", before, after)
+	}
+
+	// changed option: the port is in Traefik's, Gitea's and the runner's values
+	e.in.Options.Port = 9443
+	ev, err = e.run(t, false)
+	if err != nil {
+		t.Fatalf("run with --port 9443: %v", err)
+	}
+	after := revisions()
+	for _, s := range []string{StepTraefik, StepGitea, StepRunner} {
+		if ev.final(s).Kind != Done || after[s] != before[s]+1 {
+			t.Errorf("%s after port change: %s, revision %d -> %d; want upgraded", s, ev.final(s).Kind, before[s], after[s])
+		}
+	}
+	for _, s := range []string{StepRegistry, StepAgent} {
+		if ev.final(s).Kind != Skipped || after[s] != before[s] {
+			t.Errorf("%s after port change: %s, revision %d -> %d; want untouched", s, ev.final(s).Kind, before[s], after[s])
+		}
+	}
+
+	// interrupted install: the agent's release left pending-install
+	last := e.lastRevision(t, charts.AgentNamespace, charts.AgentRelease)
+	last.Info.Status = rcommon.StatusPendingInstall
+	if err := storage.Init(driver.NewSecrets(e.kube.CoreV1().Secrets(charts.AgentNamespace))).Update(last); err != nil {
+		t.Fatal(err)
+	}
+	ev, err = e.run(t, false)
+	if err != nil {
+		t.Fatalf("run after interrupted install: %v", err)
+	}
+	if ev.final(StepAgent).Kind != Done || !strings.Contains(ev.logs(StepAgent), "pending-install") {
+		t.Errorf("agent step: %s, logs %q; want done, recovery logged", ev.final(StepAgent).Kind, ev.logs(StepAgent))
+	}
+	if r := e.lastRevision(t, charts.AgentNamespace, charts.AgentRelease); r == nil || r.Info.Status != rcommon.StatusDeployed {
+		t.Errorf("agent release after recovery: %+v", r)
+	}
+
+	// down
+	if _, err := e.run(t, true); err != nil {
+		t.Fatalf("undo: %v", err)
+	}
+	for step, r := range releases {
+		if last := e.lastRevision(t, r[0], r[1]); last != nil {
+			t.Errorf("%s: release %s still has revision %d (%s)", step, r[1], last.Version, last.Info.Status)
+		}
+		ns, err := e.kube.CoreV1().Namespaces().Get(ctx, r[0], metav1.GetOptions{})
+		if err == nil && ns.DeletionTimestamp == nil {
+			t.Errorf("%s: namespace %s PocketIDP created is still there", step, r[0])
+		}
+	}
+	if _, err := e.kube.CoreV1().ConfigMaps("kube-public").Get(ctx, "local-registry-hosting", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("local-registry-hosting after down: %v, want NotFound", err)
+	}
+}
+
+func equalMaps(a, b map[string]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// TestChartStepsRepositoryUnreachable: with the chart repository down the
+// chart steps fail with a fix naming --chart-dir, and nothing is created
+// in the cluster.
+func TestChartStepsRepositoryUnreachable(t *testing.T) {
+	e := newChartEnv(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://" + l.Addr().String()
+	l.Close()
+	s := &e.in.Charts.Sources
+	s.Traefik.Repo, s.Gitea.Repo, s.Runner.Repo, s.Agent.Repo = down, down, down, down
+
+	ev, err := e.run(t, false)
+	if err == nil {
+		t.Fatal("run with the chart repository down succeeded")
+	}
+	for _, step := range []string{StepTraefik, StepGitea, StepAgent} {
+		f := ev.final(step)
+		if f.Kind != Failed || !strings.Contains(f.Fix, "--chart-dir") || !strings.Contains(f.Message, down) {
+			t.Errorf("%s: %s %q (fix %q); want failed naming the repository, fix naming --chart-dir", step, f.Kind, f.Message, f.Fix)
+		}
+	}
+	for _, ns := range []string{charts.TraefikNamespace, charts.GiteaNamespace, charts.AgentNamespace, charts.RunnerNamespace} {
+		if _, err := e.kube.CoreV1().Namespaces().Get(context.Background(), ns, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Errorf("namespace %s after failed run: %v, want NotFound", ns, err)
+		}
+	}
+}
