@@ -1,0 +1,155 @@
+package coredns
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+var rules = Rules{
+	Target:        "traefik.traefik.svc.cluster.local",
+	Hosts:         []string{"git.localhost", "localhost", "127.0.0.1", "::1", "5min-idp-control-plane", "git.localhost", "idp.example.test"},
+	LocalhostApps: true,
+}
+
+func read(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestPatchGolden(t *testing.T) {
+	for _, in := range []string{"corefile-kind.txt", "corefile-k3s.txt"} {
+		t.Run(in, func(t *testing.T) {
+			orig := read(t, in)
+			got, err := Patch(orig, rules)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden := strings.TrimSuffix(in, ".txt") + ".patched.golden"
+			if *update {
+				if err := os.WriteFile(filepath.Join("testdata", golden), []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			} else if want := read(t, golden); got != want {
+				t.Errorf("patched Corefile differs from %s (go test -update rewrites it)\n--- got\n%s\n--- want\n%s", golden, got, want)
+			}
+
+			again, err := Patch(got, rules)
+			if err != nil || again != got {
+				t.Errorf("patching twice changed the Corefile (err %v):\n%s", err, again)
+			}
+			back, err := Unpatch(got)
+			if err != nil || back != orig {
+				t.Errorf("Unpatch did not restore the original byte for byte (err %v):\n%q\n%q", err, back, orig)
+			}
+		})
+	}
+}
+
+func TestPatchReplacesOldBlock(t *testing.T) {
+	orig := read(t, "corefile-kind.txt")
+	first, err := Patch(orig, Rules{Target: rules.Target, Hosts: []string{"git.localhost"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := Patch(first, Rules{Target: rules.Target, Hosts: []string{"git.localhost", "app.localhost"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(second, beginMarker); n != 1 {
+		t.Errorf("%d blocks after a second patch with other hosts, want 1:\n%s", n, second)
+	}
+	if !strings.Contains(second, "rewrite stop name exact app.localhost traefik.traefik.svc.cluster.local\n") {
+		t.Errorf("new host missing:\n%s", second)
+	}
+	if back, _ := Unpatch(second); back != orig {
+		t.Errorf("Unpatch after two patches did not restore the original")
+	}
+}
+
+func TestBlockHosts(t *testing.T) {
+	b, err := rules.Block("  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, skipped := range []string{" localhost ", "127.0.0.1", "::1", "control-plane"} {
+		if strings.Contains(b, skipped) {
+			t.Errorf("block rewrites %q, which is no ingress host:\n%s", skipped, b)
+		}
+	}
+	if n := strings.Count(b, "exact git.localhost "); n != 1 {
+		t.Errorf("git.localhost appears %d times, want once:\n%s", n, b)
+	}
+	for _, l := range strings.Split(strings.TrimSuffix(b, "\n"), "\n") {
+		if !strings.HasPrefix(l, "  ") {
+			t.Errorf("line %q not indented", l)
+		}
+	}
+}
+
+// The regex sends app hosts to the ingress, and nothing else: not
+// localhost itself, not the search-path names a pod tries first.
+func TestLocalhostAppsRegex(t *testing.T) {
+	re := regexp.MustCompile(LocalhostAppsRegex)
+	for name, want := range map[string]bool{
+		"git.localhost.":                      true,
+		"5min-backstage-abcd-1x2y.localhost.": true,
+		"a.b.localhost.":                      true,
+		"localhost.":                          false,
+		"mylocalhost.":                        false,
+		"git.localhost.default.svc.cluster.local.": false,
+		"git.localhost.example.com.":               false,
+		"kubernetes.default.svc.cluster.local.":    false,
+	} {
+		if got := re.MatchString(name); got != want {
+			t.Errorf("%s: match = %v, want %v", name, got, want)
+		}
+	}
+}
+
+func TestPatchErrors(t *testing.T) {
+	kind := read(t, "corefile-kind.txt")
+	patched, _ := Patch(kind, rules)
+	tests := []struct {
+		name, corefile string
+		rules          Rules
+		want           string
+	}{
+		{"no root block", "example.org {\n    whoami\n}\n", rules, "no root server block"},
+		{"begin without end", strings.Replace(patched, endMarker, "# gone", 1), rules, "no end marker"},
+		{"end without begin", kind + "    " + endMarker + "\n", rules, "without a begin"},
+		{"two blocks", strings.Replace(patched, endMarker, "", 1) + beginMarker + "\n" + endMarker + "\n", rules, "two pocketidp:begin"},
+		{"bad target", kind, Rules{Target: "not a name"}, "not a DNS name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := Patch(tt.corefile, tt.rules); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Patch = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestPatchWithoutTrailingNewline(t *testing.T) {
+	orig := ".:53 {\n    forward . /etc/resolv.conf\n}"
+	got, err := Patch(orig, rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back, _ := Unpatch(got); back != orig {
+		t.Errorf("round trip = %q, want %q", back, orig)
+	}
+	oneLine := ".:53 {"
+	if got, err := Patch(oneLine, rules); err != nil || !strings.HasPrefix(got, ".:53 {\n    # pocketidp:begin") {
+		t.Errorf("Patch of a bare opening line = %q, %v", got, err)
+	}
+}
