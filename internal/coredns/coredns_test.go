@@ -101,11 +101,11 @@ func TestBlockHosts(t *testing.T) {
 func TestLocalhostAppsRegex(t *testing.T) {
 	re := regexp.MustCompile(LocalhostAppsRegex)
 	for name, want := range map[string]bool{
-		"git.localhost.":                      true,
-		"5min-backstage-abcd-1x2y.localhost.": true,
-		"a.b.localhost.":                      true,
-		"localhost.":                          false,
-		"mylocalhost.":                        false,
+		"git.localhost.":                           true,
+		"5min-backstage-abcd-1x2y.localhost.":      true,
+		"a.b.localhost.":                           true,
+		"localhost.":                               false,
+		"mylocalhost.":                             false,
 		"git.localhost.default.svc.cluster.local.": false,
 		"git.localhost.example.com.":               false,
 		"kubernetes.default.svc.cluster.local.":    false,
