@@ -89,13 +89,18 @@ func LoadAgentKey(path string) (AgentKey, error) {
 	if priv.N.BitLen() < AgentKeyBits {
 		return AgentKey{}, fmt.Errorf("agent key %s has %d bits, Humanitec needs %d (remove it and run again)", path, priv.N.BitLen(), AgentKeyBits)
 	}
+	return agentKeyOf(priv, path)
+}
+
+// agentKeyOf derives the public half and its fingerprint.
+func agentKeyOf(priv *rsa.PrivateKey, path string) (AgentKey, error) {
 	der, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
 	if err != nil {
 		return AgentKey{}, fmt.Errorf("agent key %s: %w", path, err)
 	}
 	sum := sha256.Sum256(der)
 	return AgentKey{
-		PrivatePEM:  secret.New(string(b)),
+		PrivatePEM:  secret.New(string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(priv)}))),
 		PublicPEM:   string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})),
 		Fingerprint: hex.EncodeToString(sum[:]),
 	}, nil

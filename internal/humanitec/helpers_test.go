@@ -67,7 +67,7 @@ func (s *sleeps) waits() []time.Duration {
 
 // env is one install against a fake: its state dir, store and registrar.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	fake   *humanitectest.Server
 	dir    string
 	store  *state.Store
@@ -88,7 +88,7 @@ func withInFlight(n int) envOpt { return func(c *Config, _ *RegistrarConfig) { c
 
 // newEnv makes a fresh install (state dir with the agent key in place)
 // against fake.
-func newEnv(t *testing.T, fake *humanitectest.Server, opts ...envOpt) *env {
+func newEnv(t testing.TB, fake *humanitectest.Server, opts ...envOpt) *env {
 	t.Helper()
 	dir := t.TempDir()
 	if err := WriteAgentKey(filepath.Join(dir, AgentKeyFile), agentTestKey(t)); err != nil {
