@@ -9,6 +9,8 @@ import (
 	"testing"
 	"testing/iotest"
 
+	tea "charm.land/bubbletea/v2"
+
 	"github.com/pocketidp/pocketidp/internal/config"
 	"github.com/pocketidp/pocketidp/internal/doctor"
 	"github.com/pocketidp/pocketidp/internal/secret"
@@ -218,4 +220,23 @@ func TestWizardAccessible(t *testing.T) {
 			t.Errorf("accessible output lacks %q:\n%s", want, text)
 		}
 	}
+}
+
+func TestWizardResize(t *testing.T) {
+	s := start(t, newWizardModel(context.Background(), testWizardInput(&fakeHumanitec{}), false), 80, 24)
+	s.waitText("A small Internal Developer Platform")
+	s.key("enter")
+	s.waitFocus("Humanitec org id")
+	s.tm.Type("acme")
+	s.waitText("> acme")
+
+	s.tm.Send(tea.WindowSizeMsg{Width: 50, Height: 20})
+	narrow := s.waitFor("the narrow layout", func(f string) bool { return maxLineWidth(f) <= 50 })
+	s.keep("50x20", narrow)
+	if !strings.Contains(narrow, "> acme") {
+		t.Error("the typed org was lost in the resize")
+	}
+	s.tm.Send(tea.WindowSizeMsg{Width: 120, Height: 40})
+	s.keep("120x40", s.waitFor("the wide layout", func(f string) bool { return maxLineWidth(f) > 50 }))
+	s.golden()
 }
