@@ -25,6 +25,12 @@ type Install struct {
 	RunnerToken secret.Value
 	// Charts is what the chart steps need beyond the options (charts.go).
 	Charts ChartsInput
+	// Cluster is what the cluster, tls, coredns and trust steps share
+	// (cluster.go); other steps reach the cluster with Kube.
+	Cluster ClusterInput
+
+	// Keep names the steps whose result `down` leaves in place.
+	Keep map[string]bool
 
 	mu      sync.Mutex
 	results []doctor.Result

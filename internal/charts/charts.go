@@ -135,6 +135,7 @@ type Installer struct {
 	kube     kubernetes.Interface
 	registry *registry.Client
 	mu       *sync.Mutex // guards namespace creation across goroutines
+	shared   *shared
 }
 
 // New checks the options and prepares the clients. It reaches nothing yet.
@@ -177,7 +178,8 @@ func New(opts Options) (*Installer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Installer{opts: opts, log: log, kube: cs, registry: reg, mu: &sync.Mutex{}}, nil
+	return &Installer{opts: opts, log: log, kube: cs, registry: reg, mu: &sync.Mutex{},
+		shared: &shared{ns: map[string]*nsConfig{}}}, nil
 }
 
 // WithLogger returns an installer that reports to log (a step's logger) and
@@ -190,19 +192,96 @@ func (i *Installer) WithLogger(log *slog.Logger) *Installer {
 	return &c
 }
 
-// config is a fresh Helm action configuration for one namespace, storing
-// releases as Secrets (Helm's default driver). One per operation: actions
-// running at the same time then share no state but the cached discovery.
-func (i *Installer) config(ns string) (*action.Configuration, error) {
-	cfg := action.NewConfiguration(action.ConfigurationSetLogger(i.log.Handler()))
-	if err := cfg.Init(inNamespace(i.opts.Getter, ns), ns, "secret"); err != nil {
-		return nil, fmt.Errorf("helm configuration for namespace %s: %w", ns, err)
+// config returns the Helm action configuration of a namespace, storing
+// releases as Secrets (Helm's default driver), and locks the namespace
+// until done is called: operations in one namespace take turns, operations
+// in different namespaces run at the same time. Configurations are kept, so
+// the cluster's capabilities and clients are looked up once per namespace.
+func (i *Installer) config(ns string) (cfg *action.Configuration, done func(), err error) {
+	i.shared.mu.Lock()
+	c := i.shared.ns[ns]
+	if c == nil {
+		c = &nsConfig{log: &switchHandler{}}
+		i.shared.ns[ns] = c
 	}
-	if kc, ok := cfg.KubeClient.(*kube.Client); ok {
-		kc.Namespace = ns
+	i.shared.mu.Unlock()
+
+	c.mu.Lock()
+	// Helm reports to the current caller (a step's logger).
+	c.log.set(i.log.Handler())
+	if c.cfg == nil {
+		cfg := action.NewConfiguration(action.ConfigurationSetLogger(c.log))
+		if err := cfg.Init(inNamespace(i.opts.Getter, ns), ns, "secret"); err != nil {
+			c.mu.Unlock()
+			return nil, nil, fmt.Errorf("helm configuration for namespace %s: %w", ns, err)
+		}
+		if kc, ok := cfg.KubeClient.(*kube.Client); ok {
+			kc.Namespace = ns
+		}
+		cfg.RegistryClient = i.registry
+		c.cfg = cfg
 	}
-	cfg.RegistryClient = i.registry
-	return cfg, nil
+	return c.cfg, c.mu.Unlock, nil
+}
+
+// shared is what an Installer and its WithLogger copies share.
+type shared struct {
+	mu sync.Mutex
+	ns map[string]*nsConfig
+}
+
+type nsConfig struct {
+	mu  sync.Mutex
+	cfg *action.Configuration
+	log *switchHandler
+}
+
+// switchHandler sends records to the handler set last, so a kept Helm
+// configuration reports to whichever step uses it now.
+type switchHandler struct {
+	mu     sync.Mutex
+	h      slog.Handler
+	attrs  []slog.Attr
+	groups []string
+	parent *switchHandler
+}
+
+func (s *switchHandler) set(h slog.Handler) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.h = h
+}
+
+func (s *switchHandler) current() slog.Handler {
+	if s.parent != nil {
+		h := s.parent.current()
+		for _, g := range s.groups {
+			h = h.WithGroup(g)
+		}
+		return h.WithAttrs(s.attrs)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.h == nil {
+		return slog.DiscardHandler
+	}
+	return s.h
+}
+
+func (s *switchHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return s.current().Enabled(ctx, l)
+}
+
+func (s *switchHandler) Handle(ctx context.Context, r slog.Record) error {
+	return s.current().Handle(ctx, r)
+}
+
+func (s *switchHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &switchHandler{parent: s, attrs: attrs}
+}
+
+func (s *switchHandler) WithGroup(name string) slog.Handler {
+	return &switchHandler{parent: s, groups: []string{name}}
 }
 
 func (i *Installer) timeout(rel Release) time.Duration {
@@ -284,11 +363,12 @@ func (i *Installer) Done(ctx context.Context, rel Release) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	cfg, err := i.config(rel.Namespace)
+	cfg, unlock, err := i.config(rel.Namespace)
 	if err != nil {
 		return false, err
 	}
 	last, _, err := history(cfg, rel.Name)
+	unlock()
 	if err != nil || last == nil || last.Info.Status != rcommon.StatusDeployed {
 		return false, err
 	}
@@ -319,10 +399,11 @@ func (i *Installer) Apply(ctx context.Context, rel Release, progress Progress) (
 	if err != nil {
 		return res, fmt.Errorf("release %s: %w", rel.Name, err)
 	}
-	cfg, err := i.config(rel.Namespace)
+	cfg, unlock, err := i.config(rel.Namespace)
 	if err != nil {
 		return res, err
 	}
+	defer unlock()
 	last, deployed, err := history(cfg, rel.Name)
 	if err != nil {
 		return res, err
@@ -502,11 +583,13 @@ func (i *Installer) uninstallRelease(cfg *action.Configuration, rel Release) err
 // Uninstall removes the release, the Secrets made for it and its namespace
 // when PocketIDP created it. A release already gone is not an error.
 func (i *Installer) Uninstall(ctx context.Context, rel Release) error {
-	cfg, err := i.config(rel.Namespace)
+	cfg, unlock, err := i.config(rel.Namespace)
 	if err != nil {
 		return err
 	}
-	if err := i.uninstallRelease(cfg, rel); err != nil {
+	err = i.uninstallRelease(cfg, rel)
+	unlock()
+	if err != nil {
 		return err
 	}
 	if err := i.deleteSecrets(ctx, rel); err != nil {

@@ -129,10 +129,11 @@ func (e *env) renderedValues(t *testing.T, rel Release) (chart string, vals map[
 
 func (e *env) history(t *testing.T, rel Release) []*releasev1.Release {
 	t.Helper()
-	cfg, err := e.inst.config(rel.Namespace)
+	cfg, unlock, err := e.inst.config(rel.Namespace)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer unlock()
 	h, err := cfg.Releases.History(rel.Name)
 	if err != nil && !strings.Contains(err.Error(), "not found") {
 		t.Fatal(err)
@@ -299,10 +300,11 @@ func (e *env) markLast(t *testing.T, rel Release, status rcommon.Status) {
 		}
 	}
 	last.Info.Status = status
-	cfg, err := e.inst.config(rel.Namespace)
+	cfg, unlock, err := e.inst.config(rel.Namespace)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer unlock()
 	if err := cfg.Releases.Update(last); err != nil {
 		t.Fatal(err)
 	}
@@ -365,8 +367,10 @@ func TestApplyRecoversPendingUpgrade(t *testing.T) {
 	for _, r := range first {
 		if r.Version == 1 {
 			r.Info.Status = rcommon.StatusDeployed
-			cfg, _ := e.inst.config(rel.Namespace)
-			if err := cfg.Releases.Update(r); err != nil {
+			cfg, unlock, _ := e.inst.config(rel.Namespace)
+			err := cfg.Releases.Update(r)
+			unlock()
+			if err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -585,7 +585,7 @@ func Runner(p Platform) (Release, error) {
 		// DinD is privileged: a namespace PocketIDP creates says so for
 		// clusters that enforce Pod Security.
 		NamespaceLabels: map[string]string{"pod-security.kubernetes.io/enforce": "privileged"},
-		Secrets: secrets,
+		Secrets:         secrets,
 		Values: RunnerValues{
 			Enabled:           true,
 			GiteaRootURL:      strings.TrimSuffix(gitea, "/"),
