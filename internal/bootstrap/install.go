@@ -25,6 +25,9 @@ type Install struct {
 	RunnerToken secret.Value
 	// Charts is what the chart steps need beyond the options (charts.go).
 	Charts ChartsInput
+	// Humanitec is what the Humanitec steps need beyond the options
+	// (humanitec.go).
+	Humanitec HumanitecInput
 	// Cluster is what the cluster, tls, coredns and trust steps share
 	// (cluster.go); other steps reach the cluster with Kube.
 	Cluster ClusterInput

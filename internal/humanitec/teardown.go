@@ -14,7 +14,9 @@ import (
 // resource definitions with their criteria, then the agent the k8s-cluster
 // definition reached the cluster through, and last the env type, only if
 // this install created it and no environment uses it any more. The engine
-// runs the same groups as the Undo of its steps, in the same order.
+// runs the same groups as the Undo of its steps; Remove(GroupDefinitions)
+// itself takes the apps first, so the order holds there too although the
+// apps step does not wait for the definitions on the way up.
 func (g *Registrar) Teardown(ctx context.Context, opts TeardownOptions, r Reporter) error {
 	for _, grp := range []Group{GroupValues, GroupApps, GroupDefinitions, GroupAgent, GroupEnvType} {
 		if err := g.Remove(ctx, grp, opts, r); err != nil {
@@ -34,6 +36,11 @@ func (g *Registrar) Remove(ctx context.Context, grp Group, opts TeardownOptions,
 	case GroupApps:
 		return g.removeApps(ctx, r)
 	case GroupDefinitions:
+		// Deleting an app tears down its deployments through the
+		// definitions (namespace, cluster, agent): they go after the apps.
+		if err := g.removeApps(ctx, Reporter{Log: r.Log}); err != nil {
+			return err
+		}
 		return g.removeDefinitions(ctx, r)
 	case GroupAgent:
 		return g.removeAgent(ctx, r)

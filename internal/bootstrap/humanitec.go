@@ -1,0 +1,226 @@
+package bootstrap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pocketidp/pocketidp/internal/config"
+	"github.com/pocketidp/pocketidp/internal/humanitec"
+)
+
+// Humanitec step names. The registrations are separate steps so that those
+// that do not depend on each other run at the same time: the env type and
+// the agent (its key made early, beside everything else), then the apps
+// beside the definitions, then Backstage's shared values.
+const (
+	StepHumanitecCheck       = "humanitec/check"
+	StepHumanitecAgentKey    = "humanitec/agent-key"
+	StepHumanitecEnvType     = "humanitec/env-type"
+	StepHumanitecApps        = "humanitec/apps"
+	StepHumanitecValues      = "humanitec/values"
+	StepHumanitecAgent       = "humanitec/agent"
+	StepHumanitecDefinitions = "humanitec/definitions"
+)
+
+// HumanitecInput is what the Humanitec steps need beyond the options.
+type HumanitecInput struct {
+	// Orchestrator, when set, is used as it is; otherwise the classic
+	// Humanitec API is reached with the options' org, token and URL.
+	Orchestrator humanitec.Orchestrator
+	// Cluster gives the k8s-cluster definition the cluster as the agent
+	// inside it reaches it: from the cluster's internal kubeconfig
+	// (kind get kubeconfig --internal), e.g. with
+	// humanitec.ClusterDataFromKubeconfig. The cluster step sets it; the
+	// definitions step calls it.
+	Cluster func(ctx context.Context) (humanitec.ClusterData, error)
+	// IncludeTutorialObjects makes `down` also remove what PocketIDP did
+	// not create on 5min-local (`down --include-tutorial-objects`).
+	IncludeTutorialObjects bool
+
+	once sync.Once
+	orch humanitec.Orchestrator
+	err  error
+}
+
+// HumanitecAgentKeyPath is where the agent's private key is kept (0600):
+// the state dir.
+func (in *Install) HumanitecAgentKeyPath() string {
+	return filepath.Join(in.Store.Dir(), humanitec.AgentKeyFile)
+}
+
+// humanitec returns the orchestrator of this install, made on first use.
+func (in *Install) humanitec() (humanitec.Orchestrator, error) {
+	h := &in.Humanitec
+	h.once.Do(func() {
+		if h.Orchestrator != nil {
+			h.orch = h.Orchestrator
+			return
+		}
+		if err := in.Options.CheckHumanitec(); err != nil {
+			h.err = err
+			return
+		}
+		c, err := humanitec.New(humanitec.Config{
+			BaseURL: in.Options.HumanitecAPIURL, Org: in.Options.HumanitecOrg, Token: in.Options.HumanitecToken,
+			Logger: in.Log,
+		})
+		if err != nil {
+			h.err = &config.InputError{Msg: err.Error(), Hint: "unset HUMANITEC_API_URL to use " + humanitec.DefaultBaseURL}
+			return
+		}
+		h.orch, h.err = humanitec.NewRegistrar(humanitec.RegistrarConfig{
+			Client: c, InstallID: in.Store.InstallID(), Token: in.Options.HumanitecToken,
+			GitOrg: config.DefaultGiteaOrg, Ledger: in.Store, AgentKeyPath: in.HumanitecAgentKeyPath(),
+			// Read when the definitions are planned: the cluster step
+			// sets it after this is made.
+			Cluster: func(ctx context.Context) (humanitec.ClusterData, error) {
+				if h.Cluster == nil {
+					return humanitec.ClusterData{}, errors.New("the cluster step has not provided the cluster's internal kubeconfig")
+				}
+				return h.Cluster(ctx)
+			},
+		})
+	})
+	return h.orch, h.err
+}
+
+// HumanitecInventory lists what exists in Humanitec for the teardown
+// screen: this install's objects, and apart those PocketIDP did not create.
+func HumanitecInventory(ctx context.Context, in *Install) (humanitec.Inventory, error) {
+	o, err := in.humanitec()
+	if err != nil {
+		return humanitec.Inventory{}, err
+	}
+	return o.Inventory(ctx)
+}
+
+// humanitecSteps registers the install with the orchestrator and takes it
+// back on `down`. Needs outside this set (the state step before the check,
+// the cluster step before the definitions, charts/agent after the agent and
+// its key) are the plan's to add. Nothing when Humanitec is skipped.
+func humanitecSteps(in *Install) []Step {
+	if in.Options.SkipHumanitec {
+		return nil
+	}
+	group := func(g humanitec.Group, needs ...string) Step {
+		return Step{Action: humanitecGroup{in: in, group: g}, Needs: needs, Timeout: 5 * time.Minute}
+	}
+	return []Step{
+		{Action: humanitecCheck{in: in}, Timeout: 2 * time.Minute},
+		// Making a 4096-bit key takes seconds of CPU; it needs nothing, so
+		// it happens while the cluster comes up.
+		{Action: humanitecAgentKey{in: in}, Timeout: 2 * time.Minute},
+		group(humanitec.GroupEnvType, StepHumanitecCheck),
+		group(humanitec.GroupAgent, StepHumanitecCheck, StepHumanitecAgentKey),
+		group(humanitec.GroupApps, StepHumanitecEnvType),
+		group(humanitec.GroupValues, StepHumanitecApps),
+		// The definitions match the env type and name the agent; on the
+		// way down they go before both (and, inside their removal, after
+		// the apps).
+		group(humanitec.GroupDefinitions, StepHumanitecEnvType, StepHumanitecAgent),
+	}
+}
+
+func reporter(sc *StepContext) humanitec.Reporter {
+	return humanitec.Reporter{Log: sc.Logger(), Progress: sc.Progress}
+}
+
+// humanitecCheck is the first call of every run: token and org, with reads.
+// It has no Done: credentials can change between runs.
+type humanitecCheck struct{ in *Install }
+
+func (humanitecCheck) Name() string { return StepHumanitecCheck }
+
+func (s humanitecCheck) Run(ctx context.Context, sc *StepContext) error {
+	o, err := s.in.humanitec()
+	if err != nil {
+		return err
+	}
+	return o.Check(ctx, reporter(sc))
+}
+
+// humanitecAgentKey makes (or finds) the agent's key pair in the state dir
+// and hands the private half to the agent chart step.
+type humanitecAgentKey struct{ in *Install }
+
+func (humanitecAgentKey) Name() string { return StepHumanitecAgentKey }
+
+func (s humanitecAgentKey) Done(_ context.Context, _ *StepContext) (bool, error) {
+	k, err := humanitec.LoadAgentKey(s.in.HumanitecAgentKeyPath())
+	if err != nil {
+		// Missing or unusable: Run makes one (or says why it cannot).
+		return false, nil
+	}
+	s.in.Charts.AgentPrivateKey = k.PrivatePEM
+	return true, nil
+}
+
+func (s humanitecAgentKey) Run(_ context.Context, sc *StepContext) error {
+	k, created, err := humanitec.EnsureAgentKey(s.in.HumanitecAgentKeyPath())
+	if err != nil {
+		return err
+	}
+	if created {
+		sc.Logger().Info("made the agent key pair (RSA 4096)", "path", s.in.HumanitecAgentKeyPath(), "fingerprint", k.Fingerprint)
+	}
+	s.in.Charts.AgentPrivateKey = k.PrivatePEM
+	return nil
+}
+
+// Undo removes the key file; it runs after the agent is deleted.
+func (s humanitecAgentKey) Undo(context.Context, *StepContext) error {
+	return humanitec.RemoveAgentKey(s.in.HumanitecAgentKeyPath())
+}
+
+// humanitecGroup registers one group of objects: Done when a read finds
+// them all as wanted (so a converged install makes no write), Run creates
+// or updates what differs, Undo removes what this install created.
+type humanitecGroup struct {
+	in    *Install
+	group humanitec.Group
+}
+
+func (s humanitecGroup) Name() string { return "humanitec/" + string(s.group) }
+
+func (s humanitecGroup) Done(ctx context.Context, sc *StepContext) (bool, error) {
+	o, err := s.in.humanitec()
+	if err != nil {
+		return false, err
+	}
+	pending, err := o.Pending(ctx, s.group)
+	if err != nil {
+		return false, err
+	}
+	if len(pending) > 0 {
+		sc.Logger().Debug("to do: " + strings.Join(pending, "; "))
+	}
+	return len(pending) == 0, nil
+}
+
+func (s humanitecGroup) Run(ctx context.Context, sc *StepContext) error {
+	o, err := s.in.humanitec()
+	if err != nil {
+		return err
+	}
+	if err := o.Ensure(ctx, s.group, reporter(sc)); err != nil {
+		return fmt.Errorf("register %s: %w", s.group, err)
+	}
+	return nil
+}
+
+func (s humanitecGroup) Undo(ctx context.Context, sc *StepContext) error {
+	o, err := s.in.humanitec()
+	if err != nil {
+		return err
+	}
+	opts := humanitec.TeardownOptions{IncludeTutorialObjects: s.in.Humanitec.IncludeTutorialObjects}
+	if err := o.Remove(ctx, s.group, opts, reporter(sc)); err != nil {
+		return fmt.Errorf("remove %s: %w", s.group, err)
+	}
+	return nil
+}
