@@ -47,8 +47,9 @@ const (
 
 // Rules are the names to send to the ingress.
 type Rules struct {
-	// Target is the ingress Service's name, e.g.
-	// traefik.traefik.svc.cluster.local.
+	// Target is the ingress Service's DNS name. A name ending in
+	// ".svc.cluster.local" follows the cluster's own domain when the
+	// Corefile's kubernetes plugin names another one.
 	Target string
 	// Hosts are rewritten by exact name (git.localhost, ...). IP addresses,
 	// "localhost" itself and names outside DNS are skipped.
@@ -112,6 +113,11 @@ func Patch(corefile string, r Rules) (string, error) {
 				indent = next[:len(next)-len(strings.TrimLeft(next, " \t"))]
 			}
 		}
+		if d := clusterDomain(base); d != "" && d != "cluster.local" {
+			if svc, ok := strings.CutSuffix(strings.TrimSuffix(r.Target, "."), ".svc.cluster.local"); ok {
+				r.Target = svc + ".svc." + d
+			}
+		}
 		block, err := r.Block(indent)
 		if err != nil {
 			return "", err
@@ -122,6 +128,18 @@ func Patch(corefile string, r Rules) (string, error) {
 		return strings.Join(lines[:i+1], "") + block + strings.Join(lines[i+1:], ""), nil
 	}
 	return "", errors.New("the Corefile has no root server block (a line `.:53 {`)")
+}
+
+// clusterDomain is the first zone of the kubernetes plugin ("kubernetes
+// cluster.local in-addr.arpa ..."), "" when there is none.
+func clusterDomain(corefile string) string {
+	for _, l := range strings.Split(corefile, "\n") {
+		f := strings.Fields(l)
+		if len(f) >= 2 && f[0] == "kubernetes" {
+			return strings.TrimSuffix(f[1], ".")
+		}
+	}
+	return ""
 }
 
 // Unpatch returns corefile without our block (unchanged when there is none).

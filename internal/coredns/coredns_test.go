@@ -139,6 +139,18 @@ func TestPatchErrors(t *testing.T) {
 	}
 }
 
+// A cluster with its own domain gets the Service under that domain.
+func TestPatchClusterDomain(t *testing.T) {
+	orig := strings.Replace(read(t, "corefile-kind.txt"), "kubernetes cluster.local", "kubernetes corp.internal", 1)
+	got, err := Patch(orig, rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(got, "exact git.localhost traefik.traefik.svc.corp.internal\n") || strings.Contains(got, "svc.cluster.local") {
+		t.Errorf("target not moved to the cluster's domain:\n%s", got)
+	}
+}
+
 func TestPatchWithoutTrailingNewline(t *testing.T) {
 	orig := ".:53 {\n    forward . /etc/resolv.conf\n}"
 	got, err := Patch(orig, rules)
