@@ -349,10 +349,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	body, status, out := s.handle(r, route, params)
+	status, out := s.handle(r, route, params)
 	call.Status = status
 	s.record(call)
-	s.validateResponse(r, route, params, body, status, out)
+	s.validateResponse(r, route, params, status, out)
 	if call.Fault == "reset-after" {
 		resetConnection(w)
 		return
@@ -364,9 +364,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, out)
 }
 
-// handle validates the request and runs the operation. It returns the
-// request body it read, and the response.
-func (s *Server) handle(r *http.Request, route *routers.Route, params map[string]string) ([]byte, int, any) {
+// handle validates the request and runs the operation.
+func (s *Server) handle(r *http.Request, route *routers.Route, params map[string]string) (int, any) {
 	in := &openapi3filter.RequestValidationInput{
 		Request:    r,
 		PathParams: params,
@@ -379,7 +378,7 @@ func (s *Server) handle(r *http.Request, route *routers.Route, params map[string
 	}
 	if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
 		s.t.Errorf("humanitectest: the OpenAPI document rejects %s %s: %v", r.Method, r.URL.String(), err)
-		return nil, http.StatusBadRequest, apiError("API-400", "request does not match the API: "+err.Error(), nil)
+		return http.StatusBadRequest, apiError("API-400", "request does not match the API: "+err.Error(), nil)
 	}
 	var body []byte
 	if r.Body != nil {
@@ -392,13 +391,13 @@ func (s *Server) handle(r *http.Request, route *routers.Route, params map[string
 	user := s.users[bearer(r)]
 	s.mu.Unlock()
 	if user == nil {
-		return body, http.StatusUnauthorized, apiError("API-401", "Could not validate token.", nil)
+		return http.StatusUnauthorized, apiError("API-401", "Could not validate token.", nil)
 	}
 
 	op := s.operations()[operationKey(route)]
 	if op == nil {
 		s.t.Errorf("humanitectest: the fake does not implement %s (%s %s)", operationKey(route), r.Method, r.URL.Path)
-		return body, http.StatusNotImplemented, apiError("API-501", "not implemented by the fake", nil)
+		return http.StatusNotImplemented, apiError("API-501", "not implemented by the fake", nil)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -407,21 +406,20 @@ func (s *Server) handle(r *http.Request, route *routers.Route, params map[string
 		o := s.orgs[orgID]
 		role := user.Roles["/orgs/"+orgID]
 		if o == nil || role == "" {
-			return body, http.StatusForbidden, apiError("API-403", fmt.Sprintf("User %s has no access to organization %s.", user.ID, orgID), nil)
+			return http.StatusForbidden, apiError("API-403", fmt.Sprintf("User %s has no access to organization %s.", user.ID, orgID), nil)
 		}
 		if rq.write() && role != RoleAdministrator {
-			return body, http.StatusForbidden, apiError("API-403", fmt.Sprintf("User %s (role %s) may not change organization %s.", user.ID, role, orgID), nil)
+			return http.StatusForbidden, apiError("API-403", fmt.Sprintf("User %s (role %s) may not change organization %s.", user.ID, role, orgID), nil)
 		}
 		rq.org = o
 	}
-	status, out := op(rq)
-	return body, status, out
+	return op(rq)
 }
 
 // validateResponse checks what the fake is about to send against the
 // document: a documented status must have a documented body, a 2xx status
 // must be documented, and an undocumented error must be a Humanitec error.
-func (s *Server) validateResponse(r *http.Request, route *routers.Route, params map[string]string, reqBody []byte, status int, out any) {
+func (s *Server) validateResponse(r *http.Request, route *routers.Route, params map[string]string, status int, out any) {
 	var data []byte
 	if out != nil {
 		var err error
@@ -454,7 +452,6 @@ func (s *Server) validateResponse(r *http.Request, route *routers.Route, params 
 	if err != nil {
 		s.t.Errorf("humanitectest: the fake's answer to %s %s (status %d) does not match the OpenAPI document: %v", r.Method, r.URL.Path, status, err)
 	}
-	_ = reqBody
 }
 
 func validateErrorBody(out any) error {
