@@ -49,6 +49,10 @@ type Options struct {
 	GiteaAdminPassword secret.Value `json:"-"`
 	BackstageRepo      string       `json:"backstage_repo"`
 	BackstageRef       string       `json:"backstage_ref,omitempty"`
+	// BackstageSource is a local clone or git bundle of BackstageRepo,
+	// pushed into Gitea when Gitea cannot migrate from BackstageRepo
+	// (offline).
+	BackstageSource string `json:"backstage_source,omitempty"`
 
 	// Run-only choices: not part of what an install is.
 	Yes      bool          `json:"-"`
