@@ -14,9 +14,10 @@ import (
 )
 
 // Humanitec step names. The registrations are separate steps so that those
-// that do not depend on each other run at the same time: the env type and
-// the agent (its key made early, beside everything else), then the apps
-// beside the definitions, then Backstage's shared values.
+// that do not depend on each other run at the same time: the agent key is
+// made beside everything else; after the check the env type, then the apps
+// (then Backstage's shared values) beside the agent (then the
+// definitions).
 const (
 	StepHumanitecCheck       = "humanitec/check"
 	StepHumanitecAgentKey    = "humanitec/agent-key"
@@ -116,7 +117,10 @@ func humanitecSteps(in *Install) []Step {
 		// it happens while the cluster comes up.
 		{Action: humanitecAgentKey{in: in}, Timeout: 2 * time.Minute},
 		group(humanitec.GroupEnvType, StepHumanitecCheck),
-		group(humanitec.GroupAgent, StepHumanitecCheck, StepHumanitecAgentKey),
+		// The agent waits for the env type only so that `down` removes the
+		// env type last; it costs nothing on the way up, where the apps
+		// and their values take as long.
+		group(humanitec.GroupAgent, StepHumanitecEnvType, StepHumanitecAgentKey),
 		group(humanitec.GroupApps, StepHumanitecEnvType),
 		group(humanitec.GroupValues, StepHumanitecApps),
 		// The definitions match the env type and name the agent; on the

@@ -342,8 +342,8 @@ func (g *Registrar) Ensure(ctx context.Context, grp Group, r Reporter) error {
 
 // RegisterAll checks the credentials and registers every group, running
 // groups that do not depend on each other at the same time: the env type
-// and the agent first, then the apps (then their values) beside the
-// definitions. The engine runs the same groups as steps; this is for the
+// first, then the apps (then their values) beside the agent (then the
+// definitions). The engine runs the same groups as steps; this is for the
 // package's tests and benchmark.
 func (g *Registrar) RegisterAll(ctx context.Context, r Reporter) error {
 	if err := g.Check(ctx, r); err != nil {
@@ -352,7 +352,15 @@ func (g *Registrar) RegisterAll(ctx context.Context, r Reporter) error {
 	envType, agent := newOutcome(), newOutcome()
 	eg, ctx := errgroup.WithContext(ctx)
 	eg.Go(func() error { return envType.set(g.Ensure(ctx, GroupEnvType, r)) })
-	eg.Go(func() error { return agent.set(g.Ensure(ctx, GroupAgent, r)) })
+	eg.Go(func() error {
+		// As in the engine: after the env type, so that teardown (the
+		// reverse) removes the env type last.
+		if envType.wait() != nil {
+			agent.set(errSkipped)
+			return nil // the env type's error is the one returned
+		}
+		return agent.set(g.Ensure(ctx, GroupAgent, r))
+	})
 	eg.Go(func() error {
 		if envType.wait() != nil {
 			return nil // returned by its own goroutine
@@ -372,6 +380,10 @@ func (g *Registrar) RegisterAll(ctx context.Context, r Reporter) error {
 	})
 	return eg.Wait()
 }
+
+// errSkipped stands for a group not run because one it needs failed (that
+// one's error is what RegisterAll returns).
+var errSkipped = errors.New("skipped")
 
 // outcome is the result of one goroutine that several others wait for.
 type outcome struct {
