@@ -201,13 +201,14 @@ func TestHumanitecIndependentRegistrationsOverlap(t *testing.T) {
 		t.Fatalf("no %s event for %s", kind, step)
 		return time.Time{}
 	}
-	// The agent does not wait for the env type, nor the definitions for
-	// the apps.
-	if !at(StepHumanitecAgent, Started).Before(at(StepHumanitecEnvType, Done)) {
-		t.Error("the agent waited for the env type")
+	// The apps and the agent go at the same time, and so do the values and
+	// the definitions.
+	if !at(StepHumanitecAgent, Started).Before(at(StepHumanitecApps, Done)) ||
+		!at(StepHumanitecApps, Started).Before(at(StepHumanitecAgent, Done)) {
+		t.Error("the apps and the agent did not overlap")
 	}
-	if !at(StepHumanitecDefinitions, Started).Before(at(StepHumanitecApps, Done)) {
-		t.Error("the definitions waited for the apps")
+	if !at(StepHumanitecDefinitions, Started).Before(at(StepHumanitecValues, Done)) {
+		t.Error("the definitions waited for the values")
 	}
 	// Progress reports k of n objects.
 	var progress bool
