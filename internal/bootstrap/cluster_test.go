@@ -56,7 +56,7 @@ const kindCorefile = `.:53 {
 
 // seedCoreDNS creates CoreDNS's ConfigMap and Deployment as a real cluster
 // has them; the test bed's API server has neither.
-func seedCoreDNS(t *testing.T, cs kubernetes.Interface) {
+func seedCoreDNS(t testing.TB, cs kubernetes.Interface) {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := cs.CoreV1().ConfigMaps("kube-system").Create(ctx, &corev1.ConfigMap{
@@ -114,7 +114,7 @@ func (ev *stepEvents) text() string {
 // clusterEnv is one install's state dir, opened anew for every run as a
 // new process would.
 type clusterEnv struct {
-	t        *testing.T
+	t        testing.TB
 	stateDir string
 	opts     config.Options
 	// setup adjusts each new Install (seams, hosts).
@@ -141,7 +141,10 @@ func (e *clusterEnv) run(undo bool) (*Install, *stepEvents, error) {
 	e.t.Helper()
 	in := e.install()
 	defer in.Store.Close()
-	plan := mustPlan(e.t, clusterSteps(in)...)
+	plan, err := NewPlan(clusterSteps(in)...)
+	if err != nil {
+		e.t.Fatal(err)
+	}
 	ev := &stepEvents{}
 	r := &Runner{Sink: ev, Status: in.Store}
 	if undo {
@@ -229,7 +232,7 @@ func (f *fakeTrust) Uninstall(ca *x509.Certificate) error {
 	return nil
 }
 
-func kube(t *testing.T, c *testenv.Cluster) kubernetes.Interface {
+func kube(t testing.TB, c *testenv.Cluster) kubernetes.Interface {
 	t.Helper()
 	cs, err := c.Clientset()
 	if err != nil {
@@ -696,4 +699,24 @@ func tlsPair(certPEM, keyPEM []byte) (*x509.Certificate, error) {
 // clusterNode is a running node publishing the ingress on port.
 func clusterNode(port int) cluster.Container {
 	return cluster.Container{Running: true, Ports: map[int][]cluster.HostPort{30443: {{IP: "127.0.0.1", Port: port}}}}
+}
+
+// BenchmarkClusterStepsNoop is a re-run of the cluster steps on a finished
+// install into an existing cluster: the cluster checked, certificate and
+// CoreDNS found as wanted, nothing written.
+func BenchmarkClusterStepsNoop(b *testing.B) {
+	api := testenv.APIServer(b)
+	seedCoreDNS(b, kube(b, api))
+	opts := config.Defaults()
+	opts.Kubeconfig, opts.Context = api.KubeconfigPath, testenv.KubeContext
+	e := &clusterEnv{t: b, stateDir: b.TempDir(), opts: opts}
+	if _, _, err := e.run(false); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		_, ev, err := e.run(false)
+		if err != nil || ev.outcome(StepTLS) != Skipped || ev.outcome(StepCoreDNS) != Skipped {
+			b.Fatalf("re-run: %v\n%s", err, ev.text())
+		}
+	}
 }
