@@ -31,6 +31,8 @@ type Install struct {
 	// Cluster is what the cluster, tls, coredns and trust steps share
 	// (cluster.go); other steps reach the cluster with Kube.
 	Cluster ClusterInput
+	// Gitea is how the gitea/* steps reach Gitea (gitea.go).
+	Gitea GiteaInput
 
 	// Keep names the steps whose result `down` leaves in place.
 	Keep map[string]bool

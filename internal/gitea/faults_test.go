@@ -25,6 +25,7 @@ func TestReadyFaults(t *testing.T) {
 	t.Cleanup(func() { g.Close() })
 
 	t.Run("Gitea not up yet", func(t *testing.T) {
+		f := newFixture(t, g, "unused")
 		if err := g.Stop(); err != nil {
 			t.Fatal(err)
 		}
@@ -34,7 +35,6 @@ func TestReadyFaults(t *testing.T) {
 			time.Sleep(delay)
 			started <- g.Start(ctx)
 		}()
-		f := newFixture(t, g, "unused")
 		begin := time.Now()
 		err := f.seeder().WaitReady(ctx)
 		if serr := <-started; serr != nil {
@@ -55,6 +55,7 @@ func TestReadyFaults(t *testing.T) {
 	})
 
 	t.Run("Gitea never answers", func(t *testing.T) {
+		f := newFixture(t, g, "unused")
 		if err := g.Stop(); err != nil {
 			t.Fatal(err)
 		}
@@ -63,7 +64,6 @@ func TestReadyFaults(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
-		f := newFixture(t, g, "unused")
 		f.cfg.ReadyTimeout = 1500 * time.Millisecond
 		begin := time.Now()
 		err := f.seeder().WaitReady(ctx)

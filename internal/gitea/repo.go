@@ -124,6 +124,11 @@ func (s *Seeder) importContent(ctx context.Context, c *sdk.Client) error {
 		return nil
 	case st == http.StatusUnauthorized || st == http.StatusForbidden:
 		return s.apiError("migrate "+s.cfg.Source, resp, err)
+	case st == 0:
+		// No answer from Gitea itself: whether the source is reachable is
+		// unknown, and the migration may still be running. The next run
+		// looks at what is there.
+		return fmt.Errorf("migrate %s into %s: no answer from Gitea: %w", s.cfg.Source, full, err)
 	}
 	migErr := fmt.Errorf("Gitea could not migrate %s into %s: %w", s.cfg.Source, full, err)
 	if s.cfg.OfflineSource == "" {

@@ -1,0 +1,280 @@
+package bootstrap
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/pocketidp/pocketidp/internal/gitea"
+)
+
+// Gitea step names (StepRunnerToken, "gitea/runner-token", is in charts.go
+// beside the runner chart that uses its token).
+const (
+	StepGiteaReady         = "gitea/ready"
+	StepGiteaOrg           = "gitea/org"
+	StepGiteaBackstageRepo = "gitea/backstage-repo"
+	StepGiteaActions       = "gitea/actions-config"
+	StepGiteaTrigger       = "gitea/trigger"
+)
+
+// GiteaInput is how the Gitea steps reach Gitea.
+type GiteaInput struct {
+	// URL is Gitea as this process reaches it; empty means
+	// Options.GiteaURL(), through the ingress.
+	URL string
+	// HTTPClient carries every request to Gitea, git pushes included. Nil
+	// means a client that trusts PocketIDP's CA and dials *.localhost on
+	// the ingress's listen address.
+	HTTPClient *http.Client
+	// ReadyTimeout bounds each wait for Gitea to answer; zero means
+	// gitea.DefaultReadyTimeout.
+	ReadyTimeout time.Duration
+}
+
+// giteaSteps seed Gitea. gitea/ready waits for Gitea (the plan makes it need
+// the Gitea chart and the ingress); the org comes next, then the Backstage
+// repository beside the Actions settings, while the runner token only needs
+// Gitea. gitea/trigger needs the repository and the settings (the plan adds
+// the runner and the Humanitec registrations: the build deploys there).
+func giteaSteps(in *Install) []Step {
+	return []Step{
+		{Action: giteaReady{in}, Timeout: gitea.DefaultReadyTimeout + time.Minute},
+		{Action: giteaOrg{in}, Needs: []string{StepGiteaReady}, Timeout: 3 * time.Minute},
+		// A migration from GitHub over a slow line takes minutes.
+		{Action: giteaBackstageRepo{in}, Needs: []string{StepGiteaOrg}, Timeout: 15 * time.Minute},
+		{Action: giteaActionsConfig{in}, Needs: []string{StepGiteaOrg}, Timeout: 3 * time.Minute},
+		{Action: giteaRunnerToken{in}, Needs: []string{StepGiteaReady}, Timeout: 3 * time.Minute},
+		{Action: giteaTrigger{in}, Needs: []string{StepGiteaBackstageRepo, StepGiteaActions}, Timeout: 3 * time.Minute},
+	}
+}
+
+// giteaSeeder is the seeding of this install's Gitea, reporting through the
+// step.
+func (in *Install) giteaSeeder(sc *StepContext) (*gitea.Seeder, error) {
+	cfg := gitea.ConfigFromOptions(in.Options)
+	cfg.URL = in.Gitea.URL
+	if cfg.URL == "" {
+		cfg.URL = in.Options.GiteaURL()
+	}
+	hc, err := in.giteaHTTPClient()
+	if err != nil {
+		return nil, err
+	}
+	cfg.HTTPClient = hc
+	cfg.ReadyTimeout = in.Gitea.ReadyTimeout
+	return gitea.New(cfg, in.Store, sc.Logger(), sc.Progress), nil
+}
+
+// giteaHTTPClient reaches Gitea through the ingress: it trusts PocketIDP's
+// CA (from the tls step, or from the state dir during `down`) and sends
+// *.localhost to the address the ingress listens on, since not every
+// resolver maps those names to loopback. Proxies are bypassed: the ingress
+// is local.
+func (in *Install) giteaHTTPClient() (*http.Client, error) {
+	if in.Gitea.HTTPClient != nil {
+		return in.Gitea.HTTPClient, nil
+	}
+	in.mu.Lock()
+	caPEM := in.Charts.CACert
+	in.mu.Unlock()
+	if len(caPEM) == 0 && in.Store != nil {
+		if ca, err := in.tlsStore().LoadCA(); err == nil {
+			caPEM = ca.CertPEM
+		}
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if len(caPEM) > 0 && !pool.AppendCertsFromPEM(caPEM) {
+		return nil, fmt.Errorf("PocketIDP's CA certificate in %s is not valid PEM", in.tlsStore().Dir)
+	}
+	target := in.Options.ListenAddress
+	if ip := net.ParseIP(target); ip == nil || ip.IsUnspecified() {
+		target = "127.0.0.1"
+	}
+	dialer := &net.Dialer{Timeout: 10 * time.Second}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if host, port, err := net.SplitHostPort(addr); err == nil && (host == "localhost" || strings.HasSuffix(host, ".localhost")) {
+			addr = net.JoinHostPort(target, port)
+		}
+		return dialer.DialContext(ctx, network, addr)
+	}
+	return &http.Client{Transport: tr}, nil
+}
+
+// giteaReady waits for Gitea and checks the admin credentials. It has no
+// Done: it is the check.
+type giteaReady struct{ in *Install }
+
+func (giteaReady) Name() string { return StepGiteaReady }
+
+func (s giteaReady) Run(ctx context.Context, sc *StepContext) error {
+	g, err := s.in.giteaSeeder(sc)
+	if err != nil {
+		return err
+	}
+	return g.WaitReady(ctx)
+}
+
+// giteaOrg makes the public org 5minorg. Its Undo runs after those of the
+// repository and the Actions settings (they need the org).
+type giteaOrg struct{ in *Install }
+
+func (giteaOrg) Name() string { return StepGiteaOrg }
+
+func (s giteaOrg) Done(ctx context.Context, sc *StepContext) (bool, error) {
+	g, err := s.in.giteaSeeder(sc)
+	if err != nil {
+		return false, err
+	}
+	return g.OrgDone(ctx)
+}
+
+func (s giteaOrg) Run(ctx context.Context, sc *StepContext) error {
+	g, err := s.in.giteaSeeder(sc)
+	if err != nil {
+		return err
+	}
+	return g.EnsureOrg(ctx)
+}
+
+func (s giteaOrg) Undo(ctx context.Context, sc *StepContext) error {
+	g, err := s.in.giteaSeeder(sc)
+	if err != nil {
+		return err
+	}
+	if s.in.clusterGoes() {
+		// Gitea goes with the kind cluster: nothing to ask it.
+		sc.Logger().Info("Gitea's content goes with the cluster")
+		return g.Forget()
+	}
+	return g.RemoveOrg(ctx)
+}
+
+// giteaBackstageRepo migrates the Backstage repository into the org (or
+// pushes the offline copy) and records the commit it arrived at.
+type giteaBackstageRepo struct{ in *Install }
+
+func (giteaBackstageRepo) Name() string { return StepGiteaBackstageRepo }
+
+func (s giteaBackstageRepo) Done(ctx context.Context, sc *StepContext) (bool, error) {
+	g, err := s.in.giteaSeeder(sc)
+	if err != nil {
+		return false, err
+	}
+	return g.RepoDone(ctx)
+}
+
+func (s giteaBackstageRepo) Run(ctx context.Context, sc *StepContext) error {
+	g, err := s.in.giteaSeeder(sc)
+	if err != nil {
+		return err
+	}
+	return g.EnsureBackstageRepo(ctx)
+}
+
+func (s giteaBackstageRepo) Undo(ctx context.Context, sc *StepContext) error {
+	if s.in.clusterGoes() {
+		return nil // see giteaOrg.Undo
+	}
+	g, err := s.in.giteaSeeder(sc)
+	if err != nil {
+		return err
+	}
+	return g.RemoveBackstageRepo(ctx)
+}
+
+// giteaActionsConfig sets the org's Actions variables and HUMANITEC_TOKEN
+// secret, writing only what changed.
+type giteaActionsConfig struct{ in *Install }
+
+func (giteaActionsConfig) Name() string { return StepGiteaActions }
+
+func (s giteaActionsConfig) Done(ctx context.Context, sc *StepContext) (bool, error) {
+	g, err := s.in.giteaSeeder(sc)
+	if err != nil {
+		return false, err
+	}
+	return g.ActionsConfigDone(ctx)
+}
+
+func (s giteaActionsConfig) Run(ctx context.Context, sc *StepContext) error {
+	g, err := s.in.giteaSeeder(sc)
+	if err != nil {
+		return err
+	}
+	return g.EnsureActionsConfig(ctx)
+}
+
+func (s giteaActionsConfig) Undo(ctx context.Context, sc *StepContext) error {
+	if s.in.clusterGoes() {
+		return nil // see giteaOrg.Undo
+	}
+	g, err := s.in.giteaSeeder(sc)
+	if err != nil {
+		return err
+	}
+	return g.RemoveActionsConfig(ctx)
+}
+
+// giteaRunnerToken gets a runner registration token into
+// Install.RunnerToken for the runner chart. Done when a runner is
+// registered: then the token is not needed (and RunnerToken stays empty).
+type giteaRunnerToken struct{ in *Install }
+
+func (giteaRunnerToken) Name() string { return StepRunnerToken }
+
+func (s giteaRunnerToken) Done(ctx context.Context, sc *StepContext) (bool, error) {
+	g, err := s.in.giteaSeeder(sc)
+	if err != nil {
+		return false, err
+	}
+	return g.RunnerRegistered(ctx)
+}
+
+func (s giteaRunnerToken) Run(ctx context.Context, sc *StepContext) error {
+	g, err := s.in.giteaSeeder(sc)
+	if err != nil {
+		return err
+	}
+	t, err := g.RunnerToken(ctx)
+	if err != nil {
+		return err
+	}
+	// Read by the runner chart step, which needs this one: the engine
+	// orders the write before the read.
+	s.in.RunnerToken = t
+	return nil
+}
+
+// giteaTrigger makes the commit that starts the first Backstage build, once
+// per install.
+type giteaTrigger struct{ in *Install }
+
+func (giteaTrigger) Name() string { return StepGiteaTrigger }
+
+func (s giteaTrigger) Done(ctx context.Context, sc *StepContext) (bool, error) {
+	g, err := s.in.giteaSeeder(sc)
+	if err != nil {
+		return false, err
+	}
+	return g.TriggerDone(ctx)
+}
+
+func (s giteaTrigger) Run(ctx context.Context, sc *StepContext) error {
+	g, err := s.in.giteaSeeder(sc)
+	if err != nil {
+		return err
+	}
+	return g.Trigger(ctx)
+}

@@ -1,0 +1,244 @@
+package bootstrap
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	sdk "code.gitea.io/sdk/gitea"
+
+	"github.com/pocketidp/pocketidp/internal/config"
+	"github.com/pocketidp/pocketidp/internal/gitea"
+	"github.com/pocketidp/pocketidp/internal/secret"
+	"github.com/pocketidp/pocketidp/internal/state"
+	"github.com/pocketidp/pocketidp/internal/testenv"
+)
+
+func TestGiteaStepsPlan(t *testing.T) {
+	in := &Install{Options: config.Defaults()}
+	got := map[string][]string{}
+	for _, s := range giteaSteps(in) {
+		got[s.Action.Name()] = s.Needs
+		if s.Timeout <= 0 {
+			t.Errorf("%s has no timeout of its own", s.Action.Name())
+		}
+	}
+	want := map[string][]string{
+		"gitea/ready":          nil,
+		"gitea/org":            {"gitea/ready"},
+		"gitea/backstage-repo": {"gitea/org"},
+		"gitea/actions-config": {"gitea/org"},
+		"gitea/runner-token":   {"gitea/ready"},
+		"gitea/trigger":        {"gitea/backstage-repo", "gitea/actions-config"},
+	}
+	if !maps.EqualFunc(got, want, slices.Equal[[]string]) {
+		t.Errorf("steps and needs = %v, want %v", got, want)
+	}
+	if _, err := NewPlan(giteaSteps(in)...); err != nil {
+		t.Fatal(err)
+	}
+	// The engine finds Done and Undo where they belong.
+	for _, s := range giteaSteps(in) {
+		_, checks := s.Action.(Checker)
+		_, undoes := s.Action.(Undoer)
+		name := s.Action.Name()
+		if checks != (name != "gitea/ready") {
+			t.Errorf("%s: Done = %t", name, checks)
+		}
+		if undoes != (name == "gitea/org" || name == "gitea/backstage-repo" || name == "gitea/actions-config") {
+			t.Errorf("%s: Undo = %t", name, undoes)
+		}
+	}
+}
+
+// countingTransport records the requests that may change something.
+type countingTransport struct {
+	mu     sync.Mutex
+	writes []string
+	all    int
+}
+
+func (c *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	c.all++
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		c.writes = append(c.writes, req.Method+" "+req.URL.Path)
+	}
+	c.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+func (c *countingTransport) reset() (writes []string, all int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	writes, all = c.writes, c.all
+	c.writes, c.all = nil, 0
+	return writes, all
+}
+
+// TestGiteaSteps runs the Gitea steps through the engine against a real
+// Gitea: the first run seeds, a second one (a new process: a new Install on
+// the same state) skips every step with Done and writes nothing, and Undo
+// removes what the install made.
+func TestGiteaSteps(t *testing.T) {
+	g := testenv.Gitea(t)
+	ctx := context.Background()
+	admin, err := sdk.NewClient(g.URL, sdk.SetBasicAuth(g.AdminUser, g.AdminPassword))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The upstream stand-in: a repository with a workflow on push to main,
+	// whose own Actions are off so that only the seeded repository runs.
+	up, _, err := admin.CreateRepo(sdk.CreateRepoOption{Name: "upstream", AutoInit: true, DefaultBranch: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := false
+	if _, _, err := admin.EditRepo(g.AdminUser, "upstream", sdk.EditRepoOption{HasActions: &off}); err != nil {
+		t.Fatal(err)
+	}
+	wf := "on:\n  push:\n    branches: main\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ vars.HUMANITEC_APP_ID }}\n"
+	if _, _, err := admin.CreateFile(g.AdminUser, "upstream", ".github/workflows/deploy.yaml",
+		sdk.CreateFileOptions{Content: base64.StdEncoding.EncodeToString([]byte(wf))}); err != nil {
+		t.Fatal(err)
+	}
+
+	store, err := state.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	opts := config.Defaults()
+	opts.Kubeconfig = "/dev/null" // an existing cluster: down removes Gitea's content piece by piece
+	opts.BackstageRepo = up.CloneURL
+	opts.HumanitecOrg = "acme"
+	opts.HumanitecToken = secret.New("hum-token-" + testenv.UniqueName(t))
+	tr := &countingTransport{}
+	newInstall := func() *Install {
+		return &Install{Options: opts, Store: store, Gitea: GiteaInput{URL: g.URL, HTTPClient: &http.Client{Transport: tr}}}
+	}
+	run := func(in *Install, undo bool) []Event {
+		t.Helper()
+		plan, err := NewPlan(giteaSteps(in)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := &Recorder{}
+		r := &Runner{Sink: rec, Status: store}
+		if undo {
+			err = r.Undo(ctx, plan)
+		} else {
+			err = r.Run(ctx, plan)
+		}
+		if err != nil {
+			t.Fatalf("run (undo %t): %v\n%v", undo, err, rec.Events())
+		}
+		for _, e := range rec.Events() {
+			if strings.Contains(e.Message, opts.HumanitecToken.Reveal()) {
+				t.Errorf("event shows the token: %+v", e)
+			}
+		}
+		return rec.Events()
+	}
+	final := func(events []Event) map[string]Kind {
+		m := map[string]Kind{}
+		for _, e := range events {
+			if e.Kind == Done || e.Kind == Skipped || e.Kind == Failed {
+				m[e.Step] = e.Kind
+			}
+		}
+		return m
+	}
+
+	in := newInstall()
+	first := final(run(in, false))
+	for _, s := range giteaSteps(in) {
+		if first[s.Action.Name()] != Done {
+			t.Errorf("first run: %s ended %q, want done", s.Action.Name(), first[s.Action.Name()])
+		}
+	}
+	writes, _ := tr.reset()
+	t.Logf("first run: %d writes", len(writes))
+	if in.RunnerToken.Empty() {
+		t.Fatal("no runner registration token for the runner chart")
+	}
+	o, _, err := admin.GetOrg(config.DefaultGiteaOrg)
+	if err != nil || o.Visibility != "public" {
+		t.Fatalf("org 5minorg = %+v, %v", o, err)
+	}
+	main, _, err := admin.GetRepoBranch(config.DefaultGiteaOrg, "backstage", "main")
+	if err != nil || main.Commit.ID != store.Value(gitea.KeyTriggerCommit) {
+		t.Fatalf("5minorg/backstage main = %v, %v; want the recorded trigger commit", main, err)
+	}
+	vars, _, err := admin.ListOrgActionVariable(config.DefaultGiteaOrg, sdk.ListOrgActionVariableOption{})
+	if err != nil || len(vars) != 3 {
+		t.Errorf("org variables = %v, %v", vars, err)
+	}
+
+	// As the runner chart does with the token.
+	if err := register(g.URL, in.RunnerToken.Reveal()); err != nil {
+		t.Fatalf("register a runner: %v", err)
+	}
+
+	in2 := newInstall()
+	second := final(run(in2, false))
+	writes, all := tr.reset()
+	if len(writes) != 0 {
+		t.Errorf("second run wrote %v", writes)
+	}
+	t.Logf("second run: %d requests, all reads", all)
+	for _, s := range giteaSteps(in2) {
+		name, want := s.Action.Name(), Skipped
+		if name == StepGiteaReady {
+			want = Done // the check itself
+		}
+		if second[name] != want {
+			t.Errorf("second run: %s ended %q, want %q", name, second[name], want)
+		}
+	}
+	if !in2.RunnerToken.Empty() {
+		t.Error("second run fetched a token although a runner is registered")
+	}
+
+	run(newInstall(), true)
+	if _, resp, _ := admin.GetOrg(config.DefaultGiteaOrg); resp == nil || resp.StatusCode != http.StatusNotFound {
+		t.Errorf("org after undo: %v, want 404", resp)
+	}
+	if _, _, err := admin.GetRepo(g.AdminUser, "upstream"); err != nil {
+		t.Errorf("undo removed the upstream, which the install did not create: %v", err)
+	}
+	if objs := store.Snapshot().Objects; len(objs) != 0 {
+		t.Errorf("state still lists %v", objs)
+	}
+}
+
+// register registers an Actions runner the way act_runner does (Connect
+// protocol, JSON).
+func register(baseURL, token string) error {
+	body, _ := json.Marshal(map[string]any{"name": "test-runner", "token": token, "labels": []string{"ubuntu-latest"}})
+	req, err := http.NewRequest(http.MethodPost, baseURL+"/api/actions/runner.v1.RunnerService/Register", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Connect-Protocol-Version", "1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("%s: %s", resp.Status, b)
+	}
+	return nil
+}
