@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pocketidp/pocketidp/internal/charts"
+	"github.com/pocketidp/pocketidp/internal/cluster"
 	"github.com/pocketidp/pocketidp/internal/secret"
 )
 
@@ -25,6 +26,9 @@ type ChartsInput struct {
 	// AgentPrivateKey is the Humanitec agent's key, from the step that
 	// registers the agent.
 	AgentPrivateKey secret.Value
+	// Wait is how long installs wait: empty means until pods are ready;
+	// charts.WaitHooksOnly suits a cluster without a kubelet (the test bed).
+	Wait charts.WaitStrategy
 	// Sources override the charts (tests); zero means the pinned ones.
 	Sources charts.Sources
 }
@@ -125,6 +129,14 @@ func (s chartStep) Done(ctx context.Context, sc *StepContext) (bool, error) {
 }
 
 func (s chartStep) Undo(ctx context.Context, sc *StepContext) error {
+	// `down` runs no cluster step, so reach the cluster here; when it is
+	// gone, its releases went with it.
+	if _, err := s.in.Kube(ctx); errors.Is(err, cluster.ErrNotFound) {
+		sc.Logger().Info("the cluster is gone, and the release with it")
+		return nil
+	} else if err != nil {
+		return err
+	}
 	inst, rel, _, err := s.prepare(sc)
 	if err != nil {
 		return err
@@ -149,6 +161,9 @@ func runnerTokenCheck(ctx context.Context, inst *charts.Installer, rel charts.Re
 // platform is what the releases are made from.
 func (in *Install) platform() charts.Platform {
 	o := in.Options
+	// Other steps fill the token, the CA and the key while charts install.
+	in.mu.Lock()
+	defer in.mu.Unlock()
 	return charts.Platform{
 		Name: o.Name, Port: o.Port,
 		GiteaAdmin: o.GiteaAdmin, GiteaAdminPassword: o.GiteaAdminPassword,
@@ -170,7 +185,7 @@ func (in *Install) chartInstaller() (*charts.Installer, error) {
 	if in.Charts.Getter == nil {
 		return nil, errors.New("no cluster to install the charts into: the cluster step did not run")
 	}
-	opts := charts.Options{Getter: in.Charts.Getter, ChartDir: in.Options.ChartDir, Logger: in.Log}
+	opts := charts.Options{Getter: in.Charts.Getter, ChartDir: in.Options.ChartDir, Logger: in.Log, Wait: in.Charts.Wait}
 	if in.Options.StateDir != "" {
 		// Beside the state, so `down` and a re-run find the downloads.
 		opts.CacheDir = filepath.Join(in.Options.StateDir, "charts")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pocketidp/pocketidp/internal/config"
 	"github.com/pocketidp/pocketidp/internal/humanitec"
+	"github.com/pocketidp/pocketidp/internal/secret"
 )
 
 // Humanitec step names. The registrations are separate steps so that those
@@ -160,7 +161,7 @@ func (s humanitecAgentKey) Done(_ context.Context, _ *StepContext) (bool, error)
 		// Missing or unusable: Run makes one (or says why it cannot).
 		return false, nil
 	}
-	s.in.Charts.AgentPrivateKey = k.PrivatePEM
+	s.in.setAgentKey(k.PrivatePEM)
 	return true, nil
 }
 
@@ -172,7 +173,7 @@ func (s humanitecAgentKey) Run(_ context.Context, sc *StepContext) error {
 	if created {
 		sc.Logger().Info("made the agent key pair (RSA 4096)", "path", s.in.HumanitecAgentKeyPath(), "fingerprint", k.Fingerprint)
 	}
-	s.in.Charts.AgentPrivateKey = k.PrivatePEM
+	s.in.setAgentKey(k.PrivatePEM)
 	return nil
 }
 
@@ -227,4 +228,11 @@ func (s humanitecGroup) Undo(ctx context.Context, sc *StepContext) error {
 		return fmt.Errorf("remove %s: %w", s.group, err)
 	}
 	return nil
+}
+
+// setAgentKey hands the agent's private key to the charts/agent step.
+func (in *Install) setAgentKey(pem secret.Value) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.Charts.AgentPrivateKey = pem
 }

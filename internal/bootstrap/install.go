@@ -80,24 +80,3 @@ func DoctorPlan(in *Install) (*Plan, error) {
 	}
 	return NewPlan(steps...)
 }
-
-// UpPlan is everything `up` does after the doctor passed, with the state open.
-func UpPlan(in *Install) (*Plan, error) {
-	return NewPlan(
-		Step{Action: Func{StepName: "state", RunFunc: func(_ context.Context, sc *StepContext) error {
-			// The options are saved first so that a re-run (or `down`) after a
-			// failure knows what this install was asked to be.
-			if err := in.Store.Update(func(f *state.File) { f.Options = in.Options }); err != nil {
-				return err
-			}
-			sc.Logger().Info("install " + in.Store.InstallID() + " recorded in " + in.Store.Path())
-			return nil
-		}, DoneFunc: func(context.Context, *StepContext) (bool, error) { return false, nil }}},
-	)
-}
-
-// DownPlan takes the install back. Each step's Undo removes what the step
-// of the same name in UpPlan made.
-func DownPlan(in *Install) (*Plan, error) {
-	return UpPlan(in)
-}

@@ -37,7 +37,10 @@ import (
 	"github.com/pocketidp/pocketidp/internal/secret"
 )
 
-// Wait strategies: how long an install or upgrade waits after applying.
+// WaitStrategy is how long an install or upgrade waits after applying.
+type WaitStrategy = kube.WaitStrategy
+
+// Wait strategies.
 const (
 	// WaitReady waits until every resource of the release is ready
 	// (Helm's kstatus watcher). The default, for real clusters.

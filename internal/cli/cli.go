@@ -77,10 +77,11 @@ type app struct {
 // flags are the raw command-line values before they meet the environment.
 type flags struct {
 	org, tokenFile, apiURL, name, listen, kubeconfig, kubeContext, chartDir string
-	output, logFile, stateDir                                              string
-	port                                                                   int
-	trust, yes, wait, skipHumanitec, verbose                               bool
-	timeout                                                                time.Duration
+	output, logFile, stateDir, giteaURL                                     string
+	backstageRepo, backstageRef, backstageSource                            string
+	port                                                                    int
+	trust, yes, wait, skipHumanitec, verbose, includeTutorial, noPodWait    bool
+	timeout                                                                 time.Duration
 }
 
 func (a *app) exit(err error) int {
@@ -145,10 +146,23 @@ triggers the Backstage deployment. Without a subcommand it runs "up".`,
 	f.StringVar(&a.flags.stateDir, "state-dir", "", "folder of the install's state (default: the user config dir)")
 	f.DurationVar(&a.flags.timeout, "timeout", config.DefaultTimeout, "give up after this long")
 	f.BoolVarP(&a.flags.verbose, "verbose", "v", false, "show debug lines too")
+	f.StringVar(&a.flags.backstageRepo, "backstage-repo", config.DefaultBackstageRepo, "Git URL Gitea migrates the Backstage app from")
+	f.StringVar(&a.flags.backstageRef, "backstage-ref", "", "branch, tag or commit of --backstage-repo (default: its default branch)")
+	f.StringVar(&a.flags.backstageSource, "backstage-source", "", "local clone or git bundle of the Backstage app, pushed when Gitea cannot reach --backstage-repo (offline)")
+	// An existing Gitea instead of the one the chart installs, reached
+	// directly: for the test bed, where the API server runs no pods.
+	f.StringVar(&a.flags.giteaURL, "gitea-url", "", "use the Gitea at this URL instead of the in-cluster one")
+	_ = f.MarkHidden("gitea-url")
+	// The test bed's API server runs no pods: installs wait for hooks only.
+	f.BoolVar(&a.flags.noPodWait, "no-pod-wait", false, "install charts without waiting for their pods")
+	_ = f.MarkHidden("no-pod-wait")
 
+	down := &cobra.Command{Use: "down", Short: "Remove what this install created", Args: cobra.NoArgs, RunE: a.runDown}
+	down.Flags().BoolVar(&a.flags.includeTutorial, "include-tutorial-objects", false,
+		"also remove Humanitec objects on 5min-local that PocketIDP did not create (the tutorial's class 5min, scaffolded apps)")
 	root.AddCommand(
 		&cobra.Command{Use: "up", Short: "Create the platform, or converge it if it exists", Args: cobra.NoArgs, RunE: a.runUp},
-		&cobra.Command{Use: "down", Short: "Remove what this install created", Args: cobra.NoArgs, RunE: a.runDown},
+		down,
 		&cobra.Command{Use: "status", Short: "Show what exists, its health and URLs", Args: cobra.NoArgs, RunE: a.runStatus},
 		&cobra.Command{Use: "doctor", Short: "Check the machine before creating anything", Args: cobra.NoArgs, RunE: a.runDoctor},
 		&cobra.Command{Use: "version", Short: "Print the version", Args: cobra.NoArgs, RunE: a.runVersion},
@@ -216,6 +230,9 @@ func (a *app) options(cmd *cobra.Command) (config.Options, error) {
 	set("context", func() { o.Context = a.flags.kubeContext })
 	set("chart-dir", func() { o.ChartDir = a.flags.chartDir })
 	set("trust", func() { o.Trust = a.flags.trust })
+	set("backstage-repo", func() { o.BackstageRepo = a.flags.backstageRepo })
+	set("backstage-ref", func() { o.BackstageRef = a.flags.backstageRef })
+	set("backstage-source", func() { o.BackstageSource = a.flags.backstageSource })
 	o.Yes = a.flags.yes
 	o.Wait = a.flags.wait || o.Coder
 	o.Output = a.flags.output

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,13 +15,18 @@ import (
 	"slices"
 	"strings"
 
+	tea "charm.land/bubbletea/v2"
 	"github.com/spf13/cobra"
 
 	"github.com/pocketidp/pocketidp/internal/bootstrap"
+	"github.com/pocketidp/pocketidp/internal/charts"
 	"github.com/pocketidp/pocketidp/internal/config"
 	"github.com/pocketidp/pocketidp/internal/doctor"
+	"github.com/pocketidp/pocketidp/internal/humanitec"
 	"github.com/pocketidp/pocketidp/internal/output"
+	"github.com/pocketidp/pocketidp/internal/secret"
 	"github.com/pocketidp/pocketidp/internal/state"
+	"github.com/pocketidp/pocketidp/internal/tui"
 )
 
 // version is stamped by the Makefile (-X); a plain `go build` reports the
@@ -77,7 +81,12 @@ func (a *app) prepare(cmd *cobra.Command, validate bool) (*bootstrap.Install, fu
 	if err != nil {
 		return nil, nil, err
 	}
-	return &bootstrap.Install{Options: o, Host: a.env.Host, Log: log}, closeLog, nil
+	in := &bootstrap.Install{Options: o, Host: a.env.Host, Log: log}
+	in.Gitea.URL = a.flags.giteaURL
+	if a.flags.noPodWait {
+		in.Charts.Wait = charts.WaitHooksOnly
+	}
+	return in, closeLog, nil
 }
 
 // openLog opens the full debug log that every run writes, through the
@@ -122,43 +131,155 @@ func (a *app) runner(in *bootstrap.Install, sink bootstrap.Sink, status bootstra
 }
 
 func (a *app) runUp(cmd *cobra.Command, _ []string) error {
-	in, closeLog, err := a.prepare(cmd, true)
+	interactive := a.interactive(cmd)
+	// The wizard asks for what is missing, so only headless runs must have
+	// everything up front.
+	in, closeLog, err := a.prepare(cmd, !interactive)
 	if err != nil {
 		return err
 	}
 	defer closeLog()
 	ctx, cancel := context.WithTimeout(cmd.Context(), in.Options.Timeout)
 	defer cancel()
-	sink := a.sink(in.Options)
 
+	if !interactive {
+		sum, err := a.up(ctx, in, a.sink(in.Options))
+		if err == nil && in.Options.Output == "text" {
+			return tui.Print(a.env.Stdout, nil, tui.RenderSummary(*sum, 80))
+		}
+		return err
+	}
+
+	o, err := tui.RunWizard(ctx, tui.WizardInput{
+		Options: in.Options,
+		Doctor:  doctor.Run(ctx, a.env.Host, in.Options),
+		Plan:    a.planPreview(in),
+		Check:   a.checkHumanitec(in.Options),
+		Refresh: func(ctx context.Context, o config.Options) ([]doctor.Result, []tui.PlanStep) {
+			return doctor.Run(ctx, a.env.Host, o), a.planPreview(&bootstrap.Install{Options: o, Host: a.env.Host, Log: in.Log})
+		},
+		ProgramOptions: a.programOptions(),
+	})
+	if errors.Is(err, tui.ErrAborted) {
+		return fmt.Errorf("%w: %w", context.Canceled, err)
+	}
+	if err != nil {
+		return err
+	}
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	in.Options = o
+	a.redactor.Add(o.HumanitecToken)
+	return tui.RunProgress(ctx, tui.ProgressInput{
+		Title:   "creating " + o.Name,
+		Steps:   a.stepNames(in),
+		LogPath: a.logPath,
+		Resume:  "pocketidp up",
+		Verbose: a.flags.verbose,
+		Run: func(ctx context.Context, sink bootstrap.Sink) (*tui.Summary, error) {
+			return a.up(ctx, in, sink)
+		},
+		ProgramOptions: a.programOptions(),
+	})
+}
+
+// interactive reports whether this run may ask: a terminal, no --yes, not
+// under Coder or CI, text output. Decided before any Bubble Tea program
+// starts.
+func (a *app) interactive(cmd *cobra.Command) bool {
+	mode := tui.SelectMode(tui.ModeInput{IsTTY: a.env.IsTTY, Yes: a.flags.yes, Output: a.flags.output, Getenv: a.env.Getenv})
+	return mode == tui.Interactive
+}
+
+func (a *app) programOptions() []tea.ProgramOption {
+	return []tea.ProgramOption{tea.WithInput(a.env.Stdin), tea.WithOutput(a.env.Stdout)}
+}
+
+// checkHumanitec is the wizard's live check of org and token: one read call.
+func (a *app) checkHumanitec(o config.Options) func(context.Context, string, secret.Value) error {
+	return func(ctx context.Context, org string, token secret.Value) error {
+		c, err := humanitec.New(humanitec.Config{BaseURL: o.HumanitecAPIURL, Org: org, Token: token})
+		if err != nil {
+			return err
+		}
+		_, err = c.Organization(ctx)
+		return err
+	}
+}
+
+// stepNames lists every step of an up run in order, doctor first.
+func (a *app) stepNames(in *bootstrap.Install) []string {
+	var names []string
+	for _, mk := range []func(*bootstrap.Install) (*bootstrap.Plan, error){bootstrap.DoctorPlan, bootstrap.UpPlan} {
+		p, err := mk(in)
+		if err != nil {
+			continue
+		}
+		for _, s := range p.Steps() {
+			names = append(names, s.Action.Name())
+		}
+	}
+	return names
+}
+
+// planPreview is the plan as the wizard shows it: steps an earlier run
+// finished are marked as skipped (they are checked again when the run starts).
+func (a *app) planPreview(in *bootstrap.Install) []tui.PlanStep {
+	prev, _ := state.Read(in.Options.StateDir)
+	var out []tui.PlanStep
+	for _, n := range a.stepNames(in) {
+		out = append(out, tui.PlanStep{Name: n, Skipped: prev != nil && prev.Steps[n].Status == state.StepDone})
+	}
+	return out
+}
+
+// up runs the doctor, then the plan, with events to sink, and returns the
+// summary card's content.
+func (a *app) up(ctx context.Context, in *bootstrap.Install, sink bootstrap.Sink) (*tui.Summary, error) {
 	// The doctor runs before the state is opened: if it fails, nothing at
 	// all was created, not even the state dir.
 	doc, err := bootstrap.DoctorPlan(in)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := a.runner(in, sink, nil).Run(ctx, doc); err != nil {
-		return err
+		return nil, err
 	}
-
 	store, err := state.Open(in.Options.StateDir)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer store.Close()
 	in.Store = store
 	plan, err := bootstrap.UpPlan(in)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := a.runner(in, sink, store).Run(ctx, plan); err != nil {
-		return err
+		return nil, err
 	}
-	if in.Options.Output == "text" {
-		fmt.Fprintf(a.env.Stdout, "\nPocketIDP %s is up.\n  Gitea:  %s (login %s / %s)\n  state:  %s\n  log:    %s\n",
-			store.InstallID(), in.Options.GiteaURL(), in.Options.GiteaAdmin, a.redactor.Redact(in.Options.GiteaAdminPassword.Reveal()), store.Path(), a.logPath)
+	return a.summary(in), nil
+}
+
+func (a *app) summary(in *bootstrap.Install) *tui.Summary {
+	o := in.Options
+	sum := &tui.Summary{
+		InstallID: in.Store.InstallID(),
+		Port:      o.Port,
+		Logins:    []tui.Login{{Service: "Gitea", User: o.GiteaAdmin, Password: a.redactor.Redact(o.GiteaAdminPassword.Reveal())}},
+		Coder:     o.Coder,
+		Workspace: a.env.Getenv("CODER_WORKSPACE_NAME"),
+		LogPath:   a.logPath,
 	}
-	return nil
+	if o.SkipHumanitec {
+		sum.SkippedHumanitec = true
+	} else {
+		sum.HumanitecOrg = o.HumanitecOrg
+		sum.HumanitecApps = []string{humanitec.AppID(sum.InstallID), humanitec.BackstageAppID(sum.InstallID)}
+	}
+	sum.BackstageURL = in.Store.Value(bootstrap.ValueBackstageURL)
+	return sum
 }
 
 func (a *app) runDown(cmd *cobra.Command, _ []string) error {
@@ -173,48 +294,65 @@ func (a *app) runDown(cmd *cobra.Command, _ []string) error {
 	} else if err != nil {
 		return err
 	}
-	if !in.Options.Yes {
-		if in.Options.Headless {
-			return &config.InputError{Msg: "down removes the install and nothing can ask for confirmation here", Hint: "pass --yes to confirm"}
-		}
-		ok, err := confirm(a.env.Stdin, a.env.Stdout, fmt.Sprintf("Remove the PocketIDP install in %s? [y/N] ", in.Options.StateDir))
-		if err != nil || !ok {
-			fmt.Fprintln(a.env.Stdout, "Nothing removed.")
-			return err
-		}
-	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), in.Options.Timeout)
 	defer cancel()
+	interactive := a.interactive(cmd)
+	if !in.Options.Yes && !interactive {
+		return &config.InputError{Msg: "down removes the install and nothing can ask for confirmation here", Hint: "pass --yes to confirm"}
+	}
 	store, err := state.Open(in.Options.StateDir)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
 	in.Store = store
-	plan, err := bootstrap.DownPlan(in)
+	in.Humanitec.IncludeTutorialObjects = a.flags.includeTutorial
+
+	removeState := true
+	down := func(ctx context.Context, sink bootstrap.Sink) (*tui.Summary, error) {
+		plan, err := bootstrap.DownPlan(in)
+		if err != nil {
+			return nil, err
+		}
+		if err := a.runner(in, sink, store).Undo(ctx, plan); err != nil {
+			return nil, err
+		}
+		if !removeState {
+			return nil, nil
+		}
+		return nil, store.Remove()
+	}
+	if !interactive || in.Options.Yes {
+		if _, err := down(ctx, a.sink(in.Options)); err != nil {
+			return err
+		}
+		if in.Options.Output == "text" {
+			fmt.Fprintln(a.env.Stdout, "\nPocketIDP is down: everything this install created is removed.")
+		}
+		return nil
+	}
+
+	items := teardownItems(ctx, in)
+	chosen, err := tui.RunTeardown(ctx, tui.TeardownInput{Items: items, ProgramOptions: a.programOptions()})
+	if errors.Is(err, tui.ErrAborted) {
+		return fmt.Errorf("%w: %w", context.Canceled, err)
+	}
 	if err != nil {
 		return err
 	}
-	if err := a.runner(in, a.sink(in.Options), store).Undo(ctx, plan); err != nil {
+	anything, rm, err := applySelection(in, items, chosen)
+	if err != nil {
 		return err
 	}
-	if err := store.Remove(); err != nil {
-		return err
+	if !anything {
+		fmt.Fprintln(a.env.Stdout, "Nothing selected: nothing removed.")
+		return nil
 	}
-	if in.Options.Output == "text" {
-		fmt.Fprintln(a.env.Stdout, "\nPocketIDP is down: everything this install created is removed.")
-	}
-	return nil
-}
-
-func confirm(in io.Reader, out io.Writer, question string) (bool, error) {
-	fmt.Fprint(out, question)
-	line, err := bufio.NewReader(in).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return false, err
-	}
-	answer := strings.ToLower(strings.TrimSpace(line))
-	return answer == "y" || answer == "yes", nil
+	removeState = rm
+	return tui.RunProgress(ctx, tui.ProgressInput{
+		Title: "removing " + in.Options.Name, LogPath: a.logPath, Resume: "pocketidp down",
+		Run: down, ProgramOptions: a.programOptions(),
+	})
 }
 
 func (a *app) runDoctor(cmd *cobra.Command, _ []string) error {
@@ -249,23 +387,60 @@ func (a *app) runStatus(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
-	f, err := state.Read(o.StateDir)
-	if errors.Is(err, os.ErrNotExist) {
-		if o.Output == "json" {
-			return writeJSON(a.env.Stdout, map[string]any{"installed": false, "state_dir": o.StateDir})
-		}
-		fmt.Fprintf(a.env.Stdout, "No install in %s: run `pocketidp up`.\n", o.StateDir)
-		return nil
+	if o.Output != "text" && o.Output != "json" {
+		return &config.InputError{Msg: fmt.Sprintf("output %q is not known", o.Output), Hint: "use -o text or -o json"}
 	}
-	if err != nil {
+	st := tui.Status{StateDir: o.StateDir, Name: o.Name}
+	f, err := state.Read(o.StateDir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
 		return err
+	default:
+		st = statusOf(f, o.StateDir)
 	}
 	if o.Output == "json" {
-		return writeJSON(a.env.Stdout, map[string]any{"installed": true, "state_dir": o.StateDir, "state": f})
+		return writeJSON(a.env.Stdout, st)
 	}
-	fmt.Fprintf(a.env.Stdout, "install %s (created %s)\n  Gitea: %s\n", f.InstallID, f.CreatedAt.Format("2006-01-02 15:04"), f.Options.GiteaURL())
-	for _, s := range slices.Sorted(maps.Keys(f.Steps)) {
-		fmt.Fprintf(a.env.Stdout, "  %-28s %s\n", s, f.Steps[s].Status)
+	return tui.Print(a.env.Stdout, nil, tui.RenderStatus(st, 80))
+}
+
+// statusOf groups the recorded steps into components: a component is
+// healthy when all its steps finished, degraded when one failed or was
+// interrupted, missing when none ran.
+func statusOf(f *state.File, stateDir string) tui.Status {
+	st := tui.Status{Installed: true, InstallID: f.InstallID, Name: f.Options.Name, StateDir: stateDir}
+	comps := []struct{ name, prefix string }{
+		{"cluster", bootstrap.StepCluster}, {"tls", bootstrap.StepTLS}, {"coredns", bootstrap.StepCoreDNS},
+		{"charts", "charts/"}, {"gitea", "gitea/"}, {"humanitec", "humanitec/"},
 	}
-	return nil
+	for _, c := range comps {
+		health, detail := tui.Missing, "not created"
+		var done, bad []string
+		for _, name := range slices.Sorted(maps.Keys(f.Steps)) {
+			if name != c.prefix && !strings.HasPrefix(name, c.prefix) {
+				continue
+			}
+			if f.Steps[name].Status == state.StepDone {
+				done = append(done, name)
+			} else {
+				bad = append(bad, name+" "+f.Steps[name].Status)
+			}
+		}
+		switch {
+		case len(bad) > 0:
+			health, detail = tui.Degraded, strings.Join(bad, ", ")
+		case len(done) > 0:
+			health, detail = tui.Healthy, fmt.Sprintf("%d steps done", len(done))
+		}
+		if c.name == "humanitec" && f.Options.SkipHumanitec {
+			health, detail = tui.Unknown, "skipped (--skip-humanitec)"
+		}
+		st.Components = append(st.Components, tui.Component{Name: c.name, Health: health, Detail: detail})
+	}
+	st.URLs = []tui.Link{{Name: "Gitea", URL: f.Options.GiteaURL(), Login: f.Options.GiteaAdmin}}
+	if u := f.Values[bootstrap.ValueBackstageURL]; u != "" {
+		st.URLs = append(st.URLs, tui.Link{Name: "Backstage", URL: u, Login: "guest"})
+	}
+	return st
 }

@@ -1,0 +1,236 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	sdk "code.gitea.io/sdk/gitea"
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/pocketidp/pocketidp/internal/bootstrap"
+	"github.com/pocketidp/pocketidp/internal/doctor/doctortest"
+	"github.com/pocketidp/pocketidp/internal/humanitec"
+	"github.com/pocketidp/pocketidp/internal/humanitec/humanitectest"
+	"github.com/pocketidp/pocketidp/internal/state"
+	"github.com/pocketidp/pocketidp/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// bed is the test bed of a whole run in existing-cluster mode: a real API
+// server (no pods run: charts install without waiting for them), a real
+// Gitea standing in for the in-cluster one, the Humanitec fake, and the
+// stand-in charts as local archives (--chart-dir).
+type bed struct {
+	kube     *testenv.Cluster
+	gitea    *testenv.GiteaServer
+	hum      *humanitectest.Server
+	chartDir string
+	dir      string
+	source   string
+}
+
+func newBed(t testing.TB) *bed {
+	t.Helper()
+	b := &bed{kube: testenv.APIServer(t), gitea: testenv.Gitea(t), hum: humanitectest.New(t), dir: t.TempDir()}
+	var charts []string
+	for _, n := range []string{"traefik", "gitea", "actions", "humanitec-agent"} {
+		abs, err := filepath.Abs(filepath.Join("..", "charts", "testdata", "charts", n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		charts = append(charts, abs)
+	}
+	b.chartDir = testenv.ChartRepo(t, charts...).Dir
+
+	// The cluster's CoreDNS, as kind ships it: the coredns step edits it.
+	cs, err := b.kube.Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = cs.CoreV1().ConfigMaps("kube-system").Create(context.Background(), &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "coredns", Namespace: "kube-system"},
+		Data:       map[string]string{"Corefile": ".:53 {\n    errors\n    health\n    kubernetes cluster.local in-addr.arpa ip6.arpa {\n       pods insecure\n       fallthrough in-addr.arpa ip6.arpa\n    }\n    forward . /etc/resolv.conf\n    cache 30\n    loop\n    reload\n}\n"},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.source = backstageSource(t)
+	return b
+}
+
+// backstageSource is a local clone of a Backstage stand-in: GitHub cannot be
+// reached here, so Gitea's migration fails and PocketIDP pushes this instead.
+func backstageSource(t testing.TB) string {
+	dir := t.TempDir()
+	r, err := git.PlainInitWithOptions(dir, &git.PlainInitOptions{InitOptions: git.InitOptions{DefaultBranch: plumbing.Main}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, c := range map[string]string{
+		"README.md":                     "# Backstage\n",
+		".github/workflows/deploy.yaml": "name: Deploy Backstage\non: push\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ vars.HUMANITEC_APP_ID }}\n",
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, p), []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wt, _ := r.Worktree()
+	if err := wt.AddWithOptions(&git.AddOptions{All: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wt.Commit("Backstage app", &git.CommitOptions{Author: &object.Signature{Name: "t", Email: "t@example.test", When: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func (b *bed) args(cmd ...string) []string {
+	return append(cmd,
+		"--kubeconfig", b.kube.KubeconfigPath, "--context", testenv.KubeContext,
+		"--gitea-url", b.gitea.URL, "--no-pod-wait", "--chart-dir", b.chartDir,
+		// Unreachable on purpose: the offline fallback pushes --backstage-source.
+		"--backstage-repo", "http://127.0.0.1:1/backstage.git", "--backstage-source", b.source,
+		"--state-dir", filepath.Join(b.dir, "state"), "--log-file", filepath.Join(b.dir, "debug.log"),
+		"--timeout", "5m")
+}
+
+func (b *bed) env() map[string]string {
+	return map[string]string{
+		"HUMANITEC_ORG": humanitectest.DefaultOrg, "HUMANITEC_TOKEN": humanitectest.DefaultToken,
+		"HUMANITEC_API_URL": b.hum.URL,
+	}
+}
+
+func (b *bed) run(t testing.TB, cmd ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	env := b.env()
+	code := Run(context.Background(), Env{
+		Args: b.args(cmd...), Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
+		Getenv: func(k string) string { return env[k] }, Host: doctortest.Healthy(),
+	})
+	return result{code, out.String(), errb.String()}
+}
+
+// statuses reads the -o json event stream: the last status of each step.
+func statuses(t testing.TB, stdout string) map[string]bootstrap.Kind {
+	t.Helper()
+	got := map[string]bootstrap.Kind{}
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var e bootstrap.Event
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("not a JSON event: %q", line)
+		}
+		if e.Kind != bootstrap.Log && e.Kind != bootstrap.Progress {
+			got[e.Step] = e.Kind
+		}
+	}
+	return got
+}
+
+func TestUpConvergesAndDownRemovesEverything(t *testing.T) {
+	b := newBed(t)
+	r := b.run(t, "up", "--yes", "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("up exit %d\nstderr: %s\nstdout: %s", r.code, r.stderr, r.stdout)
+	}
+	st := statuses(t, r.stdout)
+	for _, step := range []string{"state", "cluster", "tls", "coredns", "charts/traefik", "charts/gitea", "charts/registry",
+		"charts/runner", "charts/agent", "gitea/org", "gitea/backstage-repo", "gitea/actions-config", "gitea/trigger",
+		"humanitec/env-type", "humanitec/apps", "humanitec/definitions", "humanitec/agent"} {
+		if st[step] != bootstrap.Done && st[step] != bootstrap.Skipped {
+			t.Errorf("step %s ended %q", step, st[step])
+		}
+	}
+	f, err := state.Read(filepath.Join(b.dir, "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := f.InstallID
+
+	// The end state, read back from the real servers.
+	g, err := sdk.NewClient(b.gitea.URL, sdk.SetBasicAuth(b.gitea.AdminUser, b.gitea.AdminPassword))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := g.GetOrg("5minorg"); err != nil {
+		t.Errorf("org 5minorg: %v", err)
+	}
+	if _, _, err := g.GetFile("5minorg", "backstage", "main", "README.md"); err != nil {
+		t.Errorf("backstage README: %v", err)
+	}
+	vars, _, err := g.ListOrgActionVariable("5minorg", sdk.ListOrgActionVariableOption{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"CLOUD_PROVIDER": "5min", "HUMANITEC_ORG_ID": humanitectest.DefaultOrg, "HUMANITEC_APP_ID": humanitec.BackstageAppID(id)}
+	for _, v := range vars {
+		if w, ok := want[v.Name]; ok && w == v.Data {
+			delete(want, v.Name)
+		}
+	}
+	if len(want) != 0 {
+		t.Errorf("org variables missing or wrong: %v (have %+v)", want, vars)
+	}
+	objs := b.hum.Objects(humanitectest.DefaultOrg)
+	for _, o := range []string{humanitec.AppID(id), humanitec.BackstageAppID(id), humanitec.AgentID(id)} {
+		if !slices.ContainsFunc(objs, func(s string) bool { return strings.HasSuffix(s, "/"+o) }) {
+			t.Errorf("Humanitec has no %s: %v", o, objs)
+		}
+	}
+	cs, _ := b.kube.Clientset()
+	sec, err := cs.CoreV1().Secrets("traefik").Get(context.Background(), "pocketidp-tls", metav1.GetOptions{})
+	if err != nil || len(sec.Data["tls.crt"]) == 0 {
+		t.Errorf("TLS secret: %v", err)
+	}
+
+	// A second run converges: every step skipped or re-checked, no write
+	// to Humanitec, the same Gitea content.
+	b.hum.ResetCalls()
+	r = b.run(t, "up", "--yes", "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("second up exit %d: %s", r.code, r.stderr)
+	}
+	for step, kind := range statuses(t, r.stdout) {
+		if kind == bootstrap.Failed {
+			t.Errorf("second up: %s failed", step)
+		}
+	}
+	if w := b.hum.Writes(); len(w) != 0 {
+		t.Errorf("second up wrote to Humanitec: %+v", w)
+	}
+
+	r = b.run(t, "down", "--yes", "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("down exit %d\nstderr: %s\nstdout: %s", r.code, r.stderr, r.stdout)
+	}
+	if _, err := os.Stat(filepath.Join(b.dir, "state", "state.json")); !os.IsNotExist(err) {
+		t.Errorf("state file after down: %v", err)
+	}
+	if _, resp, err := g.GetOrg("5minorg"); err == nil || resp == nil || resp.StatusCode != 404 {
+		t.Errorf("org 5minorg still there after down (%v)", err)
+	}
+	for _, o := range b.hum.Objects(humanitectest.DefaultOrg) {
+		if strings.Contains(o, id) {
+			t.Errorf("Humanitec object of the install left after down: %s", o)
+		}
+	}
+	if _, err := cs.CoreV1().Secrets("traefik").Get(context.Background(), "pocketidp-tls", metav1.GetOptions{}); err == nil {
+		t.Error("TLS secret left after down")
+	}
+}
