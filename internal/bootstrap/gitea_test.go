@@ -3,16 +3,22 @@ package bootstrap
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
+	"log/slog"
 	"maps"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	sdk "code.gitea.io/sdk/gitea"
 
@@ -241,4 +247,101 @@ func register(baseURL, token string) error {
 		return fmt.Errorf("%s: %s", resp.Status, b)
 	}
 	return nil
+}
+
+// TestGiteaHTTPClient checks the client the product reaches Gitea with:
+// https://git.localhost:<port> through the ingress, verified against
+// PocketIDP's CA, dialled on the listen address, never through a proxy.
+func TestGiteaHTTPClient(t *testing.T) {
+	t.Setenv("HTTPS_PROXY", "http://127.0.0.1:1") // would fail every request that used it
+	withCA, err := state.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer withCA.Close()
+	src := &Install{Options: config.Defaults(), Store: withCA}
+	hosts, err := src.certHosts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, leaf, _, err := src.tlsStore().Ensure(hosts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.X509KeyPair(leaf.CertPEM, leaf.KeyPEM())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Host == "" || !strings.HasPrefix(r.Host, "git.localhost:") {
+			http.Error(w, "wrong host "+r.Host, http.StatusMisdirectedRequest)
+			return
+		}
+		fmt.Fprint(w, `{"version":"1.27.3"}`)
+	}))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is the point
+	srv.StartTLS()
+	defer srv.Close()
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	url := "https://git.localhost:" + port + "/api/v1/version"
+
+	noCA, err := state.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer noCA.Close()
+	tests := []struct {
+		name    string
+		in      *Install
+		wantErr string
+	}{
+		{"CA handed over by the tls step", &Install{Options: config.Defaults(), Store: noCA, Charts: ChartsInput{CACert: ca.CertPEM}}, ""},
+		{"CA read from the state dir (down)", &Install{Options: config.Defaults(), Store: withCA}, ""},
+		{"listen address 0.0.0.0 dials loopback", &Install{Options: func() config.Options {
+			o := config.Defaults()
+			o.ListenAddress = "0.0.0.0"
+			return o
+		}(), Store: withCA}, ""},
+		{"no CA: the certificate is not trusted", &Install{Options: config.Defaults(), Store: noCA}, "certificate"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hc, err := tt.in.giteaHTTPClient()
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := hc.Get(url)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("GET %s = %v, want an error about the %s", url, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("GET %s: %v", url, err)
+			}
+			defer resp.Body.Close()
+			if b, _ := io.ReadAll(resp.Body); resp.StatusCode != http.StatusOK || !strings.Contains(string(b), "1.27.3") {
+				t.Errorf("GET %s = %s %s", url, resp.Status, b)
+			}
+		})
+	}
+
+	// An untrusted certificate stops the wait at once with the fix, instead
+	// of retrying until the timeout.
+	in := &Install{Options: config.Defaults(), Store: noCA, Gitea: GiteaInput{URL: "https://git.localhost:" + port}}
+	sc := &StepContext{name: StepGiteaReady, run: &run{r: &Runner{}}, logger: slog.New(slog.DiscardHandler)}
+	g, err := in.giteaSeeder(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	begin := time.Now()
+	err = g.WaitReady(context.Background())
+	if !config.IsInput(err) || !strings.Contains(err.Error(), "not trust") {
+		t.Fatalf("WaitReady = %v, want an input error about the certificate", err)
+	}
+	if took := time.Since(begin); took > 5*time.Second {
+		t.Errorf("gave up after %s: an untrusted certificate is not worth waiting for", took)
+	}
 }
