@@ -57,6 +57,24 @@ func giteaSteps(in *Install) []Step {
 // giteaSeeder is the seeding of this install's Gitea, reporting through the
 // step.
 func (in *Install) giteaSeeder(sc *StepContext) (*gitea.Seeder, error) {
+	return in.newGiteaSeeder(sc, in.Gitea.ReadyTimeout)
+}
+
+// undoReadyTimeout bounds the wait for Gitea during `down`: Gitea is long
+// up by then, and a user who took it away should hear so in a minute, not
+// in five.
+const undoReadyTimeout = time.Minute
+
+// giteaUndoSeeder is giteaSeeder for an Undo.
+func (in *Install) giteaUndoSeeder(sc *StepContext) (*gitea.Seeder, error) {
+	wait := in.Gitea.ReadyTimeout
+	if wait <= 0 || wait > undoReadyTimeout {
+		wait = undoReadyTimeout
+	}
+	return in.newGiteaSeeder(sc, wait)
+}
+
+func (in *Install) newGiteaSeeder(sc *StepContext, readyTimeout time.Duration) (*gitea.Seeder, error) {
 	cfg := gitea.ConfigFromOptions(in.Options)
 	cfg.URL = in.Gitea.URL
 	if cfg.URL == "" {
@@ -67,7 +85,7 @@ func (in *Install) giteaSeeder(sc *StepContext) (*gitea.Seeder, error) {
 		return nil, err
 	}
 	cfg.HTTPClient = hc
-	cfg.ReadyTimeout = in.Gitea.ReadyTimeout
+	cfg.ReadyTimeout = readyTimeout
 	return gitea.New(cfg, in.Store, sc.Logger(), sc.Progress), nil
 }
 
@@ -149,7 +167,7 @@ func (s giteaOrg) Run(ctx context.Context, sc *StepContext) error {
 }
 
 func (s giteaOrg) Undo(ctx context.Context, sc *StepContext) error {
-	g, err := s.in.giteaSeeder(sc)
+	g, err := s.in.giteaUndoSeeder(sc)
 	if err != nil {
 		return err
 	}
@@ -187,7 +205,7 @@ func (s giteaBackstageRepo) Undo(ctx context.Context, sc *StepContext) error {
 	if s.in.clusterGoes() {
 		return nil // see giteaOrg.Undo
 	}
-	g, err := s.in.giteaSeeder(sc)
+	g, err := s.in.giteaUndoSeeder(sc)
 	if err != nil {
 		return err
 	}
@@ -220,7 +238,7 @@ func (s giteaActionsConfig) Undo(ctx context.Context, sc *StepContext) error {
 	if s.in.clusterGoes() {
 		return nil // see giteaOrg.Undo
 	}
-	g, err := s.in.giteaSeeder(sc)
+	g, err := s.in.giteaUndoSeeder(sc)
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/pocketidp/pocketidp/internal/config"
 	"github.com/pocketidp/pocketidp/internal/gitea"
+	"github.com/pocketidp/pocketidp/internal/humanitec"
 	"github.com/pocketidp/pocketidp/internal/secret"
 	"github.com/pocketidp/pocketidp/internal/state"
 	"github.com/pocketidp/pocketidp/internal/testenv"
@@ -51,6 +52,10 @@ func TestGiteaStepsPlan(t *testing.T) {
 	}
 	if _, err := NewPlan(giteaSteps(in)...); err != nil {
 		t.Fatal(err)
+	}
+	// HUMANITEC_APP_ID must name the app the Humanitec steps register.
+	if a, b := gitea.BackstageAppID("abcd"), humanitec.BackstageAppID("abcd"); a != b {
+		t.Errorf("HUMANITEC_APP_ID %q, Humanitec app %q", a, b)
 	}
 	// The engine finds Done and Undo where they belong.
 	for _, s := range giteaSteps(in) {
@@ -343,5 +348,50 @@ func TestGiteaHTTPClient(t *testing.T) {
 	}
 	if took := time.Since(begin); took > 5*time.Second {
 		t.Errorf("gave up after %s: an untrusted certificate is not worth waiting for", took)
+	}
+}
+
+// TestGiteaUndoWithTheCluster: when `down` deletes the kind cluster, Gitea
+// goes with it, so the Gitea steps only forget their records: no request,
+// no wait for a Gitea that may be gone already.
+func TestGiteaUndoWithTheCluster(t *testing.T) {
+	store, err := state.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	opts := config.Defaults()
+	for _, o := range [][2]string{
+		{objKindCluster, opts.Name},
+		{gitea.KindOrg, "5minorg"},
+		{gitea.KindRepo, "5minorg/backstage"},
+		{gitea.KindOrgSecret, "5minorg/HUMANITEC_TOKEN"},
+	} {
+		if err := store.AddObject(o[0], o[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := store.SetValue(gitea.KeyTriggerCommit, "abc"); err != nil {
+		t.Fatal(err)
+	}
+	tr := &countingTransport{}
+	in := &Install{Options: opts, Store: store, Gitea: GiteaInput{URL: "http://127.0.0.1:1", HTTPClient: &http.Client{Transport: tr}}}
+	plan, err := NewPlan(giteaSteps(in)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	begin := time.Now()
+	if err := (&Runner{}).Undo(context.Background(), plan); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(begin); took > 2*time.Second {
+		t.Errorf("undo took %s", took)
+	}
+	if _, all := tr.reset(); all != 0 {
+		t.Errorf("undo sent %d requests to a Gitea that goes with the cluster", all)
+	}
+	snap := store.Snapshot()
+	if len(snap.Objects) != 1 || snap.Objects[0].Kind != objKindCluster || snap.Values[gitea.KeyTriggerCommit] != "" {
+		t.Errorf("state after undo: %+v %v, want only the cluster", snap.Objects, snap.Values)
 	}
 }
