@@ -1,0 +1,144 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	sdk "code.gitea.io/sdk/gitea"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/pocketidp/pocketidp/internal/bootstrap"
+	"github.com/pocketidp/pocketidp/internal/humanitec/humanitectest"
+)
+
+// buildBinary builds pocketidp once for tests that run it as a process.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "pocketidp")
+	cmd := exec.Command("go", "build", "-o", bin, "../../cmd/pocketidp")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestKilledUpResumesWithoutDuplicates kills `up` with SIGKILL (no chance to
+// save or clean up) at several points, runs it again each time, and checks
+// that the install converges with every object existing once.
+func TestKilledUpResumesWithoutDuplicates(t *testing.T) {
+	b := newBed(t)
+	bin := buildBinary(t)
+	env := os.Environ()
+	for k, v := range b.env() {
+		env = append(env, k+"="+v)
+	}
+	// Each point is an event after which the process dies: mid chart
+	// install, mid Gitea seed, mid Humanitec registration.
+	points := []struct {
+		step string
+		kind bootstrap.Kind
+	}{
+		{"humanitec/env-type", bootstrap.Done},
+		{"tls", bootstrap.Done},
+		{"charts/gitea", bootstrap.Started},
+		{"gitea/org", bootstrap.Done},
+		{"gitea/backstage-repo", bootstrap.Started},
+	}
+	kills := 0
+	for _, p := range points {
+		cmd := exec.Command(bin, b.args("up", "--yes", "-o", "json")...)
+		cmd.Env = env
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		killed := false
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			var e bootstrap.Event
+			if json.Unmarshal(sc.Bytes(), &e) == nil && e.Step == p.step && e.Kind == p.kind {
+				_ = cmd.Process.Signal(syscall.SIGKILL)
+				killed = true
+				kills++
+				break
+			}
+		}
+		_ = cmd.Wait()
+		if !killed {
+			// The step was already done from an earlier run and skipped:
+			// the run finished before the point came.
+			t.Logf("%s %s never came (skipped): run finished", p.step, p.kind)
+		}
+	}
+
+	if kills < 3 {
+		t.Fatalf("only %d of %d runs were killed: the kill points came too late", kills, len(points))
+	}
+	r := b.run(t, "up", "--yes", "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("up after the kills: exit %d\n%s\n%s", r.code, r.stderr, r.stdout)
+	}
+	b.hum.ResetCalls()
+	if r := b.run(t, "up", "--yes", "-o", "json"); r.code != 0 {
+		t.Fatalf("converged up: exit %d: %s", r.code, r.stderr)
+	}
+	if w := b.hum.Writes(); len(w) != 0 {
+		t.Errorf("a converged up still wrote to Humanitec: %+v", w)
+	}
+
+	// No duplicates: one repository in the org, one deployed revision per
+	// release, each Humanitec object once (the fake refuses duplicate ids,
+	// so count the apps).
+	g, err := sdk.NewClient(b.gitea.URL, sdk.SetBasicAuth(b.gitea.AdminUser, b.gitea.AdminPassword))
+	if err != nil {
+		t.Fatal(err)
+	}
+	repos, _, err := g.ListOrgRepos("5minorg", sdk.ListOrgReposOptions{})
+	if err != nil || len(repos) != 1 || repos[0].Name != "backstage" {
+		t.Errorf("repos of 5minorg: %v %v", names(repos), err)
+	}
+	cs, _ := b.kube.Clientset()
+	secs, err := cs.CoreV1().Secrets("").List(context.Background(), metav1.ListOptions{LabelSelector: "owner=helm,status=deployed"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deployed := map[string]int{}
+	for _, s := range secs.Items {
+		deployed[s.Namespace+"/"+s.Labels["name"]]++
+	}
+	if len(deployed) < 5 {
+		t.Errorf("deployed releases: %v", deployed)
+	}
+	for rel, n := range deployed {
+		if n != 1 {
+			t.Errorf("release %s has %d deployed revisions", rel, n)
+		}
+	}
+	apps := 0
+	for _, o := range b.hum.Objects(humanitectest.DefaultOrg) {
+		if strings.HasPrefix(o, "app/") {
+			apps++
+		}
+	}
+	if apps != 2 {
+		t.Errorf("Humanitec apps: %d, want 2: %v", apps, b.hum.Objects(humanitectest.DefaultOrg))
+	}
+}
+
+func names(rs []*sdk.Repository) []string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, r.Name)
+	}
+	return out
+}
