@@ -133,7 +133,7 @@ func (s *Seeder) importContent(ctx context.Context, c *sdk.Client) error {
 	migErr := fmt.Errorf("Gitea could not migrate %s into %s: %w", s.cfg.Source, full, err)
 	if s.cfg.OfflineSource == "" {
 		return &fixError{err: migErr, fix: "check that Gitea can reach " + s.cfg.Source +
-			", or pass a local clone or git bundle of it as the offline Backstage source"}
+			", or pass a local clone or git bundle of it with --backstage-source (offline)"}
 	}
 	s.log.Warn("offline fallback: pushing the Backstage content from a local copy instead",
 		"could_not_migrate", s.cfg.Source, "because", err.Error(), "local_copy", s.cfg.OfflineSource)
@@ -303,7 +303,7 @@ func (s *Seeder) recordArrival(ctx context.Context, c *sdk.Client, finish bool) 
 			if st := statusOf(resp); st == http.StatusNotFound || st == http.StatusUnprocessableEntity {
 				return &config.InputError{
 					Msg:  fmt.Sprintf("Backstage ref %q is not a branch, tag or commit of %s", s.cfg.Ref, s.cfg.Source),
-					Hint: "pass a branch, tag or commit that exists in " + s.cfg.Source + " as the Backstage ref, or leave it empty for the default branch",
+					Hint: "pass a branch, tag or commit of " + s.cfg.Source + " with --backstage-ref, or leave it out for the default branch",
 				}
 			}
 			if err != nil {

@@ -37,7 +37,7 @@ type localSource struct {
 
 var errPushUnauthorized = errors.New("Gitea refused the credentials")
 
-const sourceHint = "pass a local clone (git clone <url> <dir>) or a full bundle (git bundle create backstage.bundle --all, in a clone) of the Backstage repository"
+const sourceHint = "pass --backstage-source a local clone (git clone <url> <dir>) or a full bundle (git bundle create backstage.bundle --all, in a clone) of the Backstage repository"
 
 // openLocalSource opens a clone (a folder) or a git bundle (a file).
 func openLocalSource(path string) (*localSource, error) {
