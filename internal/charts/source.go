@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -14,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/google/renameio/v2"
 	"helm.sh/helm/v4/pkg/chart/loader/archive"
 	chart "helm.sh/helm/v4/pkg/chart/v2"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
@@ -123,7 +123,7 @@ func (i *Installer) loadChart(src Source) (*chart.Chart, error) {
 	if err := checkChart(ch, src); err != nil {
 		return nil, &FetchError{Source: src, Err: err}
 	}
-	if err := writeFileAtomic(cached, data); err != nil {
+	if err := renameio.WriteFile(cached, data, 0o644); err != nil {
 		// The chart is in hand; a cache that cannot be written only costs a
 		// download next time.
 		i.log.Warn("could not keep the chart in the cache", "file", cached, "error", err)
@@ -256,18 +256,4 @@ func newRegistryClient(opts Options) (*registry.Client, error) {
 		return nil, fmt.Errorf("helm registry client: %w", err)
 	}
 	return c, nil
-}
-
-func writeFileAtomic(p string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-"+filepath.Base(p))
-	if err != nil {
-		return err
-	}
-	_, werr := tmp.Write(data)
-	cerr := tmp.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), p)
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"al.essio.dev/pkg/shellescape"
+	"github.com/google/renameio/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -221,7 +222,10 @@ func (k *Kind) finish(ctx context.Context) (*Access, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig of kind cluster %s: %w", k.Config.Name, err)
 	}
-	if err := writeFileAtomic(k.KubeconfigPath(), kc, 0o600); err != nil {
+	if err := os.MkdirAll(filepath.Dir(k.KubeconfigPath()), 0o700); err != nil {
+		return nil, fmt.Errorf("write kubeconfig: %w", err)
+	}
+	if err := renameio.WriteFile(k.KubeconfigPath(), kc, 0o600); err != nil {
 		return nil, fmt.Errorf("write kubeconfig: %w", err)
 	}
 	if !exported(k.ExportPath, k.Context()) {
@@ -416,29 +420,6 @@ func nodesNotReady(ctx context.Context, cs kubernetes.Interface) (string, error)
 		}
 	}
 	return "", nil
-}
-
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 func netJoin(ip string, port int) string { return net.JoinHostPort(ip, strconv.Itoa(port)) }

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/google/renameio/v2"
+
 	"github.com/pocketidp/pocketidp/internal/secret"
 )
 
@@ -114,27 +116,7 @@ func WriteAgentKey(path string, priv *rsa.PrivateKey) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("write the agent key: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("write the agent key: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // a no-op once renamed
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write the agent key: %w", err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write the agent key: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write the agent key: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write the agent key: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := renameio.WriteFile(path, data, 0o600); err != nil {
 		return fmt.Errorf("write the agent key: %w", err)
 	}
 	return nil

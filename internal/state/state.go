@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
+	"github.com/google/renameio/v2"
 
 	"github.com/pocketidp/pocketidp/internal/config"
 )
@@ -325,24 +326,12 @@ func (s *Store) write(f File) error {
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}
-	tmp, err := os.CreateTemp(s.dir, fileName+".*.tmp")
+	pf, err := renameio.NewPendingFile(s.Path(), renameio.WithStaticPermissions(0o600))
 	if err != nil {
 		return fmt.Errorf("write state: %w", err)
 	}
-	defer os.Remove(tmp.Name()) // a no-op once renamed
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write state: %w", err)
-	}
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write state: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write state: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
+	defer pf.Cleanup() // a no-op once replaced
+	if _, err := pf.Write(append(b, '\n')); err != nil {
 		return fmt.Errorf("write state: %w", err)
 	}
 	if s.beforeRename != nil {
@@ -350,12 +339,9 @@ func (s *Store) write(f File) error {
 			return err
 		}
 	}
-	if err := os.Rename(tmp.Name(), s.Path()); err != nil {
+	// Syncs the file, renames it over the old one, and syncs the dir.
+	if err := pf.CloseAtomicallyReplace(); err != nil {
 		return fmt.Errorf("write state: %w", err)
-	}
-	if d, err := os.Open(s.dir); err == nil {
-		_ = d.Sync() // make the rename itself durable
-		d.Close()
 	}
 	return nil
 }

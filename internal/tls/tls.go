@@ -23,6 +23,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/google/renameio/v2"
 )
 
 // Lifetimes. The leaf stays under the 398 days browsers accept and is
@@ -375,10 +377,10 @@ func (s *Store) writePair(certName string, certPEM []byte, keyName string, key *
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(s.path(keyName), keyPEM, 0o600); err != nil {
+	if err := renameio.WriteFile(s.path(keyName), keyPEM, 0o600); err != nil {
 		return err
 	}
-	return writeAtomic(s.path(certName), certPEM, 0o644)
+	return renameio.WriteFile(s.path(certName), certPEM, 0o644)
 }
 
 func encodeKey(key *ecdsa.PrivateKey) ([]byte, error) {
@@ -387,30 +389,6 @@ func encodeKey(key *ecdsa.PrivateKey) ([]byte, error) {
 		return nil, fmt.Errorf("encode key: %w", err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
-}
-
-func writeAtomic(path string, data []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 func parseCert(certPEM []byte) (*x509.Certificate, error) {
