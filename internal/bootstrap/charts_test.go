@@ -3,6 +3,7 @@ package bootstrap
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net"
 	"path/filepath"
 	"strings"
@@ -218,7 +219,7 @@ func TestChartStepsEndToEnd(t *testing.T) {
 			t.Errorf("re-run: %s %s, want skipped", s, k)
 		}
 	}
-	if after := revisions(); !equalMaps(before, after) {
+	if after := revisions(); !maps.Equal(before, after) {
 		t.Errorf("re-run changed revisions: %v -> %v", before, after)
 	}
 
@@ -273,18 +274,6 @@ func TestChartStepsEndToEnd(t *testing.T) {
 	if _, err := e.kube.CoreV1().ConfigMaps("kube-public").Get(ctx, "local-registry-hosting", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("local-registry-hosting after down: %v, want NotFound", err)
 	}
-}
-
-func equalMaps(a, b map[string]int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // TestChartStepsRepositoryUnreachable: with the chart repository down the

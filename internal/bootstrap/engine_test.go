@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -235,21 +236,9 @@ func TestResumeAfterCancel(t *testing.T) {
 	if err := (&Runner{Status: st}).Run(context.Background(), plan()); err != nil {
 		t.Fatal(err)
 	}
-	if want := map[string]int{"first": 1, "slow": 2, "last": 1}; !equal(runs, want) {
+	if want := map[string]int{"first": 1, "slow": 2, "last": 1}; !maps.Equal(runs, want) {
 		t.Fatalf("runs = %v, want %v (only what had not finished re-runs)", runs, want)
 	}
-}
-
-func equal(a, b map[string]int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 func TestStepDeadline(t *testing.T) {
