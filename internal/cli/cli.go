@@ -80,7 +80,7 @@ type flags struct {
 	output, logFile, stateDir, giteaURL                                     string
 	backstageRepo, backstageRef, backstageSource                            string
 	port                                                                    int
-	trust, yes, wait, skipHumanitec, verbose, includeTutorial, noPodWait    bool
+	trust, yes, skipHumanitec, verbose, includeTutorial, noPodWait          bool
 	timeout                                                                 time.Duration
 }
 
@@ -140,7 +140,6 @@ triggers the Backstage deployment. Without a subcommand it runs "up".`,
 	f.StringVar(&a.flags.chartDir, "chart-dir", "", "folder of local chart archives (.tgz) for offline installs")
 	f.BoolVar(&a.flags.trust, "trust", false, "install the local CA into the system trust store (removed by down)")
 	f.BoolVarP(&a.flags.yes, "yes", "y", false, "ask nothing: run headless with flags and environment")
-	f.BoolVar(&a.flags.wait, "wait", false, "wait until Backstage answers (default under Coder)")
 	f.StringVarP(&a.flags.output, "output", "o", "text", "output format: text or json")
 	f.StringVar(&a.flags.logFile, "log-file", "", "debug log file (default: a new file under the user cache dir)")
 	f.StringVar(&a.flags.stateDir, "state-dir", "", "folder of the install's state (default: the user config dir)")
@@ -234,7 +233,6 @@ func (a *app) options(cmd *cobra.Command) (config.Options, error) {
 	set("backstage-ref", func() { o.BackstageRef = a.flags.backstageRef })
 	set("backstage-source", func() { o.BackstageSource = a.flags.backstageSource })
 	o.Yes = a.flags.yes
-	o.Wait = a.flags.wait || o.Coder
 	o.Output = a.flags.output
 	o.LogFile = a.flags.logFile
 	o.Timeout = a.flags.timeout

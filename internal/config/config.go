@@ -56,7 +56,6 @@ type Options struct {
 
 	// Run-only choices: not part of what an install is.
 	Yes      bool          `json:"-"`
-	Wait     bool          `json:"-"`
 	Output   string        `json:"-"`
 	LogFile  string        `json:"-"`
 	StateDir string        `json:"-"`
