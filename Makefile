@@ -37,7 +37,7 @@ lint:
 
 # Needs Docker or Podman: creates a real kind cluster.
 e2e:
-	$(GO) test -tags e2e -count=1 -timeout 30m ./...
+	$(GO) test -tags e2e -count=1 -timeout 45m -run EndToEnd ./internal/cluster/ ./internal/cli/
 
 clean:
 	rm -rf bin
