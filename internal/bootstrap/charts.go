@@ -159,6 +159,14 @@ func runnerTokenCheck(ctx context.Context, inst *charts.Installer, rel charts.Re
 }
 
 // platform is what the releases are made from.
+// setRunnerToken hands the runner registration token to charts/runner; chart
+// steps read the platform concurrently.
+func (in *Install) setRunnerToken(t secret.Value) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.RunnerToken = t
+}
+
 func (in *Install) platform() charts.Platform {
 	o := in.Options
 	// Other steps fill the token, the CA and the key while charts install.

@@ -83,7 +83,7 @@ func (e *chartEnv) plan(t *testing.T) *Plan {
 	t.Helper()
 	token := Func{StepName: StepRunnerToken,
 		RunFunc: func(context.Context, *StepContext) error {
-			e.in.RunnerToken = secret.New("registration-token")
+			e.in.setRunnerToken(secret.New("registration-token"))
 			return nil
 		},
 		DoneFunc: func(context.Context, *StepContext) (bool, error) { return false, nil }}

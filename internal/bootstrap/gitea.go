@@ -271,9 +271,7 @@ func (s giteaRunnerToken) Run(ctx context.Context, sc *StepContext) error {
 	}
 	// Read by the runner chart step, which needs this one: the engine
 	// orders the write before the read.
-	s.in.mu.Lock()
-	s.in.RunnerToken = t
-	s.in.mu.Unlock()
+	s.in.setRunnerToken(t)
 	return nil
 }
 
