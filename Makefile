@@ -26,6 +26,8 @@ $(TESTBIN)/versions.env: scripts/testbin/build.sh scripts/testbin/*/go.mod
 test: lint testbin
 	$(GO) test $(TESTFLAGS) ./...
 	$(GO) test -count=1 -race ./internal/bootstrap/ ./internal/state/ ./internal/secret/
+	# The whole plan under the race detector: steps share one Install.
+	$(GO) test -count=1 -race -run TestUpConvergesAndDownRemovesEverything ./internal/cli/
 
 bench: testbin build
 	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 60m ./...
