@@ -19,6 +19,7 @@ import (
 	"regexp"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -218,22 +219,33 @@ func Apply(ctx context.Context, cs kubernetes.Interface, r Rules) (changed bool,
 	if err != nil {
 		return false, fmt.Errorf("read ConfigMap %s/%s: %w", Namespace, ConfigMapName, err)
 	}
-	cur, ok := cm.Data[corefileKey]
-	if !ok {
+	if _, ok := cm.Data[corefileKey]; !ok {
 		return false, corefileError(fmt.Errorf("it has no %s key", corefileKey))
 	}
-	next, err := Patch(cur, r)
+	return edit(ctx, cs, cm, func(cur string) (string, error) { return Patch(cur, r) }, true)
+}
+
+// edit rewrites the Corefile in cm with fn, saves it when it changed, and
+// rolls CoreDNS: to the new Corefile's hash, or back (rollToNew false).
+func edit(ctx context.Context, cs kubernetes.Interface, cm *corev1.ConfigMap, fn func(string) (string, error), rollToNew bool) (bool, error) {
+	cur := cm.Data[corefileKey]
+	next, err := fn(cur)
 	if err != nil {
 		return false, corefileError(err)
 	}
+	changed := false
 	if next != cur {
 		cm.Data[corefileKey] = next
-		if _, err := cms.Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+		if _, err := cs.CoreV1().ConfigMaps(Namespace).Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
 			return false, fmt.Errorf("update ConfigMap %s/%s: %w", Namespace, ConfigMapName, err)
 		}
 		changed = true
 	}
-	rolled, err := roll(ctx, cs, hash(next))
+	h := ""
+	if rollToNew {
+		h = hash(next)
+	}
+	rolled, err := roll(ctx, cs, h)
 	return changed || rolled, err
 }
 
@@ -248,20 +260,7 @@ func Remove(ctx context.Context, cs kubernetes.Interface) (changed bool, err err
 	if err != nil {
 		return false, fmt.Errorf("read ConfigMap %s/%s: %w", Namespace, ConfigMapName, err)
 	}
-	cur := cm.Data[corefileKey]
-	next, err := Unpatch(cur)
-	if err != nil {
-		return false, corefileError(err)
-	}
-	if next != cur {
-		cm.Data[corefileKey] = next
-		if _, err := cms.Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
-			return false, fmt.Errorf("update ConfigMap %s/%s: %w", Namespace, ConfigMapName, err)
-		}
-		changed = true
-	}
-	rolled, err := roll(ctx, cs, "")
-	return changed || rolled, err
+	return edit(ctx, cs, cm, Unpatch, false)
 }
 
 // rolledFor reports whether CoreDNS's pod template carries sum (or there
