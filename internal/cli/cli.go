@@ -185,10 +185,10 @@ func (a *app) options(cmd *cobra.Command) (config.Options, error) {
 		stateDir = d
 	}
 	if prev, err := state.Read(stateDir); err == nil {
-		keepRunOnly := o
+		// The saved options lack the password (never saved): keep the default.
+		pw := o.GiteaAdminPassword
 		o = prev.Options
-		o.GiteaAdminPassword = keepRunOnly.GiteaAdminPassword
-		o.Output, o.Timeout = keepRunOnly.Output, keepRunOnly.Timeout
+		o.GiteaAdminPassword = pw
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return o, err
 	}
@@ -205,7 +205,6 @@ func (a *app) options(cmd *cobra.Command) (config.Options, error) {
 		o.HumanitecToken = secret.New(v)
 	}
 	o.Coder = get("CODER") == "true"
-	ci := get("CI") == "true"
 
 	fl := cmd.Flags()
 	set := func(name string, apply func()) {
@@ -236,7 +235,6 @@ func (a *app) options(cmd *cobra.Command) (config.Options, error) {
 	o.Output = a.flags.output
 	o.LogFile = a.flags.logFile
 	o.Timeout = a.flags.timeout
-	o.Headless = !a.env.IsTTY || o.Yes || o.Coder || ci
 	if o.Coder && o.Trust {
 		// The workspace's trust store is not the learner's browser's.
 		o.Trust = false

@@ -60,9 +60,7 @@ type Options struct {
 	LogFile  string        `json:"-"`
 	StateDir string        `json:"-"`
 	Timeout  time.Duration `json:"-"`
-	// Headless is true when nothing may be asked: no TTY, --yes, Coder or CI.
-	Headless bool `json:"-"`
-	Coder    bool `json:"-"`
+	Coder    bool          `json:"-"`
 }
 
 // Defaults returns the options of a plain `pocketidp up`.
