@@ -169,3 +169,29 @@ func (c *Client) Classes(ctx context.Context) ([]Class, error) {
 func (c *Client) DeleteClass(ctx context.Context, resType, id string) error {
 	return c.do(ctx, http.MethodDelete, c.orgPath("resources", "types", resType, "classes", id), nil, nil, nil)
 }
+
+// Deployments lists the deployments of an application's environment, newest
+// first.
+func (c *Client) Deployments(ctx context.Context, appID, envID string) ([]Deploy, error) {
+	var d []Deploy
+	return d, c.do(ctx, http.MethodGet, c.orgPath("apps", appID, "envs", envID, "deploys"), nil, nil, &d)
+}
+
+// Deployment reads one deployment.
+func (c *Client) Deployment(ctx context.Context, appID, envID, deployID string) (Deploy, error) {
+	var d Deploy
+	return d, c.do(ctx, http.MethodGet, c.orgPath("apps", appID, "envs", envID, "deploys", deployID), nil, nil, &d)
+}
+
+// DeploymentErrors lists what went wrong in a deployment (empty unless it
+// failed).
+func (c *Client) DeploymentErrors(ctx context.Context, appID, envID, deployID string) ([]DeployError, error) {
+	var e []DeployError
+	return e, c.do(ctx, http.MethodGet, c.orgPath("apps", appID, "envs", envID, "deploys", deployID, "errors"), nil, nil, &e)
+}
+
+// ActiveResources lists the resources provisioned in an environment.
+func (c *Client) ActiveResources(ctx context.Context, appID, envID string) ([]ActiveResource, error) {
+	var r []ActiveResource
+	return r, c.do(ctx, http.MethodGet, c.orgPath("apps", appID, "envs", envID, "resources"), nil, nil, &r)
+}

@@ -138,6 +138,30 @@ func (e *ConflictError) Fix() string {
 	return fmt.Sprintf("delete %s %s in Humanitec if it is a leftover, or start a new install (another --state-dir) so the names differ", e.Kind, e.ID)
 }
 
+// MissingAppError is an app whose deployments were asked for but that is
+// not in Humanitec, or lacks the install's environment: deleted there after
+// PocketIDP registered it.
+type MissingAppError struct {
+	App, Env string
+	// EnvOnly is set when the app exists without the environment.
+	EnvOnly bool
+	Err     error
+}
+
+func (e *MissingAppError) Error() string {
+	if e.EnvOnly {
+		return fmt.Sprintf("Humanitec app %s has no environment %s (deleted outside PocketIDP?): %v", e.App, e.Env, e.Err)
+	}
+	return fmt.Sprintf("Humanitec app %s does not exist (deleted outside PocketIDP?): %v", e.App, e.Err)
+}
+
+func (e *MissingAppError) Unwrap() error { return e.Err }
+
+// Fix says how to get the app back.
+func (e *MissingAppError) Fix() string {
+	return fmt.Sprintf("run `pocketidp up` again: it recreates app %s with its environment %s", e.App, e.Env)
+}
+
 // usersOf reads the body of a 409 on DELETE /env-types/{id}: a list of
 // objects naming the environments that still use the type.
 func usersOf(err error) []string {

@@ -83,6 +83,10 @@ type Orchestrator interface {
 	// Inventory lists what exists: this install's objects and, apart,
 	// those it did not create.
 	Inventory(ctx context.Context) (Inventory, error)
+	// Deployment reads the newest deployment of app in the install's
+	// environment (EnvID) made at or after since; found is false while
+	// there is none. It writes nothing, so it can be polled.
+	Deployment(ctx context.Context, app string, since time.Time) (d Deployment, found bool, err error)
 }
 
 // Ledger is where the install records what it created: the state file

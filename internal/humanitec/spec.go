@@ -20,6 +20,10 @@ const EnvTypeID = config.EnvType
 // EnvTypeDescription is what a created env type says about itself.
 const EnvTypeDescription = "Local cluster used by 5min IDP (pocketidp)."
 
+// EnvID is the environment each of the install's apps has, named like its
+// type. Backstage's CI deploys there.
+const EnvID = EnvTypeID
+
 // EnvName is the display name of each app's environment.
 const EnvName = "5min IDP local environment"
 
@@ -106,7 +110,7 @@ type SpecInput struct {
 // NewSpec lays out the install's objects.
 func NewSpec(in SpecInput) Spec {
 	id, p := in.InstallID, Prefix(in.InstallID)
-	env := &EnvBase{ID: EnvTypeID, Name: EnvName, Type: EnvTypeID}
+	env := &EnvBase{ID: EnvID, Name: EnvName, Type: EnvTypeID}
 	backstage := BackstageAppID(id)
 	gitOrg := in.GitOrg
 	if gitOrg == "" {

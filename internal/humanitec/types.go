@@ -1,5 +1,7 @@
 package humanitec
 
+import "time"
+
 // Wire types of the classic API, named after the schemas of Humanitec's
 // OpenAPI document (humanitectest validates both directions against it).
 // Only the fields PocketIDP reads or writes are here.
@@ -172,4 +174,48 @@ type Class struct {
 	ID           string `json:"id"`
 	ResourceType string `json:"resource_type"`
 	Description  string `json:"description"`
+}
+
+// Deploy is DeploymentResponse. Status is one of the Deploy* constants.
+type Deploy struct {
+	ID              string    `json:"id"`
+	EnvID           string    `json:"env_id"`
+	Status          string    `json:"status"`
+	Comment         string    `json:"comment"`
+	CreatedAt       time.Time `json:"created_at"`
+	CreatedBy       string    `json:"created_by"`
+	StatusChangedAt time.Time `json:"status_changed_at"`
+}
+
+// The statuses of a deployment, as DeploymentResponse lists them.
+const (
+	DeployPending    = "pending"
+	DeployInProgress = "in progress"
+	DeploySucceeded  = "succeeded"
+	DeployFailed     = "failed"
+)
+
+// DeployError is DeploymentErrorResponse: one thing that went wrong in a
+// deployment. Scope says what ObjectID is ("workload", a resource, ...).
+type DeployError struct {
+	Scope     string `json:"scope"`
+	ObjectID  string `json:"object_id"`
+	Code      string `json:"code"`
+	Summary   string `json:"summary"`
+	Message   string `json:"message"`
+	ErrorType string `json:"error_type"`
+}
+
+// ActiveResource is ActiveResourceResponse: a resource provisioned in an
+// environment. Resource holds its outputs (values only; a dns resource's
+// "host").
+type ActiveResource struct {
+	Type              string         `json:"type"`
+	ResID             string         `json:"res_id"`
+	DefID             string         `json:"def_id"`
+	Class             string         `json:"class"`
+	Status            string         `json:"status"`
+	DeployID          string         `json:"deploy_id"`
+	Resource          map[string]any `json:"resource"`
+	ScheduledDeletion bool           `json:"scheduled_deletion"`
 }

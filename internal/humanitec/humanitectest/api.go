@@ -1,6 +1,7 @@
 package humanitectest
 
 import (
+	"cmp"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
@@ -25,12 +26,15 @@ type org struct {
 	defs     map[string]*definition
 	agents   map[string]*agent
 	classes  map[string]*class // by "type/id"
+	// scripts say what becomes of deployments, by "app/env" (see
+	// Server.ScriptDeploys).
+	scripts map[string]*DeployScript
 }
 
 func newOrg(id string) *org {
 	return &org{id: id, created: stamp(time.Now()),
 		envTypes: map[string]*envType{}, apps: map[string]*app{}, defs: map[string]*definition{},
-		agents: map[string]*agent{}, classes: map[string]*class{}}
+		agents: map[string]*agent{}, classes: map[string]*class{}, scripts: map[string]*DeployScript{}}
 }
 
 type envType struct{ ID, Description string }
@@ -44,6 +48,24 @@ type app struct {
 
 type env struct {
 	ID, Name, Type, CreatedAt, CreatedBy string
+	deploys                              []*deploy                  // in order of creation
+	resources                            map[string]*activeResource // by res_id
+}
+
+// deploy is a deployment. Its status moves on as its script says, worked
+// out whenever it is looked at (see settle); without a script it stays
+// "in progress".
+type deploy struct {
+	ID, Comment, DeltaID, SetID, FromID, CreatedBy string
+	Created, StatusChanged                         time.Time
+	Status                                         string
+	script                                         *DeployScript
+}
+
+// activeResource is a resource a deployment provisioned.
+type activeResource struct {
+	ResID, Type, Class, DefID, DefVersionID, DriverType, DeployID, UpdatedAt string
+	Outputs                                                                  map[string]any
 }
 
 type value struct {
@@ -119,9 +141,11 @@ func (rq *request) decode(v any) error { return json.Unmarshal(rq.body, v) }
 
 func (rq *request) now() string { return stamp(time.Now()) }
 
-func (rq *request) nextID() string {
-	rq.s.seq++
-	return fmt.Sprintf("%016x", uint64(rq.s.seq)*0x9e3779b97f4a7c15)
+func (rq *request) nextID() string { return rq.s.nextID() }
+
+func (s *Server) nextID() string {
+	s.seq++
+	return fmt.Sprintf("%016x", uint64(s.seq)*0x9e3779b97f4a7c15)
 }
 
 type operation func(*request) (int, any)
@@ -157,6 +181,12 @@ func (s *Server) operations() map[string]operation {
 		"getEnvironment":    opGetEnv,
 		"createEnvironment": opCreateEnv,
 		"deleteEnvironment": opDeleteEnv,
+
+		"listDeployments":      opListDeploys,
+		"createDeployment":     opCreateDeploy,
+		"getDeployment":        opGetDeploy,
+		"listDeploymentErrors": opListDeployErrors,
+		"listActiveResources":  opListActiveResources,
 
 		"GET /orgs/{orgId}/apps/{appId}/values":          opListValues,
 		"POST /orgs/{orgId}/apps/{appId}/values":         opCreateValue,
@@ -375,17 +405,26 @@ func opListEnvs(rq *request) (int, any) {
 	return http.StatusOK, list
 }
 
-func opGetEnv(rq *request) (int, any) {
+func (rq *request) liveEnv() (*app, *env, int, any) {
 	a, st, out := rq.liveApp()
 	if a == nil {
-		return st, out
+		return nil, nil, st, out
 	}
 	for _, e := range a.envs {
 		if e.ID == rq.params["envId"] {
-			return http.StatusOK, e.json()
+			return a, e, 0, nil
 		}
 	}
-	return notFound("Environment " + rq.params["envId"])
+	st, out = notFound("Environment " + rq.params["envId"])
+	return nil, nil, st, out
+}
+
+func opGetEnv(rq *request) (int, any) {
+	_, e, st, out := rq.liveEnv()
+	if e == nil {
+		return st, out
+	}
+	return http.StatusOK, e.json()
 }
 
 func opCreateEnv(rq *request) (int, any) {
@@ -425,6 +464,213 @@ func opDeleteEnv(rq *request) (int, any) {
 		}
 	}
 	return notFound("Environment " + rq.params["envId"])
+}
+
+// --- deployments and active resources ---
+
+const (
+	deployInProgress = "in progress"
+	deploySucceeded  = "succeeded"
+	deployFailed     = "failed"
+)
+
+func (d *deploy) json(envID string) map[string]any {
+	out := map[string]any{
+		"id": d.ID, "env_id": envID, "comment": d.Comment, "created_at": stamp(d.Created), "created_by": d.CreatedBy,
+		"status": d.Status, "status_changed_at": stamp(d.StatusChanged), "from_id": d.FromID, "set_id": d.SetID,
+		"export_status": "", "export_file": "",
+	}
+	if d.DeltaID != "" {
+		out["delta_id"] = d.DeltaID
+	}
+	return out
+}
+
+// newDeploy starts a deployment in e, "in progress", on the environment's
+// script.
+func (s *Server) newDeploy(o *org, a *app, e *env, comment, by string, created time.Time) *deploy {
+	d := &deploy{ID: s.nextID(), SetID: s.nextID(), Comment: comment, CreatedBy: by, Created: created,
+		StatusChanged: created, Status: deployInProgress, script: o.scripts[a.ID+"/"+e.ID]}
+	if n := len(e.deploys); n > 0 {
+		d.FromID = e.deploys[n-1].ID
+	}
+	e.deploys = append(e.deploys, d)
+	return d
+}
+
+// settle moves e's deployments on as their scripts say, up to now: one
+// InProgressFor after it was made, a deployment fails or succeeds, and a
+// success with a host provisions the dns resource. They finish in the
+// order of their ends, so the last to end leaves its resource.
+func (o *org) settle(a *app, e *env, now time.Time) {
+	var due []*deploy
+	for _, d := range e.deploys {
+		if d.Status == deployInProgress && d.script != nil && !now.Before(d.end()) {
+			due = append(due, d)
+		}
+	}
+	slices.SortStableFunc(due, func(x, y *deploy) int { return x.end().Compare(y.end()) })
+	for _, d := range due {
+		d.StatusChanged = d.end()
+		if d.script.Fail {
+			d.Status = deployFailed
+			continue
+		}
+		d.Status = deploySucceeded
+		if d.script.Host != "" {
+			o.provision(a, e, d, "dns", cmp.Or(d.script.DNSResID, DefaultDNSResID), map[string]any{"host": d.script.Host})
+		}
+	}
+}
+
+// end is when a scripted deployment finishes.
+func (d *deploy) end() time.Time { return d.Created.Add(d.script.InProgressFor) }
+
+// provision makes (or updates) an active resource from the definition its
+// matching criteria pick, as a deployment would.
+func (o *org) provision(a *app, e *env, d *deploy, typ, resID string, outputs map[string]any) {
+	r := &activeResource{ResID: resID, Type: typ, Class: "default", DeployID: d.ID, UpdatedAt: stamp(d.StatusChanged),
+		Outputs: outputs, DefID: "default-" + typ, DefVersionID: "default-" + typ + "-v1", DriverType: "humanitec/" + typ}
+	if def := o.matchDefinition(typ, a.ID, e, resID, r.Class); def != nil {
+		r.DefID, r.DefVersionID, r.DriverType = def.ID, fmt.Sprintf("%s-v%d", def.ID, def.Version), def.DriverType
+	}
+	if e.resources == nil {
+		e.resources = map[string]*activeResource{}
+	}
+	e.resources[resID] = r
+}
+
+// matchDefinition is the first definition (by id) of type typ with a
+// matching criterion whose every field agrees. (Humanitec picks the most
+// specific match; the fake's tests never need more than one.)
+func (o *org) matchDefinition(typ, appID string, e *env, resID, class string) *definition {
+	ok := func(want, got string) bool { return want == "" || want == got }
+	for _, id := range slices.Sorted(maps.Keys(o.defs)) {
+		d := o.defs[id]
+		if d.Type != typ {
+			continue
+		}
+		for _, c := range d.Criteria {
+			if ok(c.AppID, appID) && ok(c.EnvID, e.ID) && ok(c.EnvType, e.Type) && ok(c.ResID, resID) && c.Class == class {
+				return d
+			}
+		}
+	}
+	return nil
+}
+
+func (r *activeResource) json(orgID, appID string, e *env) map[string]any {
+	gu := sha256.Sum256([]byte(strings.Join([]string{orgID, appID, e.ID, r.Type, r.Class, r.ResID}, "/")))
+	return map[string]any{
+		"org_id": orgID, "app_id": appID, "env_id": e.ID, "env_type": e.Type, "res_id": r.ResID,
+		"def_id": r.DefID, "def_version_id": r.DefVersionID, "type": r.Type, "driver_type": r.DriverType,
+		"class": r.Class, "status": "active", "resource": r.Outputs, "secret_refs": map[string]any{},
+		"updated_at": r.UpdatedAt, "deploy_id": r.DeployID, "gu_res_id": hex.EncodeToString(gu[:20]),
+		"scheduled_deletion": false,
+	}
+}
+
+func opListDeploys(rq *request) (int, any) {
+	a, e, st, out := rq.liveEnv()
+	if e == nil {
+		return st, out
+	}
+	rq.org.settle(a, e, time.Now())
+	list := []map[string]any{}
+	if rq.r.URL.Query().Get("pipelineRunId") != "" {
+		// No deployment of the fake comes from a pipeline.
+		return http.StatusOK, list
+	}
+	// Newest first; of two made in the same instant, the later one.
+	ds := slices.Clone(e.deploys)
+	slices.Reverse(ds)
+	slices.SortStableFunc(ds, func(x, y *deploy) int { return y.Created.Compare(x.Created) })
+	for _, d := range ds {
+		list = append(list, d.json(e.ID))
+	}
+	return http.StatusOK, list
+}
+
+func opCreateDeploy(rq *request) (int, any) {
+	a, e, st, out := rq.liveEnv()
+	if e == nil {
+		return st, out
+	}
+	var in struct {
+		Comment string `json:"comment"`
+		DeltaID string `json:"delta_id"`
+		SetID   string `json:"set_id"`
+	}
+	if err := rq.decode(&in); err != nil {
+		return badRequest(err.Error())
+	}
+	now := time.Now()
+	rq.org.settle(a, e, now)
+	if slices.ContainsFunc(e.deploys, func(d *deploy) bool { return d.Status == deployInProgress }) {
+		return conflict("There is already an active deployment in the Environment.")
+	}
+	d := rq.s.newDeploy(rq.org, a, e, in.Comment, rq.user.ID, now)
+	d.DeltaID = in.DeltaID
+	if in.SetID != "" {
+		d.SetID = in.SetID
+	}
+	return http.StatusCreated, d.json(e.ID)
+}
+
+func (rq *request) liveDeploy() (*env, *deploy, int, any) {
+	a, e, st, out := rq.liveEnv()
+	if e == nil {
+		return nil, nil, st, out
+	}
+	rq.org.settle(a, e, time.Now())
+	for _, d := range e.deploys {
+		if d.ID == rq.params["deployId"] {
+			return e, d, 0, nil
+		}
+	}
+	st, out = notFound("Deployment " + rq.params["deployId"])
+	return nil, nil, st, out
+}
+
+func opGetDeploy(rq *request) (int, any) {
+	e, d, st, out := rq.liveDeploy()
+	if d == nil {
+		return st, out
+	}
+	return http.StatusOK, d.json(e.ID)
+}
+
+func opListDeployErrors(rq *request) (int, any) {
+	_, d, st, out := rq.liveDeploy()
+	if d == nil {
+		return st, out
+	}
+	list := []DeployError{}
+	if d.Status != deployFailed {
+		return http.StatusOK, list
+	}
+	if len(d.script.Errors) == 0 {
+		return http.StatusOK, append(list, DeployError{Scope: "deployment", ObjectID: d.ID, Code: "DEP-001",
+			Summary: "Deployment failed", Message: "The deployment failed (scripted by the fake)."})
+	}
+	return http.StatusOK, append(list, d.script.Errors...)
+}
+
+func opListActiveResources(rq *request) (int, any) {
+	a, e, st, out := rq.liveEnv()
+	if e == nil {
+		return st, out
+	}
+	rq.org.settle(a, e, time.Now())
+	list := []map[string]any{}
+	if rq.r.URL.Query().Get("scheduled_deletion") == "true" {
+		// The fake never schedules a deletion.
+		return http.StatusOK, list
+	}
+	for _, id := range slices.Sorted(maps.Keys(e.resources)) {
+		list = append(list, e.resources[id].json(rq.org.id, a.ID, e))
+	}
+	return http.StatusOK, list
 }
 
 // --- shared values ---

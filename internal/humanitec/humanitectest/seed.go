@@ -103,6 +103,104 @@ func (s *Server) SetActiveResources(orgID, defID string, n int) {
 	}
 }
 
+// DefaultDNSResID is the res_id of the dns resource a scripted deployment
+// provisions: the one Backstage's score file (score.5min.yaml) asks for in
+// its workload "backstage" and gives the host of to its route.
+const DefaultDNSResID = "modules.backstage.externals.dns"
+
+// DeployScript says what becomes of a deployment, standing for the
+// orchestrator's work: it stays "in progress" for InProgressFor after it
+// was made, then it "failed" if Fail is set, with Errors served by
+// GET .../deploys/{id}/errors, or else it "succeeded", and when Host is set
+// the environment gets an active resource of type dns (res_id DNSResID)
+// whose output host is Host. The fake works the status out whenever the
+// deployment is looked at, so with InProgressFor 0 the first read after
+// the POST sees it finished.
+type DeployScript struct {
+	InProgressFor time.Duration
+	Fail          bool
+	// Errors default to one generic error when Fail is set.
+	Errors []DeployError
+	Host   string
+	// DNSResID defaults to DefaultDNSResID.
+	DNSResID string
+}
+
+// DeployError is DeploymentErrorResponse, one error of a failed deployment.
+type DeployError struct {
+	Scope     string `json:"scope"` // e.g. "workload"
+	ObjectID  string `json:"object_id"`
+	Code      string `json:"code"`
+	Summary   string `json:"summary"`
+	Message   string `json:"message"`
+	ErrorType string `json:"error_type"`
+}
+
+// ScriptDeploys scripts the deployments of an app's environment: those
+// made later (POSTed, or seeded without a script of their own) and those
+// still in progress, whose InProgressFor then counts from when they were
+// made. Unscripted deployments stay "in progress". The app need not exist
+// yet.
+func (s *Server) ScriptDeploys(orgID, appID, envID string, sc DeployScript) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.mustOrg(orgID)
+	sc.Errors = slices.Clone(sc.Errors)
+	o.scripts[appID+"/"+envID] = &sc
+	if a := o.apps[appID]; a != nil {
+		for _, e := range a.envs {
+			if e.ID != envID {
+				continue
+			}
+			for _, d := range e.deploys {
+				if d.Status == deployInProgress {
+					d.script = &sc
+				}
+			}
+		}
+	}
+}
+
+// Deploy is a deployment to seed, as if it had been POSTed at CreatedAt.
+type Deploy struct {
+	Comment string
+	// CreatedAt defaults to now.
+	CreatedAt time.Time
+	// Script says what becomes of it; nil takes the environment's (see
+	// ScriptDeploys).
+	Script *DeployScript
+}
+
+// SeedDeploy makes a deployment in an app's environment, without the
+// POST's check that no other deployment is in progress, and returns its
+// id. The app and the environment must exist.
+func (s *Server) SeedDeploy(orgID, appID, envID string, d Deploy) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.mustOrg(orgID)
+	a := o.apps[appID]
+	var e *env
+	if a != nil {
+		if i := slices.IndexFunc(a.envs, func(e *env) bool { return e.ID == envID }); i >= 0 {
+			e = a.envs[i]
+		}
+	}
+	if e == nil {
+		s.t.Fatalf("humanitectest: no environment %s in app %s of org %s (SeedApp it first)", envID, appID, orgID)
+	}
+	created := d.CreatedAt
+	if created.IsZero() {
+		created = time.Now()
+	}
+	dp := s.newDeploy(o, a, e, d.Comment, "someone-else", created)
+	if d.Script != nil {
+		sc := *d.Script
+		sc.Errors = slices.Clone(sc.Errors)
+		dp.script = &sc
+	}
+	return dp.ID
+}
+
 // Objects lists what exists in org as sorted "kind/id" strings: env-type/,
 // app/, env/<app>/, value/<app>/, definition/, criteria/<def>/ (with the
 // rule instead of the id), agent/, agent-key/<agent>/, class/<type>/.

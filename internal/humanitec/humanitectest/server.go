@@ -7,7 +7,10 @@
 // operation, 409 on duplicate ids and on duplicate matching criteria, 404,
 // 409 when an environment type in use is deleted, asynchronous (202) app
 // deletion, 401 for an unknown token and 403 for an org the token's user
-// does not belong to or may not change.
+// does not belong to or may not change. Deployments, which the real
+// orchestrator carries out, follow a script (ScriptDeploys, SeedDeploy):
+// in progress for a while, then failed with errors or succeeded with an
+// active dns resource, and 409 for a deployment started while one runs.
 //
 // Every request is validated against Humanitec's published OpenAPI document
 // (openapi.json beside this file, embedded) with kin-openapi, and so is every

@@ -72,6 +72,7 @@ func TestRequestsTheDocumentRejectsFailTheTest(t *testing.T) {
 		{"missing required field", "POST", orgP + "/env-types", `{"description":"no id"}`, `"id"`},
 		{"id breaks the pattern", "POST", orgP + "/env-types", `{"id":"Bad_ID"}`, "pattern"},
 		{"wrong type", "POST", orgP + "/apps/x/values", `{"key":"K","description":"d","is_secret":"yes"}`, "is_secret"},
+		{"unknown deployment field", "POST", orgP + "/apps/x/envs/y/deploys", `{"comment":"c","delta":"d"}`, "delta"},
 		{"body where none is allowed", "GET", orgP + "/apps", `{"id":"x"}`, "body"},
 		{"path the document lacks", "GET", orgP + "/no-such-thing", "", "not an operation"},
 		{"method the document lacks", "PUT", orgP + "/apps", `{}`, "not an operation"},
@@ -142,6 +143,97 @@ func TestSemantics(t *testing.T) {
 	}
 	if errs := rt.errors(); len(errs) > 0 {
 		t.Errorf("valid requests failed validation: %q", errs)
+	}
+}
+
+// Deployments move on as scripted, and every answer about them passes the
+// document.
+func TestDeploymentScripts(t *testing.T) {
+	rt := &recTB{TB: t}
+	s := New(rt)
+	deploys := orgP + "/apps/a1/envs/5min-local/deploys"
+	for _, st := range [][2]string{
+		{orgP + "/env-types", `{"id":"5min-local"}`},
+		{orgP + "/apps", `{"id":"a1","name":"a1","env":{"id":"5min-local","name":"n","type":"5min-local"}}`},
+		{orgP + "/resources/defs", `{"id":"dns-1","name":"dns-1","type":"dns","driver_type":"humanitec/dns-wildcard","criteria":[{"env_type":"5min-local"}]}`},
+	} {
+		if status, body, _ := call(t, s, DefaultToken, "POST", st[0], st[1]); status >= 300 {
+			t.Fatalf("POST %s = %d %s", st[0], status, body)
+		}
+	}
+	// deploy POSTs a deployment and returns its id.
+	deploy := func(comment string) string {
+		t.Helper()
+		status, body, _ := call(t, s, DefaultToken, "POST", deploys, `{"comment":"`+comment+`","delta_id":"d1"}`)
+		var d struct{ ID, Status string }
+		if err := json.Unmarshal([]byte(body), &d); status != 201 || err != nil || d.Status != "in progress" {
+			t.Fatalf("POST %s = %d %s; want 201 with a deployment in progress", deploys, status, body)
+		}
+		return d.ID
+	}
+	// expect GETs path and wants status and every one of want in the answer.
+	expect := func(path string, status int, want ...string) {
+		t.Helper()
+		got, body, _ := call(t, s, DefaultToken, "GET", path, "")
+		if got != status {
+			t.Errorf("GET %s = %d %s, want %d", path, got, body, status)
+		}
+		for _, w := range want {
+			if !strings.Contains(body, w) {
+				t.Errorf("GET %s = %s, want it to contain %s", path, body, w)
+			}
+		}
+	}
+
+	expect(deploys, 200, "[]")
+	first := deploy("first")
+	if status, body, _ := call(t, s, DefaultToken, "POST", deploys, `{"delta_id":"d2"}`); status != 409 || !strings.Contains(body, "already an active deployment") {
+		t.Errorf("second POST while one is in progress = %d %s, want 409", status, body)
+	}
+	// Unscripted, it stays in progress; scripted, it finishes.
+	expect(deploys+"/"+first, 200, `"status":"in progress"`)
+	s.ScriptDeploys(DefaultOrg, "a1", "5min-local", DeployScript{Host: "a1-x7k2.localhost"})
+	expect(deploys+"/"+first, 200, `"status":"succeeded"`)
+	expect(deploys+"/"+first+"/errors", 200, "[]")
+	expect(orgP+"/apps/a1/envs/5min-local/resources", 200, `"host":"a1-x7k2.localhost"`,
+		`"res_id":"`+DefaultDNSResID+`"`, `"def_id":"dns-1"`, `"deploy_id":"`+first+`"`)
+
+	s.ScriptDeploys(DefaultOrg, "a1", "5min-local", DeployScript{Fail: true, Errors: []DeployError{
+		{Scope: "workload", ObjectID: "backstage", Code: "CON-001", Summary: "Container failed", Message: "ImagePullBackOff"}}})
+	second := deploy("second")
+	expect(deploys+"/"+second, 200, `"status":"failed"`, `"from_id":"`+first+`"`)
+	expect(deploys+"/"+second+"/errors", 200, `"message":"ImagePullBackOff"`, `"object_id":"backstage"`)
+
+	// The time in progress counts from the POST.
+	s.ScriptDeploys(DefaultOrg, "a1", "5min-local", DeployScript{InProgressFor: 40 * time.Millisecond, Host: "a1-new.localhost"})
+	third := deploy("third")
+	expect(deploys+"/"+third, 200, `"status":"in progress"`)
+	time.Sleep(50 * time.Millisecond)
+	expect(deploys+"/"+third, 200, `"status":"succeeded"`)
+	expect(orgP+"/apps/a1/envs/5min-local/resources", 200, `"host":"a1-new.localhost"`)
+
+	// Newest first, a seeded one from an hour ago last.
+	old := s.SeedDeploy(DefaultOrg, "a1", "5min-local", Deploy{Comment: "old", CreatedAt: time.Now().Add(-time.Hour),
+		Script: &DeployScript{Fail: true}})
+	_, body, _ := call(t, s, DefaultToken, "GET", deploys, "")
+	var list []struct{ ID, Status string }
+	if err := json.Unmarshal([]byte(body), &list); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, d := range list {
+		ids = append(ids, d.ID)
+	}
+	if want := []string{third, second, first, old}; !slices.Equal(ids, want) {
+		t.Errorf("deployments listed as %q, want newest first %q", ids, want)
+	}
+	expect(deploys+"/"+old+"/errors", 200, `"summary":"Deployment failed"`)
+
+	expect(deploys+"/nope", 404, "not found")
+	expect(orgP+"/apps/nope/envs/5min-local/deploys", 404, "Application nope")
+	expect(orgP+"/apps/a1/envs/nope/resources", 404, "Environment nope")
+	if errs := rt.errors(); len(errs) > 0 {
+		t.Errorf("answers failed validation: %q", errs)
 	}
 }
 
