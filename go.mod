@@ -8,7 +8,9 @@ require (
 	charm.land/bubbletea/v2 v2.1.1 // indirect
 	charm.land/huh/v2 v2.0.3 // indirect
 	charm.land/lipgloss/v2 v2.1.0 // indirect
+	code.gitea.io/actions-proto-go v0.4.1 // indirect
 	code.gitea.io/sdk/gitea v0.25.1 // indirect
+	connectrpc.com/connect v1.15.0 // indirect
 	dario.cat/mergo v1.0.1 // indirect
 	github.com/42wim/httpsig v1.2.4 // indirect
 	github.com/Azure/go-ansiterm v0.0.0-20250102033503-faa5f7b0171c // indirect

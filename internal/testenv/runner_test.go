@@ -1,0 +1,151 @@
+package testenv
+
+import (
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"code.gitea.io/sdk/gitea"
+)
+
+const runnerTestWorkflow = `name: Build
+on: push
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - name: Check out
+        run: echo checkout
+      - name: Compile
+        run: echo compile
+      - run: |
+          echo test
+          echo more
+`
+
+// TestActionsRunner runs a real workflow run through the runner and reads
+// the outcome back from Gitea's API: each script must show up as the step
+// and job states Gitea stores.
+func TestActionsRunner(t *testing.T) {
+	g := SharedGitea(t)
+	admin, err := gitea.NewClient(g.URL, gitea.SetBasicAuth(g.AdminUser, g.AdminPassword))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSteps := []string{"Check out", "Compile", "Run echo test"}
+	tests := []struct {
+		name    string
+		outcome func(RunnerTask) TaskOutcome
+		job     string   // the job's conclusion
+		steps   []string // the steps' conclusions
+	}{
+		{"default succeeds", nil, "success", []string{"success", "success", "success"}},
+		{"fail step 1", FailStep("build", 1), "failure", []string{"failure", "skipped", "skipped"}},
+		{"fail step named", FailStepNamed("build", "Compile"), "failure", []string{"success", "failure", "skipped"}},
+		{"fail another job", FailStep("deploy", 1), "success", []string{"success", "success", "success"}},
+		{"fail unnamed step by its display name", FailStepNamed("build", "Run echo test"), "failure", []string{"success", "success", "failure"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			repo := UniqueName(t)
+			sha := workflowRepo(t, admin, g.AdminUser, repo)
+			tok, _, err := admin.CreateRepoActionRunnerRegistrationToken(g.AdminUser, repo)
+			if err != nil {
+				t.Fatalf("repository runner token: %v", err)
+			}
+			r := ActionsRunner(t, RunnerOptions{GiteaURL: g.URL, RegistrationToken: tok.Token, Outcome: tt.outcome})
+
+			var job *gitea.ActionWorkflowJob
+			Eventually(t, time.Minute, func() error {
+				runs, _, err := admin.ListRepoActionRuns(g.AdminUser, repo, gitea.ListRepoActionRunsOptions{})
+				if err != nil {
+					return err
+				}
+				if len(runs.WorkflowRuns) != 1 || runs.WorkflowRuns[0].Status != "completed" {
+					return fmt.Errorf("want one completed run, have %d", len(runs.WorkflowRuns))
+				}
+				jobs, _, err := admin.ListRepoActionRunJobs(g.AdminUser, repo, runs.WorkflowRuns[0].ID, gitea.ListRepoActionJobsOptions{})
+				if err != nil || len(jobs.Jobs) != 1 {
+					return fmt.Errorf("jobs of the run: %v (%d)", err, len(jobs.Jobs))
+				}
+				job = jobs.Jobs[0]
+				return nil
+			})
+			var names, got []string
+			for _, s := range job.Steps {
+				names, got = append(names, s.Name), append(got, s.Conclusion)
+			}
+			if job.Conclusion != tt.job || !slices.Equal(got, tt.steps) || !slices.Equal(names, wantSteps) {
+				t.Errorf("job %s concluded %s, steps %v %v; want %s, %v %v", job.Name, job.Conclusion, names, got, tt.job, wantSteps, tt.steps)
+			}
+			tasks := r.Tasks()
+			if len(tasks) != 1 || tasks[0].SHA != sha || tasks[0].JobID != "build" || tasks[0].Repo != g.AdminUser+"/"+repo ||
+				!slices.Equal(tasks[0].Steps, wantSteps) {
+				t.Errorf("runner saw tasks %+v, want one for job build of %s at %s", tasks, repo, sha)
+			}
+		})
+	}
+}
+
+// TestActionsRunnerHold checks a held step: Gitea shows the job in
+// progress at that step until the test lets it go.
+func TestActionsRunnerHold(t *testing.T) {
+	g := SharedGitea(t)
+	admin, err := gitea.NewClient(g.URL, gitea.SetBasicAuth(g.AdminUser, g.AdminPassword))
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := UniqueName(t)
+	workflowRepo(t, admin, g.AdminUser, repo)
+	tok, _, err := admin.CreateRepoActionRunnerRegistrationToken(g.AdminUser, repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	ActionsRunner(t, RunnerOptions{GiteaURL: g.URL, RegistrationToken: tok.Token,
+		Outcome: func(RunnerTask) TaskOutcome { return TaskOutcome{HoldStep: 2, Release: release} }})
+
+	job := func(want string) func() error {
+		return func() error {
+			runs, _, err := admin.ListRepoActionRuns(g.AdminUser, repo, gitea.ListRepoActionRunsOptions{})
+			if err != nil || len(runs.WorkflowRuns) != 1 {
+				return fmt.Errorf("runs: %v", err)
+			}
+			jobs, _, err := admin.ListRepoActionRunJobs(g.AdminUser, repo, runs.WorkflowRuns[0].ID, gitea.ListRepoActionJobsOptions{})
+			if err != nil || len(jobs.Jobs) != 1 {
+				return fmt.Errorf("jobs: %v", err)
+			}
+			var got string
+			for _, s := range jobs.Jobs[0].Steps {
+				got += s.Status + "/" + s.Conclusion + " "
+			}
+			if got = jobs.Jobs[0].Status + ": " + got; got != want {
+				return fmt.Errorf("job %q, want %q", got, want)
+			}
+			return nil
+		}
+	}
+	Eventually(t, time.Minute, job("in_progress: completed/success in_progress/ queued/ "))
+	close(release)
+	Eventually(t, time.Minute, job("completed: completed/success completed/success completed/success "))
+}
+
+// workflowRepo creates a repository of the admin whose one commit adds
+// runnerTestWorkflow, and returns that commit.
+func workflowRepo(t *testing.T, c *gitea.Client, owner, name string) string {
+	t.Helper()
+	if _, _, err := c.CreateRepo(gitea.CreateRepoOption{Name: name, DefaultBranch: "main"}); err != nil {
+		t.Fatalf("create repo: %v", err)
+	}
+	fr, _, err := c.CreateFile(owner, name, ".gitea/workflows/build.yaml", gitea.CreateFileOptions{
+		FileOptions: gitea.FileOptions{Message: "Add workflow", BranchName: "main"},
+		Content:     base64.StdEncoding.EncodeToString([]byte(runnerTestWorkflow)),
+	})
+	if err != nil {
+		t.Fatalf("add workflow: %v", err)
+	}
+	return fr.Commit.SHA
+}
