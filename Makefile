@@ -29,9 +29,9 @@ test: lint testbin
 	# The whole plan under the race detector: steps share one Install.
 	$(GO) test -count=1 -race -run TestUpConvergesAndDownRemovesEverything ./internal/cli/
 
+# The Go benchmarks and a summary of the figures that matter (scripts/bench.sh).
 bench: testbin build
-	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 60m ./...
-	@ls -l $(BIN) | awk '{printf "binary size: %.1f MiB\n", $$5/1048576}'
+	GO="$(GO)" scripts/bench.sh $(BIN)
 
 lint:
 	@out=$$(gofmt -l cmd internal); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

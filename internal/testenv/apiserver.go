@@ -31,7 +31,9 @@ type APIServerOptions struct {
 
 // Cluster is a Kubernetes API server with its etcd, on loopback. There is
 // no kubelet, scheduler or controller-manager: objects are stored and read
-// back, pods never run, namespaces never finish terminating.
+// back, pods never run. A stand-in for the namespace controller runs with
+// it (namespace_controller.go), so a deleted namespace is emptied and goes
+// away, and its name can be used again.
 type Cluster struct {
 	URL            string // https://127.0.0.1:<port>
 	Token          string // bearer token of an admin in system:masters
@@ -46,6 +48,8 @@ type Cluster struct {
 	ownsDir bool
 	etcd    *etcdServer
 	proc    *process
+	// namespaces finishes namespace deletions; nil until started.
+	namespaces *namespaceController
 }
 
 // KubeContext is the context (and cluster and user) name in the kubeconfig
@@ -76,8 +80,9 @@ func (c *Cluster) logTimes(t testing.TB) {
 		c.ReadyIn.Round(time.Millisecond), c.EtcdReadyIn.Round(time.Millisecond))
 }
 
-// StartAPIServer starts etcd and then kube-apiserver, and writes a
-// kubeconfig for them. Stop stops both.
+// StartAPIServer starts etcd and then kube-apiserver, writes a kubeconfig
+// for them and starts the namespace controller stand-in. Stop stops all
+// three.
 func StartAPIServer(ctx context.Context, opts APIServerOptions) (_ *Cluster, err error) {
 	bin := opts.Binaries
 	if bin.KubeAPIServer == "" {
@@ -128,6 +133,10 @@ func StartAPIServer(ctx context.Context, opts APIServerOptions) (_ *Cluster, err
 		return nil, fmt.Errorf("start api server: %w", err)
 	}
 	if c.KubeconfigPath, err = writeKubeconfig(c.Dir, c.URL, c.CAData, c.Token); err != nil {
+		return nil, fmt.Errorf("start api server: %w", err)
+	}
+	c.namespaces, err = startNamespaceController(ctx, c.RESTConfig(), filepath.Join(c.Dir, "namespace-controller.log"), timeout)
+	if err != nil {
 		return nil, fmt.Errorf("start api server: %w", err)
 	}
 	c.ReadyIn = time.Since(began)
@@ -219,11 +228,13 @@ func (c *Cluster) Clientset() (*kubernetes.Clientset, error) {
 	return cs, nil
 }
 
-// Stop stops the API server and then etcd (the other way round the API
-// server hangs for seconds retrying etcd), and removes the folder if
+// Stop stops the namespace controller, the API server and then etcd (the
+// other way round the API server hangs for seconds retrying etcd, and the
+// controller's watch would retry the API server), and removes the folder if
 // StartAPIServer created it.
 func (c *Cluster) Stop() error {
 	var errs []error
+	c.namespaces.stop()
 	if c.proc != nil {
 		if err := c.proc.stop(15 * time.Second); err != nil {
 			errs = append(errs, fmt.Errorf("stop kube-apiserver: %w", err))

@@ -36,8 +36,8 @@ func UniqueName(t testing.TB) string {
 }
 
 // Namespace creates a namespace named after the test on the cluster and
-// returns its name. It is deleted in t.Cleanup, though with no
-// controller-manager it stays Terminating: names are never reused.
+// returns its name. It is deleted in t.Cleanup (the namespace controller
+// stand-in then empties it and it goes away; the cleanup does not wait).
 func (c *Cluster) Namespace(t testing.TB) string {
 	t.Helper()
 	cs, err := c.Clientset()
