@@ -579,17 +579,6 @@ func (s trustStep) Run(_ context.Context, sc *StepContext) error {
 	return nil
 }
 
-// fixError is a failure (not bad input) whose remedy is known: the engine
-// shows Fix with it.
-type fixError struct {
-	err error
-	fix string
-}
-
-func (e fixError) Error() string { return e.err.Error() }
-func (e fixError) Unwrap() error { return e.err }
-func (e fixError) Fix() string   { return e.fix }
-
 func (s trustStep) Undo(_ context.Context, sc *StepContext) error {
 	in := s.in
 	if in.Options.Coder {

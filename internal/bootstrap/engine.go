@@ -133,6 +133,17 @@ func (e *StepError) Unwrap() error { return e.Err }
 // Fixer is implemented by errors that know what the user should do.
 type Fixer interface{ Fix() string }
 
+// fixError is a failure (not bad input) whose remedy is known: the engine
+// shows Fix with it.
+type fixError struct {
+	err error
+	fix string
+}
+
+func (e fixError) Error() string { return e.err.Error() }
+func (e fixError) Unwrap() error { return e.err }
+func (e fixError) Fix() string   { return e.fix }
+
 // Run runs the plan forward. Steps whose result exists are skipped. A failed
 // step stops its dependents and no new step starts, but steps already running
 // finish. The error names every failed step; when ctx is cancelled it wraps

@@ -89,15 +89,20 @@ func (in *Install) newGiteaSeeder(sc *StepContext, readyTimeout time.Duration) (
 	return gitea.New(cfg, in.Store, sc.Logger(), sc.Progress), nil
 }
 
-// giteaHTTPClient reaches Gitea through the ingress: it trusts PocketIDP's
-// CA (from the tls step, or from the state dir during `down`) and sends
-// *.localhost to the address the ingress listens on, since not every
-// resolver maps those names to loopback. Proxies are bypassed: the ingress
-// is local.
+// giteaHTTPClient is GiteaInput.HTTPClient, or else the ingress client.
 func (in *Install) giteaHTTPClient() (*http.Client, error) {
 	if in.Gitea.HTTPClient != nil {
 		return in.Gitea.HTTPClient, nil
 	}
+	return in.ingressClient()
+}
+
+// ingressClient reaches the apps through the ingress: it trusts
+// PocketIDP's CA (from the tls step, or from the state dir during `down`)
+// and sends *.localhost to the address the ingress listens on, since not
+// every resolver maps those names to loopback. Proxies are bypassed: the
+// ingress is local.
+func (in *Install) ingressClient() (*http.Client, error) {
 	in.mu.Lock()
 	caPEM := in.Charts.CACert
 	in.mu.Unlock()

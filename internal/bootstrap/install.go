@@ -33,6 +33,8 @@ type Install struct {
 	Cluster ClusterInput
 	// Gitea is how the gitea/* steps reach Gitea (gitea.go).
 	Gitea GiteaInput
+	// Backstage tunes how --wait follows the Backstage build (backstage.go).
+	Backstage BackstageInput
 
 	// Keep names the steps whose result `down` leaves in place.
 	Keep map[string]bool

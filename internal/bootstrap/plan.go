@@ -29,6 +29,7 @@ const ValueBackstageURL = "backstage/url"
 //	              └→ coredns, charts/gitea ─┴→ gitea/* → charts/runner
 //	state → humanitec/check → env type, agent, apps, values, definitions (need the cluster)
 //	humanitec/agent → charts/agent;  everything → gitea/trigger (Backstage's first build)
+//	with --wait: gitea/trigger → backstage/build → backstage/deploy → backstage/ready
 func UpPlan(in *Install) (*Plan, error) {
 	if in.Humanitec.Cluster == nil {
 		in.Humanitec.Cluster = in.clusterData
@@ -38,6 +39,8 @@ func UpPlan(in *Install) (*Plan, error) {
 	steps = append(steps, chartsSteps(in)...)
 	steps = append(steps, giteaSteps(in)...)
 	steps = append(steps, humanitecSteps(in)...)
+	steps = append(steps, backstageSteps(in)...)
+	in.backstageHost()
 
 	has := func(name string) bool {
 		return slices.ContainsFunc(steps, func(s Step) bool { return s.Action.Name() == name })

@@ -80,8 +80,8 @@ type flags struct {
 	output, logFile, stateDir, giteaURL                                     string
 	backstageRepo, backstageRef, backstageSource                            string
 	port                                                                    int
-	trust, yes, skipHumanitec, verbose, includeTutorial, noPodWait          bool
-	timeout                                                                 time.Duration
+	trust, yes, skipHumanitec, verbose, includeTutorial, noPodWait, wait    bool
+	timeout, waitTimeout                                                    time.Duration
 }
 
 func (a *app) exit(err error) int {
@@ -144,6 +144,8 @@ triggers the Backstage deployment. Without a subcommand it runs "up".`,
 	f.StringVar(&a.flags.logFile, "log-file", "", "debug log file (default: a new file under the user cache dir)")
 	f.StringVar(&a.flags.stateDir, "state-dir", "", "folder of the install's state (default: the user config dir)")
 	f.DurationVar(&a.flags.timeout, "timeout", config.DefaultTimeout, "give up after this long")
+	f.BoolVar(&a.flags.wait, "wait", false, "also wait for the Backstage build and deployment until Backstage answers (default under Coder)")
+	f.DurationVar(&a.flags.waitTimeout, "wait-timeout", config.DefaultWaitTimeout, "with --wait: give up on Backstage after this long")
 	f.BoolVarP(&a.flags.verbose, "verbose", "v", false, "show debug lines too")
 	f.StringVar(&a.flags.backstageRepo, "backstage-repo", config.DefaultBackstageRepo, "Git URL Gitea migrates the Backstage app from")
 	f.StringVar(&a.flags.backstageRef, "backstage-ref", "", "branch, tag or commit of --backstage-repo (default: its default branch)")
@@ -235,6 +237,11 @@ func (a *app) options(cmd *cobra.Command) (config.Options, error) {
 	o.Output = a.flags.output
 	o.LogFile = a.flags.logFile
 	o.Timeout = a.flags.timeout
+	// A Coder workspace's startup script is the learner's only view of the
+	// build, so it waits unless told not to.
+	o.Wait = o.Coder
+	set("wait", func() { o.Wait = a.flags.wait })
+	o.WaitTimeout = a.flags.waitTimeout
 	if o.Coder && o.Trust {
 		// The workspace's trust store is not the learner's browser's.
 		o.Trust = false

@@ -139,7 +139,12 @@ func (a *app) runUp(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	defer closeLog()
-	ctx, cancel := context.WithTimeout(cmd.Context(), in.Options.Timeout)
+	// --wait has its own deadline on top of the platform's.
+	budget := in.Options.Timeout
+	if in.Options.Wait {
+		budget += in.Options.WaitTimeout
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), budget)
 	defer cancel()
 
 	if !interactive {

@@ -25,7 +25,10 @@ const (
 	DefaultGiteaOrg      = "5minorg"
 	DefaultBackstageRepo = "https://github.com/humanitec-architecture/backstage.git"
 	DefaultTimeout       = 30 * time.Minute
-	EnvType              = "5min-local"
+	// DefaultWaitTimeout bounds --wait: building the Backstage image alone
+	// takes 10–15 minutes on a laptop.
+	DefaultWaitTimeout = 40 * time.Minute
+	EnvType            = "5min-local"
 )
 
 // Options are the choices of an install. They are saved in the state file
@@ -61,6 +64,10 @@ type Options struct {
 	StateDir string        `json:"-"`
 	Timeout  time.Duration `json:"-"`
 	Coder    bool          `json:"-"`
+	// Wait makes `up` follow the Backstage build and deployment until
+	// Backstage answers, within WaitTimeout (on top of Timeout).
+	Wait        bool          `json:"-"`
+	WaitTimeout time.Duration `json:"-"`
 }
 
 // Defaults returns the options of a plain `pocketidp up`.
@@ -75,6 +82,7 @@ func Defaults() Options {
 		BackstageRepo:      DefaultBackstageRepo,
 		Output:             "text",
 		Timeout:            DefaultTimeout,
+		WaitTimeout:        DefaultWaitTimeout,
 	}
 }
 
@@ -139,6 +147,9 @@ func (o Options) Validate() error {
 	}
 	if o.Timeout <= 0 {
 		bad(fmt.Sprintf("timeout %s is not positive", o.Timeout), "pass --timeout 30m")
+	}
+	if o.Wait && o.WaitTimeout <= 0 {
+		bad(fmt.Sprintf("wait timeout %s is not positive", o.WaitTimeout), "pass --wait-timeout 40m")
 	}
 	if u, err := url.Parse(o.HumanitecAPIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		bad(fmt.Sprintf("HUMANITEC_API_URL %q is not an http(s) URL", o.HumanitecAPIURL), "unset it to use https://api.humanitec.io")

@@ -38,6 +38,12 @@ type Summary struct {
 // GiteaURL is the address of Gitea through the ingress.
 func (s Summary) GiteaURL() string { return fmt.Sprintf("https://git.localhost:%d", s.Port) }
 
+// ActionsURL is the Actions page of the Backstage repository, where its
+// build runs.
+func (s Summary) ActionsURL() string {
+	return s.GiteaURL() + "/" + config.DefaultGiteaOrg + "/backstage/actions"
+}
+
 // RenderSummary draws the summary card: where everything is and how to log
 // in, so the learner can follow the course text from here.
 func RenderSummary(s Summary, width int) string {
@@ -57,7 +63,8 @@ func RenderSummary(s Summary, width int) string {
 	case s.SkippedHumanitec:
 		fmt.Fprintln(&b, row("Backstage", subtleStyle.Render("not deployed: Humanitec was skipped, and Humanitec deploys it")))
 	default:
-		fmt.Fprintln(&b, row("Backstage", subtleStyle.Render("being built by the first CI run of 5minorg/backstage")))
+		fmt.Fprintln(&b, row("Backstage", subtleStyle.Render("being built by the first CI run of "+config.DefaultGiteaOrg+
+			"/backstage: follow it at ")+linkStyle.Render(s.ActionsURL())+subtleStyle.Render(", or run `pocketidp up --wait`")))
 	}
 	for _, l := range s.Logins {
 		fmt.Fprintln(&b, row(l.Service+" login", l.User+" / "+l.Password))

@@ -1,0 +1,374 @@
+package bootstrap
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	sdk "code.gitea.io/sdk/gitea"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/pocketidp/pocketidp/internal/config"
+	"github.com/pocketidp/pocketidp/internal/humanitec"
+	"github.com/pocketidp/pocketidp/internal/humanitec/humanitectest"
+	"github.com/pocketidp/pocketidp/internal/testenv"
+)
+
+func TestBackstageStepsPlan(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		wait, skip bool
+		want       []string
+	}{
+		{"no --wait", false, false, nil},
+		{"--wait", true, false, []string{StepBackstageBuild, StepBackstageDeploy, StepBackstageReady}},
+		{"--wait without Humanitec", true, true, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			o := config.Defaults()
+			o.Wait, o.SkipHumanitec = tt.wait, tt.skip
+			var got []string
+			for _, s := range backstageSteps(&Install{Options: o}) {
+				got = append(got, s.Action.Name())
+				if s.Timeout <= o.WaitTimeout {
+					t.Errorf("%s: timeout %s cuts the shared --wait-timeout %s short", s.Action.Name(), s.Timeout, o.WaitTimeout)
+				}
+				if _, undoes := s.Action.(Undoer); undoes {
+					t.Errorf("%s has an Undo: following a build changes nothing to take back", s.Action.Name())
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("steps = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// ingressStandIn plays Traefik for the ready step: it serves the TLS Secret
+// the tls step writes (read on every handshake, as Traefik reloads it) and
+// answers for Backstage's host only.
+type ingressStandIn struct {
+	srv  *httptest.Server
+	host string
+
+	mu    sync.Mutex
+	hosts []string // Host of each request, in order
+}
+
+func startIngress(t *testing.T, cs kubernetes.Interface, host string) *ingressStandIn {
+	t.Helper()
+	ing := &ingressStandIn{host: host}
+	ing.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, _, _ := net.SplitHostPort(r.Host)
+		ing.mu.Lock()
+		ing.hosts = append(ing.hosts, h)
+		ing.mu.Unlock()
+		if h != ing.host {
+			http.NotFound(w, r) // what Traefik says for a host no route has
+			return
+		}
+		fmt.Fprint(w, "<title>Backstage</title>")
+	}))
+	ing.srv.TLS = &tls.Config{GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+		s, err := cs.CoreV1().Secrets(TLSSecret.Namespace).Get(context.Background(), TLSSecret.Name, metav1.GetOptions{})
+		if err != nil {
+			return nil, err
+		}
+		c, err := tls.X509KeyPair(s.Data["tls.crt"], s.Data["tls.key"])
+		return &c, err
+	}}
+	ing.srv.StartTLS()
+	t.Cleanup(ing.srv.Close)
+	return ing
+}
+
+func (ing *ingressStandIn) port() int { return ing.srv.Listener.Addr().(*net.TCPAddr).Port }
+
+func (ing *ingressStandIn) requests() []string {
+	ing.mu.Lock()
+	defer ing.mu.Unlock()
+	return append([]string(nil), ing.hosts...)
+}
+
+// backstageWorkflow is the stand-in of Backstage's deploy workflow: the
+// step names are what a failure must name.
+const backstageWorkflow = `name: Deploy Backstage
+on: push
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    steps:
+      - name: Build image
+        run: docker build -t localhost:5001/backstage .
+      - name: Deploy with Humanitec
+        run: humctl score deploy
+`
+
+// TestBackstageSteps follows the Backstage build through the engine with
+// real parts: Gitea runs the workflow of the trigger commit on a runner
+// speaking its protocol, the job deploys to the Humanitec fake as the CI's
+// humctl would, and the ready step reaches Backstage through an ingress
+// serving the TLS Secret from a real API server.
+func TestBackstageSteps(t *testing.T) {
+	t.Parallel()
+	const host = "5min-backstage-test-abcd.localhost"
+	for _, tt := range []struct {
+		name string
+		// workflow is the upstream's workflow; empty means none.
+		workflow string
+		// runner: none, "ok" (deploys), or a step name to fail.
+		runner  string
+		deploy  humanitectest.DeployScript
+		wait    time.Duration
+		failed  string   // the step that fails; empty means all pass
+		message []string // what its error says
+		fix     []string // what its fix says
+	}{
+		{
+			name: "deployed and answering", workflow: backstageWorkflow, runner: "ok",
+			deploy: humanitectest.DeployScript{InProgressFor: 300 * time.Millisecond, Host: host},
+		},
+		{
+			name: "build fails", workflow: backstageWorkflow, runner: "Build image",
+			failed:  StepBackstageBuild,
+			message: []string{"the Backstage build (run #", "failed: job deploy, step Build image"},
+			fix:     []string{"read the log at http://127.0.0.1:", "/5minorg/backstage/actions/runs/", "/jobs/", "up --wait"},
+		},
+		{
+			name: "deployment fails", workflow: backstageWorkflow, runner: "ok",
+			deploy: humanitectest.DeployScript{Fail: true, Errors: []humanitectest.DeployError{{
+				Scope: "workload", ObjectID: "backstage", Code: "HUM-PROVISION", Summary: "image pull failed", Message: "localhost:5001/backstage:abc not found", ErrorType: "provision",
+			}}},
+			failed:  StepBackstageDeploy,
+			message: []string{"Humanitec deployment", "failed", "image pull failed", "localhost:5001/backstage:abc not found"},
+			fix:     []string{"https://app.humanitec.io/orgs/" + humanitectest.DefaultOrg + "/apps/5min-backstage-", "/envs/5min-local"},
+		},
+		{
+			name: "no workflow, no run", runner: "ok",
+			failed:  StepBackstageBuild,
+			message: []string{"Gitea started no Actions run for commit"},
+			fix:     []string{".gitea/workflows", "/5minorg/backstage/actions"},
+		},
+		{
+			name: "no runner: --wait-timeout", workflow: backstageWorkflow, wait: 2 * time.Second,
+			failed:  StepBackstageBuild,
+			message: []string{"not done within --wait-timeout 2s", "queued: waiting for a runner"},
+			fix:     []string{"follow it at https://git.localhost:", "--wait-timeout"},
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			g := testenv.Gitea(t)
+			hum := humanitectest.New(t)
+			in := backstageInstall(t, g, hum, tt.workflow)
+			// A broken step should fail here, not at go test's deadline.
+			in.Options.Wait, in.Options.WaitTimeout = true, 90*time.Second
+			if tt.wait > 0 {
+				in.Options.WaitTimeout = tt.wait
+			}
+			in.Backstage = BackstageInput{Poll: 200 * time.Millisecond, Appear: 5 * time.Second}
+			id := in.Store.InstallID()
+			app := humanitec.BackstageAppID(id)
+			hum.SeedApp(humanitectest.DefaultOrg, humanitectest.App{ID: app, Name: app, Envs: map[string]string{config.EnvType: config.EnvType}})
+			hum.ScriptDeploys(humanitectest.DefaultOrg, app, config.EnvType, tt.deploy)
+
+			var ing *ingressStandIn
+			if tt.failed == "" {
+				api := testenv.APIServer(t)
+				in.Options.Kubeconfig, in.Options.Context = api.KubeconfigPath, testenv.KubeContext
+				cs, err := api.Clientset()
+				if err != nil {
+					t.Fatal(err)
+				}
+				ing = startIngress(t, cs, host)
+				in.Options.Port = ing.port()
+			}
+
+			// Gitea first: the runner registers with the token the
+			// runner-token step got, as the runner chart does.
+			if _, err := runSteps(ctx, in, giteaSteps(in)); err != nil {
+				t.Fatal(err)
+			}
+			if tt.runner != "" {
+				outcome := testenv.FailStepNamed("deploy", tt.runner)
+				if tt.runner == "ok" {
+					outcome = func(testenv.RunnerTask) testenv.TaskOutcome {
+						// The job's humctl: a deployment of the app.
+						postDeploy(t, hum, app)
+						return testenv.TaskOutcome{}
+					}
+				}
+				testenv.ActionsRunner(t, testenv.RunnerOptions{GiteaURL: g.URL, RegistrationToken: in.RunnerToken.Reveal(), Outcome: outcome})
+			}
+
+			events, err := runSteps(ctx, in, append(giteaSteps(in), backstageSteps(in)...))
+			last := finalEvents(events)
+			if tt.failed == "" {
+				if err != nil {
+					t.Fatalf("run: %v\n%v", err, events)
+				}
+				for _, s := range backstageSteps(in) {
+					if k := last[s.Action.Name()].Kind; k != Done {
+						t.Errorf("%s ended %q, want done", s.Action.Name(), k)
+					}
+				}
+				url := "https://" + host + ":" + strconv.Itoa(in.Options.Port)
+				if got := in.Store.Value(ValueBackstageURL); got != url {
+					t.Errorf("recorded URL %q, want %q", got, url)
+				}
+				if got := ing.requests(); len(got) == 0 || got[len(got)-1] != host {
+					t.Errorf("the ingress saw hosts %v, want the last request for %s", got, host)
+				}
+				assertCertCovers(t, ing, host)
+				if !progressSays(events, StepBackstageBuild, "run #") || !progressSays(events, StepBackstageDeploy, "in progress") {
+					t.Errorf("no progress of the run and the deployment was shown:\n%v", events)
+				}
+
+				// A re-run finds the build and deployment done and checks
+				// that Backstage still answers.
+				events, err = runSteps(ctx, in, append(giteaSteps(in), backstageSteps(in)...))
+				if err != nil {
+					t.Fatalf("re-run: %v", err)
+				}
+				last = finalEvents(events)
+				for name, want := range map[string]Kind{StepBackstageBuild: Skipped, StepBackstageDeploy: Skipped, StepBackstageReady: Done} {
+					if k := last[name].Kind; k != want {
+						t.Errorf("re-run: %s ended %q, want %q", name, k, want)
+					}
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("the run passed, want %s to fail", tt.failed)
+			}
+			ev := last[tt.failed]
+			if ev.Kind != Failed {
+				t.Fatalf("%s ended %q, want failed; events:\n%v", tt.failed, ev.Kind, events)
+			}
+			for _, w := range tt.message {
+				if !strings.Contains(ev.Message, w) {
+					t.Errorf("error %q does not say %q", ev.Message, w)
+				}
+			}
+			for _, w := range tt.fix {
+				if !strings.Contains(ev.Fix, w) {
+					t.Errorf("fix %q does not say %q", ev.Fix, w)
+				}
+			}
+		})
+	}
+}
+
+// backstageInstall is an install whose Backstage repository Gitea migrates
+// from an upstream in the same Gitea, with workflow (if any) and Actions
+// off there so that only the seeded copy runs.
+func backstageInstall(t *testing.T, g *testenv.GiteaServer, hum *humanitectest.Server, workflow string) *Install {
+	t.Helper()
+	admin, err := sdk.NewClient(g.URL, sdk.SetBasicAuth(g.AdminUser, g.AdminPassword))
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, _, err := admin.CreateRepo(sdk.CreateRepoOption{Name: "upstream", AutoInit: true, DefaultBranch: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := false
+	if _, _, err := admin.EditRepo(g.AdminUser, "upstream", sdk.EditRepoOption{HasActions: &off}); err != nil {
+		t.Fatal(err)
+	}
+	if workflow != "" {
+		if _, _, err := admin.CreateFile(g.AdminUser, "upstream", ".github/workflows/deploy.yaml",
+			sdk.CreateFileOptions{Content: base64.StdEncoding.EncodeToString([]byte(workflow))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in := humInstall(t, hum, humanitectest.DefaultToken)
+	in.Options.Kubeconfig = "/dev/null" // an existing cluster, unless the test gives one
+	in.Options.BackstageRepo = up.CloneURL
+	in.Gitea = GiteaInput{URL: g.URL, HTTPClient: &http.Client{}}
+	return in
+}
+
+// postDeploy is what the workflow's humctl does: deploy the app's
+// environment.
+func postDeploy(t *testing.T, hum *humanitectest.Server, app string) {
+	body, _ := json.Marshal(map[string]any{"delta_id": "0123456789abcdef", "comment": "Deploy Backstage from CI"})
+	req, err := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/orgs/%s/apps/%s/envs/%s/deploys", hum.URL, humanitectest.DefaultOrg, app, config.EnvType), bytes.NewReader(body))
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	req.Header.Set("Authorization", "Bearer "+humanitectest.DefaultToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Errorf("deploy as CI: %v", err)
+		return
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		t.Errorf("deploy as CI: %s", resp.Status)
+	}
+}
+
+func runSteps(ctx context.Context, in *Install, steps []Step) ([]Event, error) {
+	plan, err := NewPlan(steps...)
+	if err != nil {
+		return nil, err
+	}
+	rec := &Recorder{}
+	err = (&Runner{Sink: rec, Status: in.Store}).Run(ctx, plan)
+	return rec.Events(), err
+}
+
+// finalEvents is the last done/skipped/failed event of each step.
+func finalEvents(events []Event) map[string]Event {
+	m := map[string]Event{}
+	for _, e := range events {
+		if e.Kind == Done || e.Kind == Skipped || e.Kind == Failed {
+			m[e.Step] = e
+		}
+	}
+	return m
+}
+
+func progressSays(events []Event, step, text string) bool {
+	for _, e := range events {
+		if e.Step == step && e.Kind == Progress && strings.Contains(e.Message, text) {
+			return true
+		}
+	}
+	return false
+}
+
+// assertCertCovers checks the name a browser checks: the certificate the
+// ingress serves for host is valid for host. (That it chains to
+// PocketIDP's CA, the ready step's own request proved.)
+func assertCertCovers(t *testing.T, ing *ingressStandIn, host string) {
+	t.Helper()
+	conn, err := tls.Dial("tcp", ing.srv.Listener.Addr().String(), &tls.Config{ServerName: host, InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	certs := conn.ConnectionState().PeerCertificates
+	if len(certs) == 0 {
+		t.Fatal("no certificate served")
+	}
+	if err := certs[0].VerifyHostname(host); err != nil {
+		t.Errorf("served certificate: %v", err)
+	}
+}
