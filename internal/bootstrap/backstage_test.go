@@ -7,18 +7,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	sdk "code.gitea.io/sdk/gitea"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/pocketidp/pocketidp/internal/config"
 	"github.com/pocketidp/pocketidp/internal/humanitec"
@@ -54,52 +49,6 @@ func TestBackstageStepsPlan(t *testing.T) {
 			}
 		})
 	}
-}
-
-// ingressStandIn plays Traefik for the ready step: it serves the TLS Secret
-// the tls step writes (read on every handshake, as Traefik reloads it) and
-// answers for Backstage's host only.
-type ingressStandIn struct {
-	srv  *httptest.Server
-	host string
-
-	mu    sync.Mutex
-	hosts []string // Host of each request, in order
-}
-
-func startIngress(t *testing.T, cs kubernetes.Interface, host string) *ingressStandIn {
-	t.Helper()
-	ing := &ingressStandIn{host: host}
-	ing.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h, _, _ := net.SplitHostPort(r.Host)
-		ing.mu.Lock()
-		ing.hosts = append(ing.hosts, h)
-		ing.mu.Unlock()
-		if h != ing.host {
-			http.NotFound(w, r) // what Traefik says for a host no route has
-			return
-		}
-		fmt.Fprint(w, "<title>Backstage</title>")
-	}))
-	ing.srv.TLS = &tls.Config{GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
-		s, err := cs.CoreV1().Secrets(TLSSecret.Namespace).Get(context.Background(), TLSSecret.Name, metav1.GetOptions{})
-		if err != nil {
-			return nil, err
-		}
-		c, err := tls.X509KeyPair(s.Data["tls.crt"], s.Data["tls.key"])
-		return &c, err
-	}}
-	ing.srv.StartTLS()
-	t.Cleanup(ing.srv.Close)
-	return ing
-}
-
-func (ing *ingressStandIn) port() int { return ing.srv.Listener.Addr().(*net.TCPAddr).Port }
-
-func (ing *ingressStandIn) requests() []string {
-	ing.mu.Lock()
-	defer ing.mu.Unlock()
-	return append([]string(nil), ing.hosts...)
 }
 
 // backstageWorkflow is the stand-in of Backstage's deploy workflow: the
@@ -185,7 +134,7 @@ func TestBackstageSteps(t *testing.T) {
 			hum.SeedApp(humanitectest.DefaultOrg, humanitectest.App{ID: app, Name: app, Envs: map[string]string{config.EnvType: config.EnvType}})
 			hum.ScriptDeploys(humanitectest.DefaultOrg, app, config.EnvType, tt.deploy)
 
-			var ing *ingressStandIn
+			var ing *testenv.Ingress
 			if tt.failed == "" {
 				api := testenv.APIServer(t)
 				in.Options.Kubeconfig, in.Options.Context = api.KubeconfigPath, testenv.KubeContext
@@ -193,8 +142,9 @@ func TestBackstageSteps(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				ing = startIngress(t, cs, host)
-				in.Options.Port = ing.port()
+				ing = testenv.StartIngress(t, cs, TLSSecret.Namespace, TLSSecret.Name)
+				ing.Route(host, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "<title>Backstage</title>") }))
+				in.Options.Port = ing.Port
 			}
 
 			// Gitea first: the runner registers with the token the
@@ -229,7 +179,7 @@ func TestBackstageSteps(t *testing.T) {
 				if got := in.Store.Value(ValueBackstageURL); got != url {
 					t.Errorf("recorded URL %q, want %q", got, url)
 				}
-				if got := ing.requests(); len(got) == 0 || got[len(got)-1] != host {
+				if got := ing.Hosts(); len(got) == 0 || got[len(got)-1] != host {
 					t.Errorf("the ingress saw hosts %v, want the last request for %s", got, host)
 				}
 				assertCertCovers(t, ing, host)
@@ -357,9 +307,9 @@ func progressSays(events []Event, step, text string) bool {
 // assertCertCovers checks the name a browser checks: the certificate the
 // ingress serves for host is valid for host. (That it chains to
 // PocketIDP's CA, the ready step's own request proved.)
-func assertCertCovers(t *testing.T, ing *ingressStandIn, host string) {
+func assertCertCovers(t *testing.T, ing *testenv.Ingress, host string) {
 	t.Helper()
-	conn, err := tls.Dial("tcp", ing.srv.Listener.Addr().String(), &tls.Config{ServerName: host, InsecureSkipVerify: true})
+	conn, err := tls.Dial("tcp", ing.Addr(), &tls.Config{ServerName: host, InsecureSkipVerify: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,6 +34,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/pocketidp/pocketidp/internal/cluster"
 	"github.com/pocketidp/pocketidp/internal/secret"
 )
 
@@ -618,23 +619,9 @@ func (i *Installer) Uninstall(ctx context.Context, rel Release) error {
 func (i *Installer) ensureNamespace(ctx context.Context, rel Release) (bool, error) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	_, err := i.kube.CoreV1().Namespaces().Get(ctx, rel.Namespace, metav1.GetOptions{})
-	if err == nil {
-		return false, nil
-	}
-	if !apierrors.IsNotFound(err) {
-		return false, fmt.Errorf("read namespace %s: %w", rel.Namespace, err)
-	}
 	labels := map[string]string{ManagedByLabel: ManagedBy, releaseLabel: rel.Name}
 	maps.Copy(labels, rel.NamespaceLabels)
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: rel.Namespace, Labels: labels}}
-	if _, err := i.kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
-		if apierrors.IsAlreadyExists(err) {
-			return false, nil
-		}
-		return false, fmt.Errorf("create namespace %s: %w", rel.Namespace, err)
-	}
-	return true, nil
+	return cluster.EnsureNamespace(ctx, i.kube, rel.Namespace, labels)
 }
 
 func secretObject(rel Release, s Secret) *corev1.Secret {

@@ -1,15 +1,10 @@
 package cli
 
 import (
-	"context"
-	"fmt"
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/pocketidp/pocketidp/internal/bootstrap"
-	"github.com/pocketidp/pocketidp/internal/testenv"
 )
 
 // BenchmarkUpDown times a whole install in existing-cluster mode against the
@@ -24,16 +19,9 @@ import (
 //     warm, everything PocketIDP makes made again. (The charts come from
 //     --chart-dir archives in both cases: no chart download or cache.)
 //
-// Sequence: up, up, down, up, down. Each new bed is set up outside the
-// timings. The second `up` needs the namespaces the first `down` deleted;
-// the bed's namespace controller stand-in (internal/testenv) finishes those
-// deletions, and the benchmark waits for that, untimed, before the warm
-// `up`: `down` returns while its namespaces are still Terminating (here for
-// some 100 ms, on a real cluster for as long as the pods take to stop), and
-// an `up` that meets a Terminating namespace fails (the tls step: "unable to
-// create new content in namespace traefik because it is being terminated";
-// a chart step: namespaces "registry" not found). That is the product's to
-// fix; drop the wait once `up` waits for Terminating namespaces to go.
+// Sequence: up, up, down, up, down; each new bed is set up outside the
+// timings. The warm `up` starts right after `down`, while the namespaces
+// `down` deleted may still be terminating: `up` waits for them to go.
 func BenchmarkUpDown(b *testing.B) {
 	var colds, noops, warms, downs time.Duration
 	n := 0
@@ -58,9 +46,6 @@ func BenchmarkUpDown(b *testing.B) {
 		timed(&colds, "up", "--yes", "-o", "json")
 		timed(&noops, "up", "--yes", "-o", "json")
 		timed(&downs, "down", "--yes", "-o", "json")
-		b.StopTimer()
-		waitNoTerminatingNamespace(b, bed)
-		b.StartTimer()
 		timed(&warms, "up", "--yes", "-o", "json")
 		timed(&downs, "down", "--yes", "-o", "json")
 		n++
@@ -69,30 +54,4 @@ func BenchmarkUpDown(b *testing.B) {
 	b.ReportMetric(noops.Seconds()/float64(n), "s-up-noop")
 	b.ReportMetric(warms.Seconds()/float64(n), "s-up-warm")
 	b.ReportMetric(downs.Seconds()/float64(2*n), "s-down")
-}
-
-// waitNoTerminatingNamespace waits until no namespace of the bed's cluster
-// is being deleted.
-func waitNoTerminatingNamespace(b *testing.B, bed *bed) {
-	b.Helper()
-	cs, err := bed.kube.Clientset()
-	if err != nil {
-		b.Fatal(err)
-	}
-	testenv.Eventually(b, 30*time.Second, func() error {
-		list, err := cs.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{})
-		if err != nil {
-			return err
-		}
-		var terminating []string
-		for _, ns := range list.Items {
-			if ns.DeletionTimestamp != nil {
-				terminating = append(terminating, ns.Name)
-			}
-		}
-		if len(terminating) > 0 {
-			return fmt.Errorf("namespaces still Terminating after down: %v", terminating)
-		}
-		return nil
-	})
 }

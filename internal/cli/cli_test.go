@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pocketidp/pocketidp/internal/doctor/doctortest"
+	"github.com/pocketidp/pocketidp/internal/secret"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -120,6 +121,11 @@ func TestBadInput(t *testing.T) {
 			stderr: []string{"does not answer", "start the Docker daemon"},
 		},
 		{
+			name: "--wait with no time to wait", host: doctortest.Healthy,
+			env: humanitecEnv, args: []string{"up", "--yes", "--wait", "--wait-timeout", "0s"}, code: ExitBadInput,
+			stderr: []string{"wait timeout 0s is not positive", "--wait-timeout 40m"},
+		},
+		{
 			name: "token as a plain flag is refused", host: doctortest.Healthy,
 			env: humanitecEnv, args: []string{"up", "--humanitec-token", "abc"}, code: ExitBadInput,
 			stderr: []string{"unknown flag: --humanitec-token"},
@@ -150,6 +156,37 @@ func TestBadInput(t *testing.T) {
 			}
 			if _, err := os.Stat(stateDir); !os.IsNotExist(err) {
 				t.Errorf("state dir was created (%v): something was half-created", err)
+			}
+		})
+	}
+}
+
+// TestWaitDefault: a Coder workspace's startup script is the learner's only
+// view of the build, so there `up` waits for Backstage unless told not to.
+func TestWaitDefault(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want bool
+	}{
+		{"terminal", nil, nil, false},
+		{"--wait", nil, []string{"--wait"}, true},
+		{"Coder", map[string]string{"CODER": "true"}, nil, true},
+		{"Coder, --wait=false", map[string]string{"CODER": "true"}, []string{"--wait=false"}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a := &app{env: Env{Getenv: func(k string) string { return tt.env[k] }}, redactor: &secret.Redactor{}}
+			root := a.rootCommand()
+			if err := root.ParseFlags(append(tt.args, "--state-dir", t.TempDir())); err != nil {
+				t.Fatal(err)
+			}
+			o, err := a.options(root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.Wait != tt.want {
+				t.Errorf("Wait = %t, want %t", o.Wait, tt.want)
 			}
 		})
 	}

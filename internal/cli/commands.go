@@ -417,7 +417,7 @@ func statusOf(f *state.File, stateDir string) tui.Status {
 	st := tui.Status{Installed: true, InstallID: f.InstallID, Name: f.Options.Name, StateDir: stateDir}
 	comps := []struct{ name, prefix string }{
 		{"cluster", bootstrap.StepCluster}, {"tls", bootstrap.StepTLS}, {"coredns", bootstrap.StepCoreDNS},
-		{"charts", "charts/"}, {"gitea", "gitea/"}, {"humanitec", "humanitec/"},
+		{"charts", "charts/"}, {"gitea", "gitea/"}, {"humanitec", "humanitec/"}, {"backstage", "backstage/"},
 	}
 	for _, c := range comps {
 		health, detail := tui.Missing, "not created"
@@ -438,8 +438,15 @@ func statusOf(f *state.File, stateDir string) tui.Status {
 		case len(done) > 0:
 			health, detail = tui.Healthy, fmt.Sprintf("%d steps done", len(done))
 		}
-		if c.name == "humanitec" && f.Options.SkipHumanitec {
+		switch {
+		case c.name == "humanitec" && f.Options.SkipHumanitec:
 			health, detail = tui.Unknown, "skipped (--skip-humanitec)"
+		case c.name == "backstage" && f.Options.SkipHumanitec:
+			health, detail = tui.Unknown, "not deployed: Humanitec deploys it, and it was skipped"
+		case c.name == "backstage" && health == tui.Missing:
+			// Only `up --wait` follows the build: not followed is not
+			// missing.
+			health, detail = tui.Unknown, "build not followed: `pocketidp up --wait` waits for it"
 		}
 		st.Components = append(st.Components, tui.Component{Name: c.name, Health: health, Detail: detail})
 	}

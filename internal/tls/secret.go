@@ -9,6 +9,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/pocketidp/pocketidp/internal/cluster"
 )
 
 // Labels on what this package creates in the cluster, so `down` can tell
@@ -72,16 +74,11 @@ type ApplyResult struct {
 // writes nothing.
 func ApplySecret(ctx context.Context, cs kubernetes.Interface, ref SecretRef, leaf *Leaf, caPEM []byte) (ApplyResult, error) {
 	var res ApplyResult
-	if _, err := cs.CoreV1().Namespaces().Get(ctx, ref.Namespace, metav1.GetOptions{}); apierrors.IsNotFound(err) {
-		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ref.Namespace, Labels: map[string]string{ManagedByLabel: ManagedBy}}}
-		if _, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-			return res, fmt.Errorf("create namespace %s: %w", ref.Namespace, err)
-		} else if err == nil {
-			res.CreatedNamespace = true
-		}
-	} else if err != nil {
-		return res, fmt.Errorf("read namespace %s: %w", ref.Namespace, err)
+	created, err := cluster.EnsureNamespace(ctx, cs, ref.Namespace, map[string]string{ManagedByLabel: ManagedBy})
+	if err != nil {
+		return res, err
 	}
+	res.CreatedNamespace = created
 
 	want := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: ref.Name, Namespace: ref.Namespace, Labels: map[string]string{ManagedByLabel: ManagedBy}},

@@ -1,0 +1,174 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	sdk "code.gitea.io/sdk/gitea"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/pocketidp/pocketidp/internal/bootstrap"
+	"github.com/pocketidp/pocketidp/internal/charts"
+	"github.com/pocketidp/pocketidp/internal/config"
+	"github.com/pocketidp/pocketidp/internal/humanitec"
+	"github.com/pocketidp/pocketidp/internal/humanitec/humanitectest"
+	"github.com/pocketidp/pocketidp/internal/state"
+	"github.com/pocketidp/pocketidp/internal/testenv"
+	"github.com/pocketidp/pocketidp/internal/tui"
+)
+
+// TestUpWaitFollowsBackstage is the course's path to Backstage on the test
+// bed: `up` triggers the build, which a runner on the real Gitea runs
+// (registered with the token of the runner chart's Secret),
+// deploying to the Humanitec fake with the org's Actions variables and
+// secret as the workflow's humctl does; `up --wait` then follows the
+// deployment and reaches Backstage through an ingress serving PocketIDP's
+// certificate. Then `down`, and an `up` that starts while a namespace
+// `down` deleted is still terminating.
+func TestUpWaitFollowsBackstage(t *testing.T) {
+	b := newBed(t)
+	cs, err := b.kube.Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ing := testenv.StartIngress(t, cs, bootstrap.TLSSecret.Namespace, bootstrap.TLSSecret.Name)
+	port := strconv.Itoa(ing.Port)
+
+	// up: the platform, and the build triggered but not waited for.
+	r := b.run(t, "up", "--yes", "--port", port)
+	if r.code != 0 {
+		t.Fatalf("up exit %d\nstderr: %s\nstdout: %s", r.code, r.stderr, r.stdout)
+	}
+	if !strings.Contains(r.stdout, "/5minorg/backstage/actions") || !strings.Contains(r.stdout, "up --wait") {
+		t.Errorf("the summary does not say where the build runs or how to wait for it:\n%s", r.stdout)
+	}
+	f, err := state.Read(filepath.Join(b.dir, "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The runner the chart would start: it registers with the token the
+	// chart's Secret holds. Until then the build waits in Gitea's queue.
+	sec, err := cs.CoreV1().Secrets(charts.RunnerNamespace).Get(context.Background(), charts.RunnerTokenSecret, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var deployed []string // app ids the CI deployed
+	runner := testenv.ActionsRunner(t, testenv.RunnerOptions{GiteaURL: b.gitea.URL, RegistrationToken: string(sec.Data["token"]),
+		Outcome: func(task testenv.RunnerTask) testenv.TaskOutcome {
+			app := task.Vars["HUMANITEC_APP_ID"]
+			if err := ciDeploy(b.hum.URL, task.Vars["HUMANITEC_ORG_ID"], app, task.Secrets["HUMANITEC_TOKEN"]); err != nil {
+				t.Errorf("the workflow's deploy: %v", err)
+				return testenv.TaskOutcome{FailStep: 1}
+			}
+			mu.Lock()
+			deployed = append(deployed, app)
+			mu.Unlock()
+			return testenv.TaskOutcome{}
+		}})
+	app := humanitec.BackstageAppID(f.InstallID)
+	host := app + "-wxyz.localhost"
+	ing.Route(host, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "<title>Backstage</title>") }))
+	// The deployment the build made finishes with the route's host.
+	b.hum.ScriptDeploys(humanitectest.DefaultOrg, app, config.EnvType, humanitectest.DeployScript{InProgressFor: 500 * time.Millisecond, Host: host})
+
+	r = b.run(t, "up", "--yes", "--port", port, "--wait", "--wait-timeout", "2m")
+	if r.code != 0 {
+		t.Fatalf("up --wait exit %d\nstderr: %s\nstdout: %s", r.code, r.stderr, r.stdout)
+	}
+	mu.Lock()
+	if len(deployed) != 1 || deployed[0] != app {
+		t.Errorf("the CI deployed %v, want one deployment of %s", deployed, app)
+	}
+	mu.Unlock()
+	url := "https://" + host + ":" + port
+	if !strings.Contains(r.stdout, url) {
+		t.Errorf("the summary does not give Backstage's URL %s:\n%s", url, r.stdout)
+	}
+	if hosts := ing.Hosts(); len(hosts) == 0 || hosts[len(hosts)-1] != host {
+		t.Errorf("Backstage was not reached through the ingress: hosts %v", hosts)
+	}
+
+	r = b.run(t, "status", "-o", "json")
+	var st tui.Status
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
+		t.Fatalf("status -o json: %v\n%s", err, r.stdout)
+	}
+	var healthy bool
+	for _, c := range st.Components {
+		healthy = healthy || (c.Name == "backstage" && c.Health == tui.Healthy)
+	}
+	if !healthy || !strings.Contains(r.stdout, url) {
+		t.Errorf("status does not show Backstage healthy at %s: %s", url, r.stdout)
+	}
+
+	// down, with the traefik namespace held as pods that take time to
+	// stop hold it; the next up must wait for it, not fail.
+	if _, err := cs.CoreV1().ConfigMaps("traefik").Create(context.Background(), &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "held", Finalizers: []string{"pocketidp.test/hold"}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if r := b.run(t, "down", "--yes", "-o", "json", "--port", port); r.code != 0 {
+		t.Fatalf("down exit %d: %s", r.code, r.stderr)
+	}
+	// In a cluster Gitea goes with its chart, and the runners it knew with
+	// it; the bed's Gitea runs outside and stays, so its runner goes here.
+	if err := runner.Close(); err != nil {
+		t.Error(err)
+	}
+	admin, err := sdk.NewClient(b.gitea.URL, sdk.SetBasicAuth(b.gitea.AdminUser, b.gitea.AdminPassword))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.DeleteAdminActionRunner(runner.ID); err != nil {
+		t.Fatal(err)
+	}
+	ns, err := cs.CoreV1().Namespaces().Get(context.Background(), "traefik", metav1.GetOptions{})
+	if err != nil || ns.DeletionTimestamp == nil {
+		t.Fatalf("namespace traefik after down: %v, %v; want it terminating", ns, err)
+	}
+	time.AfterFunc(2*time.Second, func() {
+		if _, err := cs.CoreV1().ConfigMaps("traefik").Patch(context.Background(), "held", types.MergePatchType,
+			[]byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{}); err != nil {
+			t.Error(err)
+		}
+	})
+	if r := b.run(t, "up", "--yes", "-o", "json", "--port", port); r.code != 0 {
+		t.Fatalf("up right after down exit %d\nstderr: %s\nstdout: %s", r.code, r.stderr, r.stdout)
+	}
+}
+
+// ciDeploy is the workflow's `humctl deploy`: a deployment of app's
+// 5min-local, with the org and token the job got from Gitea.
+func ciDeploy(apiURL, org, app, token string) error {
+	if org == "" || app == "" || token == "" {
+		return fmt.Errorf("the job lacks HUMANITEC_ORG_ID, HUMANITEC_APP_ID or the HUMANITEC_TOKEN secret (org %q, app %q)", org, app)
+	}
+	body, _ := json.Marshal(map[string]any{"delta_id": "0123456789abcdef", "comment": "Deploy Backstage from CI"})
+	req, err := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/orgs/%s/apps/%s/envs/%s/deploys", apiURL, org, app, config.EnvType), bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("POST deploys: %s", resp.Status)
+	}
+	return nil
+}

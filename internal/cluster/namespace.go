@@ -1,0 +1,52 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+)
+
+// EnsureNamespace makes the namespace, with labels, unless it exists, and
+// reports whether it made it. A namespace still being deleted is waited
+// for first: the API server refuses new content in it, and on an existing
+// cluster an `up` right after `down` finds the namespaces `down` deleted
+// still terminating while their pods stop. ctx bounds the wait.
+func EnsureNamespace(ctx context.Context, cs kubernetes.Interface, name string, labels map[string]string) (bool, error) {
+	namespaces := cs.CoreV1().Namespaces()
+	var last *corev1.Namespace
+	err := wait.PollUntilContextCancel(ctx, 500*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		ns, err := namespaces.Get(ctx, name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			return true, nil
+		case err != nil:
+			return false, fmt.Errorf("read namespace %s: %w", name, err)
+		}
+		last = ns
+		return ns.DeletionTimestamp == nil, nil
+	})
+	if err != nil {
+		if last != nil && last.DeletionTimestamp != nil && ctx.Err() != nil {
+			return false, fmt.Errorf("namespace %s is still being deleted (since %s), so nothing can be made in it: see what holds it with `kubectl get namespace %s -o yaml`, and run up again when it is gone: %w",
+				name, last.DeletionTimestamp.Format(time.RFC3339), name, err)
+		}
+		return false, err
+	}
+	if last != nil && last.DeletionTimestamp == nil {
+		return false, nil
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}
+	if _, err := namespaces.Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("create namespace %s: %w", name, err)
+	}
+	return true, nil
+}
