@@ -36,6 +36,8 @@ bench: testbin build
 lint:
 	@out=$$(gofmt -l cmd internal); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	# The e2e tests run only where Docker or Podman is; they compile everywhere.
+	$(GO) vet -tags e2e ./internal/cli/ ./internal/cluster/
 
 # Needs Docker or Podman: creates a real kind cluster.
 e2e:
