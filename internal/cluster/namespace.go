@@ -32,7 +32,9 @@ func EnsureNamespace(ctx context.Context, cs kubernetes.Interface, name string, 
 		return ns.DeletionTimestamp == nil, nil
 	})
 	if err != nil {
-		if last != nil && last.DeletionTimestamp != nil && ctx.Err() != nil {
+		// Waiting on a terminating namespace, whatever ended the wait (the
+		// deadline, or a read cut short by it) the cause is the same.
+		if last != nil && last.DeletionTimestamp != nil {
 			return false, fmt.Errorf("namespace %s is still being deleted (since %s), so nothing can be made in it: see what holds it with `kubectl get namespace %s -o yaml`, and run up again when it is gone: %w",
 				name, last.DeletionTimestamp.Format(time.RFC3339), name, err)
 		}

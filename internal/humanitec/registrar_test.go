@@ -220,7 +220,11 @@ func TestInterruptedRunResumesWithoutDuplicates(t *testing.T) {
 				}
 			})
 			err := e.reg.RegisterAll(ctx, e.reporter())
-			if !errors.Is(err, context.Canceled) {
+			// The answer to the cut write races the cancel in net/http's
+			// transport, which may take either; when it takes the answer
+			// of the last write, the run did finish.
+			lastWriteAnswered := k == n-1 && err == nil
+			if !errors.Is(err, context.Canceled) && !lastWriteAnswered {
 				t.Fatalf("interrupted run: err = %v, want context.Canceled", err)
 			}
 
