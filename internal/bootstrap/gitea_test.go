@@ -1,11 +1,9 @@
 package bootstrap
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log"
@@ -195,10 +193,9 @@ func TestGiteaSteps(t *testing.T) {
 		t.Errorf("org variables = %v, %v", vars, err)
 	}
 
-	// As the runner chart does with the token.
-	if err := register(g.URL, in.RunnerToken.Reveal()); err != nil {
-		t.Fatalf("register a runner: %v", err)
-	}
+	// As the runner chart does with the token. The runner takes no jobs:
+	// the undo below deletes the repository whose run is queued.
+	testenv.ActionsRunner(t, testenv.RunnerOptions{GiteaURL: g.URL, RegistrationToken: in.RunnerToken.Reveal(), RegisterOnly: true})
 
 	in2 := newInstall()
 	second := final(run(in2, false))
@@ -230,28 +227,6 @@ func TestGiteaSteps(t *testing.T) {
 	if objs := store.Snapshot().Objects; len(objs) != 0 {
 		t.Errorf("state still lists %v", objs)
 	}
-}
-
-// register registers an Actions runner the way act_runner does (Connect
-// protocol, JSON).
-func register(baseURL, token string) error {
-	body, _ := json.Marshal(map[string]any{"name": "test-runner", "token": token, "labels": []string{"ubuntu-latest"}})
-	req, err := http.NewRequest(http.MethodPost, baseURL+"/api/actions/runner.v1.RunnerService/Register", bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Connect-Protocol-Version", "1")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		return fmt.Errorf("%s: %s", resp.Status, b)
-	}
-	return nil
 }
 
 // TestGiteaHTTPClient checks the client the product reaches Gitea with:

@@ -20,9 +20,7 @@ func BenchmarkSeed(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := registerRunner(g, tok.Reveal()); err != nil {
-		b.Fatal(err)
-	}
+	testenv.ActionsRunner(b, testenv.RunnerOptions{GiteaURL: g.URL, RegistrationToken: tok.Reveal(), RegisterOnly: true})
 
 	b.Run("cold", func(b *testing.B) {
 		requests := 0

@@ -5,9 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -307,82 +304,4 @@ func waitFor(t testing.TB, what string, ok func() bool) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// runnerTask is what a runner receives for a job: the variables and secrets
-// the workflow sees.
-type runnerTask struct {
-	ID      string            `json:"id"` // an int64, which protojson writes as a string
-	Secrets map[string]string `json:"secrets"`
-	Vars    map[string]string `json:"vars"`
-	Context map[string]any    `json:"context"`
-}
-
-// connectCall calls Gitea's runner service (Connect protocol, JSON).
-func connectCall(g *testenv.GiteaServer, method string, header http.Header, in, out any) error {
-	body, err := json.Marshal(in)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequest(http.MethodPost, g.URL+"/api/actions/runner.v1.RunnerService/"+method, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Connect-Protocol-Version", "1")
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s: %s", method, resp.Status, b)
-	}
-	return json.Unmarshal(b, out)
-}
-
-// registerRunner registers a runner with token the way act_runner does and
-// returns the runner's credentials.
-func registerRunner(g *testenv.GiteaServer, token string) (http.Header, error) {
-	var out struct {
-		Runner struct {
-			UUID  string `json:"uuid"`
-			Token string `json:"token"`
-		} `json:"runner"`
-	}
-	err := connectCall(g, "Register", nil, map[string]any{
-		"name": "test-runner", "token": token, "labels": []string{"ubuntu-latest"}, "version": "test",
-	}, &out)
-	if err != nil {
-		return nil, err
-	}
-	if out.Runner.UUID == "" || out.Runner.Token == "" {
-		return nil, errors.New("register: no runner credentials in the answer")
-	}
-	return http.Header{"X-Runner-Uuid": {out.Runner.UUID}, "X-Runner-Token": {out.Runner.Token}}, nil
-}
-
-// fetchTask asks for a job as a runner, retrying for a while: runs are
-// created from the push asynchronously.
-func fetchTask(t testing.TB, g *testenv.GiteaServer, runner http.Header) runnerTask {
-	t.Helper()
-	var got runnerTask
-	waitFor(t, "a task for the runner", func() bool {
-		var out struct {
-			Task *runnerTask `json:"task"`
-		}
-		if err := connectCall(g, "FetchTask", runner, map[string]any{"tasksVersion": 0}, &out); err != nil {
-			t.Fatalf("fetch task: %v", err)
-		}
-		if out.Task == nil || out.Task.ID == "" || out.Task.ID == "0" {
-			return false
-		}
-		got = *out.Task
-		return true
-	})
-	return got
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	sdk "code.gitea.io/sdk/gitea"
 
@@ -219,11 +220,16 @@ func TestSeed(t *testing.T) {
 	if err != nil || again.Reveal() != token.Reveal() {
 		t.Errorf("second registration token differs (%v): Gitea should hand out its current one", err)
 	}
-	runner, err := registerRunner(g, token.Reveal())
-	if err != nil {
-		t.Fatalf("register a runner with the token: %v", err)
-	}
-	task := fetchTask(t, g, runner)
+	runner := testenv.ActionsRunner(t, testenv.RunnerOptions{GiteaURL: g.URL, RegistrationToken: token.Reveal()})
+	var task testenv.RunnerTask
+	testenv.Eventually(t, time.Minute, func() error {
+		tasks := runner.Tasks()
+		if len(tasks) == 0 {
+			return errors.New("the runner registered with the token got no job")
+		}
+		task = tasks[0]
+		return nil
+	})
 	if task.Secrets["HUMANITEC_TOKEN"] != f.cfg.HumanitecToken.Reveal() {
 		t.Errorf("the job's HUMANITEC_TOKEN is not the token given to the seeding")
 	}
@@ -232,9 +238,12 @@ func TestSeed(t *testing.T) {
 			t.Errorf("the job's vars.%s = %q, want %q", k, task.Vars[k], want)
 		}
 	}
-	if task.Context["sha"] != trigger || task.Context["repository"] != f.cfg.Org+"/backstage" {
-		t.Errorf("the job runs %v@%v, want %s/backstage@%s", task.Context["repository"], task.Context["sha"], f.cfg.Org, trigger)
+	if task.SHA != trigger || task.Repo != f.cfg.Org+"/backstage" {
+		t.Errorf("the job runs %s@%s, want %s/backstage@%s", task.Repo, task.SHA, f.cfg.Org, trigger)
 	}
+	// Let the runner finish the job before the subtests change and then
+	// delete the repository under it.
+	waitBuild(t, f.seeder(), trigger, "succeeded", func(b Build, _ bool) bool { return b.Succeeded() })
 
 	t.Run("second run writes nothing", func(t *testing.T) {
 		f.rec.reset()

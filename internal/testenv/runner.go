@@ -43,6 +43,11 @@ type RunnerOptions struct {
 	// HTTPClient carries the runner's requests; nil means
 	// http.DefaultClient.
 	HTTPClient *http.Client
+	// RegisterOnly registers and declares the runner but never asks for a
+	// task: a runner as Gitea lists it after an install, for tests that only
+	// need one to exist. Its runs stay queued, and the test may stop Gitea
+	// under it without the runner reporting errors.
+	RegisterOnly bool
 }
 
 // RunnerTask is a job as the runner received it.
@@ -99,7 +104,8 @@ func FailStepNamed(job, step string) func(RunnerTask) TaskOutcome {
 	}
 }
 
-// Runner is a registered runner polling Gitea for tasks until Close. It
+// Runner is a registered runner polling Gitea for tasks until Close (unless
+// RegisterOnly). It
 // works on one task at a time, as act_runner with capacity 1 does: a task
 // held at a step keeps the runner's other jobs queued.
 type Runner struct {
@@ -170,6 +176,11 @@ func StartRunner(ctx context.Context, opts RunnerOptions) (*Runner, error) {
 	// start; doing the same checks the runner's credentials right away.
 	if _, err := client.Declare(ctx, request(r, &runnerv1.DeclareRequest{Version: "testenv", Labels: opts.Labels})); err != nil {
 		return nil, fmt.Errorf("declare runner %s: %w", opts.Name, err)
+	}
+	if opts.RegisterOnly {
+		r.cancel = func() {}
+		close(r.stopped)
+		return r, nil
 	}
 	loopCtx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel

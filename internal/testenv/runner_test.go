@@ -133,6 +133,43 @@ func TestActionsRunnerHold(t *testing.T) {
 	Eventually(t, time.Minute, job("completed: completed/success completed/success completed/success "))
 }
 
+// TestActionsRunnerRegisterOnly checks a runner that only registers: Gitea
+// lists it, and it takes none of the queued jobs.
+func TestActionsRunnerRegisterOnly(t *testing.T) {
+	g := SharedGitea(t)
+	admin, err := gitea.NewClient(g.URL, gitea.SetBasicAuth(g.AdminUser, g.AdminPassword))
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := UniqueName(t)
+	workflowRepo(t, admin, g.AdminUser, repo)
+	tok, _, err := admin.CreateRepoActionRunnerRegistrationToken(g.AdminUser, repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := ActionsRunner(t, RunnerOptions{GiteaURL: g.URL, RegistrationToken: tok.Token, RegisterOnly: true})
+	runners, _, err := admin.ListRepoActionRunners(g.AdminUser, repo, gitea.ListActionRunnersOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(runners.Runners, func(x *gitea.ActionRunner) bool { return x.ID == r.ID }) {
+		t.Fatalf("Gitea does not list the runner %d for the repository", r.ID)
+	}
+	Eventually(t, time.Minute, func() error {
+		runs, _, err := admin.ListRepoActionRuns(g.AdminUser, repo, gitea.ListRepoActionRunsOptions{})
+		if err != nil || len(runs.WorkflowRuns) != 1 {
+			return fmt.Errorf("runs: %v", err)
+		}
+		if s := runs.WorkflowRuns[0].Status; s != "queued" {
+			return fmt.Errorf("run %s, want queued", s)
+		}
+		return nil
+	})
+	if tasks := r.Tasks(); len(tasks) != 0 {
+		t.Errorf("a register-only runner took %+v", tasks)
+	}
+}
+
 // workflowRepo creates a repository of the admin whose one commit adds
 // runnerTestWorkflow, and returns that commit.
 func workflowRepo(t *testing.T, c *gitea.Client, owner, name string) string {
