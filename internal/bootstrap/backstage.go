@@ -110,11 +110,21 @@ func (in *Install) follow(ctx context.Context, sc *StepContext, where string, lo
 	wctx, cancel := context.WithDeadline(ctx, b.deadline)
 	defer cancel()
 
-	delay, last := b.poll()/10, ""
+	delay, last, failures := b.poll()/10, "", 0
 	for {
 		done, state, err := look(wctx)
 		if err != nil && wctx.Err() == nil {
-			return err
+			// A verdict (the build failed) or bad input ends the wait; a
+			// read that failed (Gitea restarting, a network blip) is
+			// tried again, a few times in a row at most.
+			var fe fixError
+			failures++
+			if errors.As(err, &fe) || config.IsInput(err) || failures >= maxLookFailures {
+				return err
+			}
+			sc.Logger().Warn("looking again after an error", "error", err)
+		} else {
+			failures = 0
 		}
 		if err == nil && state != last {
 			sc.Logger().Info(state)
@@ -141,6 +151,9 @@ func (in *Install) follow(ctx context.Context, sc *StepContext, where string, lo
 		delay = min(delay*2, b.poll())
 	}
 }
+
+// maxLookFailures is how many failed reads in a row end a follow.
+const maxLookFailures = 4
 
 // appearing bounds the wait for something that should show up at once;
 // past the bound, gone is the error to report.

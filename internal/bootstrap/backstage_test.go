@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -320,5 +321,66 @@ func assertCertCovers(t *testing.T, ing *testenv.Ingress, host string) {
 	}
 	if err := certs[0].VerifyHostname(host); err != nil {
 		t.Errorf("served certificate: %v", err)
+	}
+}
+
+// TestFollow covers the loop every Backstage step waits in: a failed read
+// is tried again a few times, a verdict or bad input ends it at once, and
+// the shared deadline names the last state seen.
+func TestFollow(t *testing.T) {
+	blip := errors.New("connection reset by peer")
+	verdict := fixError{err: errors.New("the build failed"), fix: "read the log"}
+	bad := &config.InputError{Msg: "token rejected", Hint: "set HUMANITEC_TOKEN"}
+	for _, tt := range []struct {
+		name    string
+		results []error // one per look; the look after the last is done
+		wait    time.Duration
+		looks   int
+		wantErr error
+		say     string
+	}{
+		{name: "done at once", looks: 1},
+		{name: "blips, then done", results: []error{blip, blip, blip}, looks: 4},
+		{name: "too many blips in a row", results: []error{blip, blip, blip, blip, blip}, looks: maxLookFailures, wantErr: blip},
+		{name: "a verdict ends it", results: []error{nil, verdict}, looks: 2, wantErr: verdict},
+		{name: "bad input ends it", results: []error{bad}, looks: 1, wantErr: bad},
+		{name: "deadline names the last state", results: make([]error, 1000), wait: 300 * time.Millisecond, say: "not done within --wait-timeout 300ms (last seen: look"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			o := config.Defaults()
+			o.WaitTimeout = time.Minute
+			if tt.wait > 0 {
+				o.WaitTimeout = tt.wait
+			}
+			in := &Install{Options: o, Backstage: BackstageInput{Poll: 20 * time.Millisecond}}
+			looks := 0
+			var got error
+			step := Func{StepName: "follow", RunFunc: func(ctx context.Context, sc *StepContext) error {
+				got = in.follow(ctx, sc, "https://example.test", func(context.Context) (bool, string, error) {
+					looks++
+					if looks > len(tt.results) {
+						return true, "done", nil
+					}
+					return false, fmt.Sprintf("look %d", looks), tt.results[looks-1]
+				})
+				return got
+			}}
+			plan, err := NewPlan(Step{Action: step})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = (&Runner{Sink: &Recorder{}}).Run(context.Background(), plan)
+			switch {
+			case tt.say != "":
+				if got == nil || !strings.Contains(got.Error(), tt.say) {
+					t.Errorf("err = %v, want it to say %q", got, tt.say)
+				}
+			case !errors.Is(got, tt.wantErr):
+				t.Errorf("err = %v, want %v", got, tt.wantErr)
+			}
+			if tt.looks > 0 && looks != tt.looks {
+				t.Errorf("looked %d times, want %d", looks, tt.looks)
+			}
+		})
 	}
 }
