@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -73,17 +72,6 @@ func backstageSteps(in *Install) []Step {
 		{Action: backstageBuild{in}, Needs: []string{StepGiteaTrigger}, Timeout: t},
 		{Action: backstageDeploy{in}, Needs: []string{StepBackstageBuild}, Timeout: t},
 		{Action: backstageReady{in}, Needs: []string{StepBackstageDeploy}, Timeout: t},
-	}
-}
-
-// backstageHost adds the Backstage host a previous run learned to the
-// ingress certificate's hosts, so that a re-run keeps it covered.
-func (in *Install) backstageHost() {
-	if in.Store == nil {
-		return
-	}
-	if h := in.Store.Value(ValueBackstageHost); h != "" && !slices.Contains(in.Cluster.ExtraHosts, h) {
-		in.Cluster.ExtraHosts = append(in.Cluster.ExtraHosts, h)
 	}
 }
 
@@ -335,8 +323,8 @@ func (s backstageReady) Run(ctx context.Context, sc *StepContext) error {
 		return errors.New("no Backstage host is recorded: backstage/deploy has not run")
 	}
 	// Humanitec picks the host at the first deployment; the certificate
-	// covers it by name (browsers reject a *.localhost wildcard).
-	in.backstageHost()
+	// covers it by name (browsers reject a *.localhost wildcard), from the
+	// recorded value (certHosts).
 	if err := (tlsStep{in}).Run(ctx, sc); err != nil {
 		return fmt.Errorf("add %s to the ingress certificate: %w", host, err)
 	}

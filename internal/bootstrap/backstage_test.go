@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -88,7 +89,7 @@ func TestBackstageSteps(t *testing.T) {
 	}{
 		{
 			name: "deployed and answering", workflow: backstageWorkflow, runner: "ok",
-			deploy: humanitectest.DeployScript{InProgressFor: 300 * time.Millisecond, Host: host},
+			deploy: humanitectest.DeployScript{Host: host},
 		},
 		{
 			name: "build fails", workflow: backstageWorkflow, runner: "Build image",
@@ -133,7 +134,19 @@ func TestBackstageSteps(t *testing.T) {
 			id := in.Store.InstallID()
 			app := humanitec.BackstageAppID(id)
 			hum.SeedApp(humanitectest.DefaultOrg, humanitectest.App{ID: app, Name: app, Envs: map[string]string{config.EnvType: config.EnvType}})
-			hum.ScriptDeploys(humanitectest.DefaultOrg, app, config.EnvType, tt.deploy)
+			// A deployment stays in progress until scripted: a failing one
+			// from the start, a succeeding one once the deploy step has
+			// seen it in progress (so the step is not skipped by a build
+			// slow enough for the deployment to finish before it).
+			if tt.deploy.Fail {
+				hum.ScriptDeploys(humanitectest.DefaultOrg, app, config.EnvType, tt.deploy)
+			}
+			var finish sync.Once
+			watch := SinkFunc(func(e Event) {
+				if e.Step == StepBackstageDeploy && e.Kind == Progress && strings.Contains(e.Message, "in progress") && tt.deploy.Host != "" {
+					finish.Do(func() { hum.ScriptDeploys(humanitectest.DefaultOrg, app, config.EnvType, tt.deploy) })
+				}
+			})
 
 			var ing *testenv.Ingress
 			if tt.failed == "" {
@@ -150,7 +163,7 @@ func TestBackstageSteps(t *testing.T) {
 
 			// Gitea first: the runner registers with the token the
 			// runner-token step got, as the runner chart does.
-			if _, err := runSteps(ctx, in, giteaSteps(in)); err != nil {
+			if _, err := runSteps(ctx, in, nil, giteaSteps(in)); err != nil {
 				t.Fatal(err)
 			}
 			if tt.runner != "" {
@@ -165,7 +178,7 @@ func TestBackstageSteps(t *testing.T) {
 				testenv.ActionsRunner(t, testenv.RunnerOptions{GiteaURL: g.URL, RegistrationToken: in.RunnerToken.Reveal(), Outcome: outcome})
 			}
 
-			events, err := runSteps(ctx, in, append(giteaSteps(in), backstageSteps(in)...))
+			events, err := runSteps(ctx, in, watch, append(giteaSteps(in), backstageSteps(in)...))
 			last := finalEvents(events)
 			if tt.failed == "" {
 				if err != nil {
@@ -190,7 +203,7 @@ func TestBackstageSteps(t *testing.T) {
 
 				// A re-run finds the build and deployment done and checks
 				// that Backstage still answers.
-				events, err = runSteps(ctx, in, append(giteaSteps(in), backstageSteps(in)...))
+				events, err = runSteps(ctx, in, nil, append(giteaSteps(in), backstageSteps(in)...))
 				if err != nil {
 					t.Fatalf("re-run: %v", err)
 				}
@@ -275,13 +288,19 @@ func postDeploy(t *testing.T, hum *humanitectest.Server, app string) {
 	}
 }
 
-func runSteps(ctx context.Context, in *Install, steps []Step) ([]Event, error) {
+// runSteps runs steps as one plan, recording the events (also sent to
+// watch, when not nil).
+func runSteps(ctx context.Context, in *Install, watch Sink, steps []Step) ([]Event, error) {
 	plan, err := NewPlan(steps...)
 	if err != nil {
 		return nil, err
 	}
 	rec := &Recorder{}
-	err = (&Runner{Sink: rec, Status: in.Store}).Run(ctx, plan)
+	var sink Sink = rec
+	if watch != nil {
+		sink = Tee(rec, watch)
+	}
+	err = (&Runner{Sink: sink, Status: in.Store}).Run(ctx, plan)
 	return rec.Events(), err
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -355,8 +356,18 @@ func (in *Install) tlsStore() *pkitls.Store {
 	return &pkitls.Store{Dir: filepath.Join(in.Store.Dir(), "tls")}
 }
 
+// certHosts are the names the ingress certificate covers: Gitea's, the
+// extra hosts, and Backstage's once Humanitec gave it one (the
+// backstage/ready step records it; in-cluster DNS covers it already
+// through the *.localhost rule).
 func (in *Install) certHosts() ([]string, error) {
-	hosts, err := pkitls.Hosts(in.Options.Name, in.Cluster.ExtraHosts...)
+	extra := in.Cluster.ExtraHosts
+	if in.Store != nil {
+		if h := in.Store.Value(ValueBackstageHost); h != "" {
+			extra = append(slices.Clip(extra), h)
+		}
+	}
+	hosts, err := pkitls.Hosts(in.Options.Name, extra...)
 	if err != nil {
 		return nil, &config.InputError{Msg: err.Error(), Hint: "list each app host by name"}
 	}

@@ -40,7 +40,6 @@ func UpPlan(in *Install) (*Plan, error) {
 	steps = append(steps, giteaSteps(in)...)
 	steps = append(steps, humanitecSteps(in)...)
 	steps = append(steps, backstageSteps(in)...)
-	in.backstageHost()
 
 	has := func(name string) bool {
 		return slices.ContainsFunc(steps, func(s Step) bool { return s.Action.Name() == name })
