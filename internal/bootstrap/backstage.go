@@ -12,19 +12,30 @@ import (
 	"github.com/pocketidp/pocketidp/internal/config"
 	"github.com/pocketidp/pocketidp/internal/gitea"
 	"github.com/pocketidp/pocketidp/internal/humanitec"
+	pkitls "github.com/pocketidp/pocketidp/internal/tls"
 )
 
-// Backstage step names: with --wait, `up` follows the first build of
-// Backstage after gitea/trigger until Backstage answers.
+// Backstage step names: with --wait, `up` follows the build of Backstage
+// after gitea/trigger until Backstage answers.
 const (
 	StepBackstageBuild  = "backstage/build"
 	StepBackstageDeploy = "backstage/deploy"
 	StepBackstageReady  = "backstage/ready"
 )
 
-// ValueBackstageHost is the state key of the route host Humanitec gave
-// Backstage; the ingress certificate covers it from then on.
-const ValueBackstageHost = "backstage/host"
+// State keys of what the Backstage steps learn.
+const (
+	// ValueBackstageHost is the route host Humanitec gave Backstage; the
+	// ingress certificate covers it from then on (certHosts).
+	ValueBackstageHost = "backstage/host"
+	// valueBuildStarted is when the followed build started (RFC 3339):
+	// the deployment to follow is the first one made after it.
+	valueBuildStarted = "backstage/build-started"
+)
+
+// clockSkew is how far Humanitec's clock may be behind this machine's when
+// their times are compared.
+const clockSkew = time.Minute
 
 // BackstageInput tunes how the Backstage steps follow the build.
 type BackstageInput struct {
@@ -33,52 +44,65 @@ type BackstageInput struct {
 	// and double, so quick answers are seen quickly.
 	Poll time.Duration
 	// Appear bounds the wait for something that should follow at once: the
-	// Actions run after the trigger commit, the deployment after the build,
-	// the route host after the deployment. Zero means 3 minutes.
+	// Actions run after the push, the deployment after the build, the
+	// route host after the deployment, a certificate the ingress serves.
+	// Zero means 3 minutes.
 	Appear time.Duration
-
-	once     sync.Once
-	deadline time.Time
+	// ReadsFailing is how long reads may keep failing (Gitea restarting,
+	// Humanitec unavailable) before the wait gives up; zero means 2
+	// minutes.
+	ReadsFailing time.Duration
 }
 
-func (b *BackstageInput) poll() time.Duration {
-	if b.Poll > 0 {
-		return b.Poll
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
 	}
-	return 5 * time.Second
+	return def
 }
 
-func (b *BackstageInput) appear() time.Duration {
-	if b.Appear > 0 {
-		return b.Appear
-	}
-	return 3 * time.Minute
+func (b BackstageInput) poll() time.Duration         { return orDefault(b.Poll, 5*time.Second) }
+func (b BackstageInput) appear() time.Duration       { return orDefault(b.Appear, 3*time.Minute) }
+func (b BackstageInput) readsFailing() time.Duration { return orDefault(b.ReadsFailing, 2*time.Minute) }
+
+// waitClock is the --wait-timeout deadline the Backstage steps of one plan
+// share: it starts when the first of them does, not when `up` does, so the
+// platform's own time does not eat into it.
+type waitClock struct {
+	timeout time.Duration
+	once    sync.Once
+	at      time.Time
 }
 
-// backstageSteps follow the Backstage build: the Gitea Actions run of the
-// trigger commit, then the Humanitec deployment it makes, then Backstage
-// answering through the ingress. Only with --wait, and not without
-// Humanitec (which deploys Backstage). They change nothing `down` must take
-// back, so they have no Undo.
+func (w *waitClock) deadline() time.Time {
+	w.once.Do(func() { w.at = time.Now().Add(w.timeout) })
+	return w.at
+}
+
+// backstageSteps follow the build: the Gitea Actions run of the branch
+// head, then the Humanitec deployment it made, then Backstage answering
+// through the ingress. Only with --wait, and not without Humanitec (which
+// deploys Backstage). They change nothing `down` must take back, so they
+// have no Undo.
 func backstageSteps(in *Install) []Step {
 	if !in.Options.Wait || in.Options.SkipHumanitec {
 		return nil
 	}
-	// The three share the --wait-timeout deadline (see follow), which
-	// names what it waited for; each step's own bound is a backstop a
-	// minute later.
+	clock := &waitClock{timeout: in.Options.WaitTimeout}
+	// Each step's own bound is a backstop a minute after the shared
+	// deadline, which names what it waited for.
 	t := in.Options.WaitTimeout + time.Minute
 	return []Step{
-		{Action: backstageBuild{in}, Needs: []string{StepGiteaTrigger}, Timeout: t},
-		{Action: backstageDeploy{in}, Needs: []string{StepBackstageBuild}, Timeout: t},
-		{Action: backstageReady{in}, Needs: []string{StepBackstageDeploy}, Timeout: t},
+		{Action: backstageBuild{in, clock}, Needs: []string{StepGiteaTrigger}, Timeout: t},
+		{Action: backstageDeploy{in, clock}, Needs: []string{StepBackstageBuild}, Timeout: t},
+		{Action: backstageReady{in, clock}, Needs: []string{StepBackstageDeploy}, Timeout: t},
 	}
 }
 
-// actionsURL is the Actions page of the Backstage repository, as the user
+// ActionsURL is the Actions page of the Backstage repository, as the user
 // opens it.
-func (in *Install) actionsURL() string {
-	return fmt.Sprintf("https://git.localhost:%d/%s/%s/actions", in.Options.Port, config.DefaultGiteaOrg, gitea.DefaultRepo)
+func ActionsURL(port int) string {
+	return fmt.Sprintf("https://git.localhost:%d/%s/%s/actions", port, config.DefaultGiteaOrg, gitea.DefaultRepo)
 }
 
 // humanitecEnvURL is Backstage's environment in Humanitec's UI.
@@ -89,38 +113,49 @@ func (in *Install) humanitecEnvURL() string {
 
 // follow looks at something that changes on its own (a CI run, a
 // deployment, a URL) until look says it is done, reporting each new state
-// as progress. All Backstage steps share one deadline, --wait-timeout from
-// the moment the first of them started; reaching it names the last state
-// seen and where to keep watching.
-func (in *Install) follow(ctx context.Context, sc *StepContext, where string, look func(context.Context) (done bool, state string, err error)) error {
-	b := &in.Backstage
-	b.once.Do(func() { b.deadline = time.Now().Add(in.Options.WaitTimeout) })
-	wctx, cancel := context.WithDeadline(ctx, b.deadline)
+// as progress. It ends on the shared deadline, naming the last state seen
+// and what to do (timeoutFix; empty means watching it at where); on a verdict look returns (a failed build,
+// bad input); or when reads have kept failing for
+// BackstageInput.ReadsFailing. A failing read alone is no verdict: over a
+// wait of half an hour, Gitea restarts and networks blink.
+func (in *Install) follow(ctx context.Context, sc *StepContext, clock *waitClock, where, timeoutFix string, look func(context.Context) (done bool, state string, err error)) error {
+	if timeoutFix == "" {
+		timeoutFix = "it may still finish: follow it at " + where + ", or run `pocketidp up --wait --wait-timeout 1h`"
+	}
+	b := in.Backstage
+	wctx, cancel := context.WithDeadline(ctx, clock.deadline())
 	defer cancel()
 
-	delay, last, failures := b.poll()/10, "", 0
+	delay, last := b.poll()/10, ""
+	var failingSince time.Time
 	for {
 		done, state, err := look(wctx)
-		if err != nil && wctx.Err() == nil {
-			// A verdict (the build failed) or bad input ends the wait; a
-			// read that failed (Gitea restarting, a network blip) is
-			// tried again, a few times in a row at most.
-			var fe fixError
-			failures++
-			if errors.As(err, &fe) || config.IsInput(err) || failures >= maxLookFailures {
-				return err
+		switch {
+		case err != nil && wctx.Err() != nil:
+			// The deadline cut the read short: reported below.
+		case err != nil && final(err):
+			return err
+		case err != nil:
+			if failingSince.IsZero() {
+				failingSince = time.Now()
+			}
+			if time.Since(failingSince) > b.readsFailing() {
+				return fixError{
+					err: fmt.Errorf("reads have failed since %s: %w", failingSince.Format(time.TimeOnly), err),
+					fix: "check that it answers, then follow it at " + where + " or run `pocketidp up --wait` again",
+				}
 			}
 			sc.Logger().Warn("looking again after an error", "error", err)
-		} else {
-			failures = 0
-		}
-		if err == nil && state != last {
-			sc.Logger().Info(state)
-			sc.Progress(0, 0, state)
-			last = state
-		}
-		if done && err == nil {
-			return nil
+		default:
+			failingSince = time.Time{}
+			if state != last {
+				sc.Logger().Info(state)
+				sc.Progress(0, 0, state)
+				last = state
+			}
+			if done {
+				return nil
+			}
 		}
 		select {
 		case <-wctx.Done():
@@ -131,8 +166,8 @@ func (in *Install) follow(ctx context.Context, sc *StepContext, where string, lo
 				last = "nothing reported yet"
 			}
 			return fixError{
-				err: fmt.Errorf("not done within --wait-timeout %s (last seen: %s)", in.Options.WaitTimeout, last),
-				fix: "it may still finish: follow it at " + where + ", or run `pocketidp up --wait --wait-timeout 1h`",
+				err: fmt.Errorf("not done within --wait-timeout %s (last seen: %s)", clock.timeout, last),
+				fix: timeoutFix,
 			}
 		case <-time.After(delay):
 		}
@@ -140,8 +175,32 @@ func (in *Install) follow(ctx context.Context, sc *StepContext, where string, lo
 	}
 }
 
-// maxLookFailures is how many failed reads in a row end a follow.
-const maxLookFailures = 4
+// final reports whether err ends a wait: a verdict with its fix, bad
+// input, or an answer from Humanitec that asking again will not change.
+// (Humanitec's client has already retried 429 and 5xx.)
+func final(err error) bool {
+	var (
+		verdict fixError
+		api     *humanitec.APIError
+	)
+	switch {
+	case errors.As(err, &verdict), config.IsInput(err):
+		return true
+	case errors.As(err, &api):
+		return api.Status >= 400 && api.Status < 500 && api.Status != http.StatusRequestTimeout && api.Status != http.StatusTooManyRequests
+	}
+	return false
+}
+
+// settled is the answer of a Done check that reads something which may
+// fail for a moment: such a failure is no verdict, Run follows it with
+// patience.
+func settled(done bool, err error) (bool, error) {
+	if err != nil && !final(err) {
+		return false, nil
+	}
+	return done, err
+}
 
 // appearing bounds the wait for something that should show up at once;
 // past the bound, gone is the error to report.
@@ -163,55 +222,87 @@ func (a *appearing) check() error {
 
 // --- backstage/build ---
 
-// backstageBuild follows the Gitea Actions run of the trigger commit until
-// it succeeded; a failed run names the job and step and links to it.
-type backstageBuild struct{ in *Install }
+// backstageBuild follows the Gitea Actions run of the head of the Backstage
+// repository's branch (at first the trigger commit; after a learner's push,
+// theirs) until it succeeded; a failed run names the job and step and links
+// to it.
+type backstageBuild struct {
+	in    *Install
+	clock *waitClock
+}
 
 func (backstageBuild) Name() string { return StepBackstageBuild }
 
-func (s backstageBuild) look(ctx context.Context, sc *StepContext) (gitea.Build, bool, error) {
-	commit := s.in.Store.Value(gitea.KeyTriggerCommit)
-	if commit == "" {
-		return gitea.Build{}, false, errors.New("no trigger commit is recorded: gitea/trigger has not run")
-	}
+func (s backstageBuild) Done(ctx context.Context, sc *StepContext) (bool, error) {
 	g, err := s.in.giteaSeeder(sc)
 	if err != nil {
-		return gitea.Build{}, false, err
+		return false, err
 	}
-	return g.Build(ctx, commit)
+	head, err := g.Head(ctx)
+	if err != nil {
+		return settled(false, err)
+	}
+	b, found, err := g.Build(ctx, head)
+	if err != nil || !found || !b.Succeeded() {
+		return settled(false, err)
+	}
+	return true, s.record(b)
 }
 
-func (s backstageBuild) Done(ctx context.Context, sc *StepContext) (bool, error) {
-	b, found, err := s.look(ctx, sc)
-	return found && b.Succeeded(), err
+// record keeps when the build started, for the deploy step.
+func (s backstageBuild) record(b gitea.Build) error {
+	if b.Started.IsZero() {
+		return nil
+	}
+	return s.in.Store.SetValue(valueBuildStarted, b.Started.UTC().Format(time.RFC3339))
 }
 
 func (s backstageBuild) Run(ctx context.Context, sc *StepContext) error {
 	in := s.in
-	commit := in.Store.Value(gitea.KeyTriggerCommit)
+	// One seeder for the whole wait: its client and connections are
+	// reused by every look.
+	g, err := in.giteaSeeder(sc)
+	if err != nil {
+		return err
+	}
+	head, err := g.Head(ctx)
+	if err != nil {
+		return err
+	}
 	repo := config.DefaultGiteaOrg + "/" + gitea.DefaultRepo
+	actions := ActionsURL(in.Options.Port)
 	started := in.appearing(func() error {
 		return fixError{
-			err: fmt.Errorf("Gitea started no Actions run for commit %s of %s within %s", short(commit), repo, in.Backstage.appear()),
-			fix: "check that Actions are on for " + repo + " and that it has a workflow under .gitea/workflows or .github/workflows: " + in.actionsURL(),
+			err: fmt.Errorf("Gitea started no Actions run for commit %s of %s within %s", short(head), repo, in.Backstage.appear()),
+			fix: "check that Actions are on for " + repo + " and that it has a workflow under .gitea/workflows or .github/workflows: " + actions,
 		}
 	})
-	return in.follow(ctx, sc, in.actionsURL(), func(ctx context.Context) (bool, string, error) {
-		b, found, err := s.look(ctx, sc)
+	return in.follow(ctx, sc, s.clock, actions, "", func(ctx context.Context) (bool, string, error) {
+		b, found, err := g.Build(ctx, head)
 		switch {
 		case err != nil:
 			return false, "", err
 		case !found:
-			return false, "waiting for Gitea to start the Actions run of commit " + short(commit), started.check()
+			return false, "waiting for Gitea to start the Actions run of commit " + short(head), started.check()
 		case b.Finished() && !b.Succeeded():
-			return false, "", buildFailed(b)
+			return false, "", buildFailed(b, in.Options.Port)
+		case b.Succeeded():
+			return true, b.Summary(), s.record(b)
 		}
-		return b.Succeeded(), b.Summary(), nil
+		return false, b.Summary(), nil
 	})
 }
 
-// buildFailed says which job and step of the run failed, and links to it.
-func buildFailed(b gitea.Build) error {
+// buildFailed says why the run did not succeed: which job and step failed,
+// with a link to its log, or why nothing ran.
+func buildFailed(b gitea.Build, port int) error {
+	if b.Conclusion == "skipped" {
+		return fixError{
+			err: fmt.Errorf("the Backstage build (run #%d) was skipped: the workflow's conditions excluded every job", b.RunNumber),
+			fix: fmt.Sprintf("check the workflow's if: conditions against the org's Actions variables (CLOUD_PROVIDER=5min, HUMANITEC_ORG_ID, HUMANITEC_APP_ID) at https://git.localhost:%d/org/%s/settings/actions/variables, then re-run it from %s",
+				port, config.DefaultGiteaOrg, b.URL),
+		}
+	}
 	job, step, url, ok := b.Failure()
 	if !ok {
 		return fixError{
@@ -225,7 +316,7 @@ func buildFailed(b gitea.Build) error {
 	}
 	return fixError{
 		err: fmt.Errorf("the Backstage build (run #%d) failed: %s", b.RunNumber, what),
-		fix: "read the log at " + url + ", fix the cause, re-run the job there, then run `pocketidp up --wait` again",
+		fix: "read the log at " + url + ", fix the cause, re-run the job there (or push the fix), then run `pocketidp up --wait` again",
 	}
 }
 
@@ -235,23 +326,36 @@ func short(sha string) string { return sha[:min(len(sha), 10)] }
 
 // backstageDeploy follows the Humanitec deployment the build made in
 // Backstage's app until it succeeded, then records the route host and URL.
-type backstageDeploy struct{ in *Install }
+type backstageDeploy struct {
+	in    *Install
+	clock *waitClock
+}
 
 func (backstageDeploy) Name() string { return StepBackstageDeploy }
 
-// look reads the newest deployment of Backstage's app in 5min-local: the
-// app belongs to this install, so every deployment in it is one of this
-// install's builds.
+// look reads the newest deployment of Backstage's app in 5min-local made
+// since the followed build started (an older one is a build's before).
 func (s backstageDeploy) look(ctx context.Context) (humanitec.Deployment, bool, error) {
 	o, err := s.in.humanitec()
 	if err != nil {
 		return humanitec.Deployment{}, false, err
 	}
-	return o.Deployment(ctx, humanitec.BackstageAppID(s.in.Store.InstallID()), time.Time{})
+	var since time.Time
+	if t, err := time.Parse(time.RFC3339, s.in.Store.Value(valueBuildStarted)); err == nil {
+		since = t.Add(-clockSkew)
+	}
+	return o.Deployment(ctx, humanitec.BackstageAppID(s.in.Store.InstallID()), since)
 }
 
-// record keeps the host and URL of a deployment that has a route.
+// record keeps the host and URL of a deployment that has a route, once the
+// host is one the certificate can name.
 func (s backstageDeploy) record(d humanitec.Deployment) error {
+	if _, err := pkitls.Hosts(s.in.Options.Name, d.Host); err != nil {
+		return fixError{
+			err: fmt.Errorf("deployment %s gave Backstage the host %q, which no certificate can name: %w", d.ID, d.Host, err),
+			fix: "check the template of the dns definition " + humanitec.Prefix(s.in.Store.InstallID()) + humanitec.DefDNS + ": " + s.in.humanitecEnvURL(),
+		}
+	}
 	if err := s.in.Store.SetValue(ValueBackstageHost, d.Host); err != nil {
 		return err
 	}
@@ -261,7 +365,7 @@ func (s backstageDeploy) record(d humanitec.Deployment) error {
 func (s backstageDeploy) Done(ctx context.Context, _ *StepContext) (bool, error) {
 	d, found, err := s.look(ctx)
 	if err != nil || !found || !d.Succeeded() || d.Host == "" {
-		return false, err
+		return settled(false, err)
 	}
 	return true, s.record(d)
 }
@@ -272,11 +376,11 @@ func (s backstageDeploy) Run(ctx context.Context, sc *StepContext) error {
 	deployed := in.appearing(func() error {
 		return fixError{
 			err: fmt.Errorf("the build succeeded but no deployment of app %s reached environment %s within %s", app, config.EnvType, in.Backstage.appear()),
-			fix: "read the deploy step's log at " + in.actionsURL(),
+			fix: "read the deploy step's log at " + ActionsURL(in.Options.Port),
 		}
 	})
 	var routed *appearing
-	return in.follow(ctx, sc, in.humanitecEnvURL(), func(ctx context.Context) (bool, string, error) {
+	return in.follow(ctx, sc, s.clock, in.humanitecEnvURL(), "", func(ctx context.Context) (bool, string, error) {
 		d, found, err := s.look(ctx)
 		switch {
 		case err != nil:
@@ -312,7 +416,10 @@ func (s backstageDeploy) Run(ctx context.Context, sc *StepContext) error {
 // backstageReady makes the ingress certificate cover Backstage's host, then
 // waits for Backstage to answer through the ingress, as the learner's
 // browser will reach it. It has no Done: it is the check.
-type backstageReady struct{ in *Install }
+type backstageReady struct {
+	in    *Install
+	clock *waitClock
+}
 
 func (backstageReady) Name() string { return StepBackstageReady }
 
@@ -323,8 +430,8 @@ func (s backstageReady) Run(ctx context.Context, sc *StepContext) error {
 		return errors.New("no Backstage host is recorded: backstage/deploy has not run")
 	}
 	// Humanitec picks the host at the first deployment; the certificate
-	// covers it by name (browsers reject a *.localhost wildcard), from the
-	// recorded value (certHosts).
+	// names it (browsers reject a *.localhost wildcard): certHosts adds
+	// the recorded host.
 	if err := (tlsStep{in}).Run(ctx, sc); err != nil {
 		return fmt.Errorf("add %s to the ingress certificate: %w", host, err)
 	}
@@ -333,16 +440,33 @@ func (s backstageReady) Run(ctx context.Context, sc *StepContext) error {
 		return err
 	}
 	url := humanitec.URL(host, in.Options.Port)
-	ns := humanitec.BackstageAppID(in.Store.InstallID()) + "-" + config.EnvType
-	err = in.follow(ctx, sc, url, func(ctx context.Context) (bool, string, error) {
+	ns := humanitec.Namespace(humanitec.BackstageAppID(in.Store.InstallID()), config.EnvType)
+	kubectl := "kubectl -n " + ns + " get pods"
+	if acc, err := in.Kube(ctx); err == nil && acc.Context != "" {
+		kubectl = "kubectl --context " + acc.Context + " -n " + ns + " get pods"
+	}
+	// The ingress reloads the certificate within seconds; a certificate it
+	// still refuses after that will not change by waiting.
+	var certified *appearing
+	return in.follow(ctx, sc, s.clock, url, "see why Backstage does not answer: "+kubectl+", then run `pocketidp up --wait` again", func(ctx context.Context) (bool, string, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
 			return false, "", err
 		}
 		resp, err := hc.Do(req)
 		if err != nil {
-			// Not up yet, or the ingress has not loaded the new
-			// certificate: both pass.
+			if pkitls.IsCertificateError(err) {
+				if certified == nil {
+					certified = in.appearing(func() error {
+						return fixError{
+							err: fmt.Errorf("the ingress at %s serves a certificate PocketIDP's CA does not vouch for %s: %w", url, host, err),
+							fix: "check that Traefik serves the Secret " + TLSSecret.String() + " as its default certificate, then run `pocketidp up --wait` again",
+						}
+					})
+				}
+				return false, "waiting for the ingress to serve the new certificate", certified.check()
+			}
+			// Not up yet: Backstage starts slowly.
 			return false, "waiting for Backstage at " + url + ": " + shortNetErr(err), nil
 		}
 		resp.Body.Close()
@@ -351,16 +475,10 @@ func (s backstageReady) Run(ctx context.Context, sc *StepContext) error {
 		}
 		return true, fmt.Sprintf("Backstage answers at %s (HTTP %d)", url, resp.StatusCode), nil
 	})
-	var fe fixError
-	if errors.As(err, &fe) {
-		fe.fix = "look at Backstage's pods: kubectl -n " + ns + " get pods, then run `pocketidp up --wait` again"
-		return fe
-	}
-	return err
 }
 
 // shortNetErr is the last part of a transport error, which names the cause
-// ("connection refused", "certificate is valid for …").
+// ("connection refused", "EOF").
 func shortNetErr(err error) string {
 	s := err.Error()
 	if i := strings.LastIndex(s, ": "); i >= 0 && i+2 < len(s) {

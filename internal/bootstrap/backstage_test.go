@@ -1,14 +1,14 @@
 package bootstrap
 
 import (
-	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +18,7 @@ import (
 	sdk "code.gitea.io/sdk/gitea"
 
 	"github.com/pocketidp/pocketidp/internal/config"
+	"github.com/pocketidp/pocketidp/internal/gitea"
 	"github.com/pocketidp/pocketidp/internal/humanitec"
 	"github.com/pocketidp/pocketidp/internal/humanitec/humanitectest"
 	"github.com/pocketidp/pocketidp/internal/testenv"
@@ -113,6 +114,13 @@ func TestBackstageSteps(t *testing.T) {
 			fix:     []string{".gitea/workflows", "/5minorg/backstage/actions"},
 		},
 		{
+			name: "a host no certificate can name", workflow: backstageWorkflow, runner: "ok",
+			deploy:  humanitectest.DeployScript{Host: "*.localhost"},
+			failed:  StepBackstageDeploy,
+			message: []string{`gave Backstage the host "*.localhost", which no certificate can name`},
+			fix:     []string{"dns definition 5min-idp-", "dns-localhost"},
+		},
+		{
 			name: "no runner: --wait-timeout", workflow: backstageWorkflow, wait: 2 * time.Second,
 			failed:  StepBackstageBuild,
 			message: []string{"not done within --wait-timeout 2s", "queued: waiting for a runner"},
@@ -141,9 +149,18 @@ func TestBackstageSteps(t *testing.T) {
 			if tt.deploy.Fail {
 				hum.ScriptDeploys(humanitectest.DefaultOrg, app, config.EnvType, tt.deploy)
 			}
-			var finish sync.Once
+			// Likewise the runner holds the job until the build step has
+			// seen it in progress.
+			var finish, started sync.Once
+			release := make(chan struct{})
 			watch := SinkFunc(func(e Event) {
-				if e.Step == StepBackstageDeploy && e.Kind == Progress && strings.Contains(e.Message, "in progress") && tt.deploy.Host != "" {
+				if e.Kind != Progress || !strings.Contains(e.Message, "in progress") {
+					return
+				}
+				switch {
+				case e.Step == StepBackstageBuild:
+					started.Do(func() { close(release) })
+				case e.Step == StepBackstageDeploy && tt.deploy.Host != "":
 					finish.Do(func() { hum.ScriptDeploys(humanitectest.DefaultOrg, app, config.EnvType, tt.deploy) })
 				}
 			})
@@ -169,13 +186,19 @@ func TestBackstageSteps(t *testing.T) {
 			if tt.runner != "" {
 				outcome := testenv.FailStepNamed("deploy", tt.runner)
 				if tt.runner == "ok" {
-					outcome = func(testenv.RunnerTask) testenv.TaskOutcome {
+					outcome = func(task testenv.RunnerTask) testenv.TaskOutcome {
 						// The job's humctl: a deployment of the app.
-						postDeploy(t, hum, app)
-						return testenv.TaskOutcome{}
+						if err := humanitectest.CIDeploy(hum.URL, task.Vars, task.Secrets); err != nil {
+							t.Error(err)
+						}
+						return testenv.TaskOutcome{HoldStep: 1, Release: release}
 					}
 				}
 				testenv.ActionsRunner(t, testenv.RunnerOptions{GiteaURL: g.URL, RegistrationToken: in.RunnerToken.Reveal(), Outcome: outcome})
+			} else {
+				// Without a runner the run stays queued: let Gitea make it
+				// first, so that the state seen last is the queue.
+				waitForRun(t, g)
 			}
 
 			events, err := runSteps(ctx, in, watch, append(giteaSteps(in), backstageSteps(in)...))
@@ -266,28 +289,6 @@ func backstageInstall(t *testing.T, g *testenv.GiteaServer, hum *humanitectest.S
 	return in
 }
 
-// postDeploy is what the workflow's humctl does: deploy the app's
-// environment.
-func postDeploy(t *testing.T, hum *humanitectest.Server, app string) {
-	body, _ := json.Marshal(map[string]any{"delta_id": "0123456789abcdef", "comment": "Deploy Backstage from CI"})
-	req, err := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/orgs/%s/apps/%s/envs/%s/deploys", hum.URL, humanitectest.DefaultOrg, app, config.EnvType), bytes.NewReader(body))
-	if err != nil {
-		t.Error(err)
-		return
-	}
-	req.Header.Set("Authorization", "Bearer "+humanitectest.DefaultToken)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Errorf("deploy as CI: %v", err)
-		return
-	}
-	resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		t.Errorf("deploy as CI: %s", resp.Status)
-	}
-}
-
 // runSteps runs steps as one plan, recording the events (also sent to
 // watch, when not nil).
 func runSteps(ctx context.Context, in *Install, watch Sink, steps []Step) ([]Event, error) {
@@ -343,27 +344,34 @@ func assertCertCovers(t *testing.T, ing *testenv.Ingress, host string) {
 	}
 }
 
-// TestFollow covers the loop every Backstage step waits in: a failed read
-// is tried again a few times, a verdict or bad input ends it at once, and
-// the shared deadline names the last state seen.
+// TestFollow covers the loop every Backstage step waits in: failed reads
+// are tried again for a while, a verdict, bad input or a final answer ends
+// it at once, and the shared deadline names the last state seen.
 func TestFollow(t *testing.T) {
 	blip := errors.New("connection reset by peer")
 	verdict := fixError{err: errors.New("the build failed"), fix: "read the log"}
 	bad := &config.InputError{Msg: "token rejected", Hint: "set HUMANITEC_TOKEN"}
+	gone := &humanitec.APIError{Method: "GET", Path: "/orgs/o/apps/a/envs/5min-local/deploys", Status: http.StatusNotFound}
+	unavailable := &humanitec.APIError{Method: "GET", Path: "/orgs/o/apps/a/envs/5min-local/deploys", Status: http.StatusServiceUnavailable}
 	for _, tt := range []struct {
-		name    string
-		results []error // one per look; the look after the last is done
-		wait    time.Duration
-		looks   int
-		wantErr error
-		say     string
+		name         string
+		results      []error // one per look; the look after the last is done
+		readsFailing time.Duration
+		wait         time.Duration
+		looks        int // 0: not checked
+		wantErr      error
+		say          string
 	}{
 		{name: "done at once", looks: 1},
 		{name: "blips, then done", results: []error{blip, blip, blip}, looks: 4},
-		{name: "too many blips in a row", results: []error{blip, blip, blip, blip, blip}, looks: maxLookFailures, wantErr: blip},
+		{name: "Humanitec unavailable, then done", results: []error{unavailable, unavailable}, looks: 3},
+		{name: "reads failing too long", results: slices.Repeat([]error{blip}, 1000), readsFailing: 100 * time.Millisecond,
+			wantErr: blip, say: "reads have failed since"},
 		{name: "a verdict ends it", results: []error{nil, verdict}, looks: 2, wantErr: verdict},
 		{name: "bad input ends it", results: []error{bad}, looks: 1, wantErr: bad},
-		{name: "deadline names the last state", results: make([]error, 1000), wait: 300 * time.Millisecond, say: "not done within --wait-timeout 300ms (last seen: look"},
+		{name: "a final answer ends it", results: []error{gone}, looks: 1, wantErr: gone},
+		{name: "deadline names the last state", results: make([]error, 1000), wait: 300 * time.Millisecond,
+			say: "not done within --wait-timeout 300ms (last seen: look"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			o := config.Defaults()
@@ -371,11 +379,12 @@ func TestFollow(t *testing.T) {
 			if tt.wait > 0 {
 				o.WaitTimeout = tt.wait
 			}
-			in := &Install{Options: o, Backstage: BackstageInput{Poll: 20 * time.Millisecond}}
+			in := &Install{Options: o, Backstage: BackstageInput{Poll: 20 * time.Millisecond, ReadsFailing: cmp.Or(tt.readsFailing, time.Hour)}}
+			clock := &waitClock{timeout: o.WaitTimeout}
 			looks := 0
 			var got error
 			step := Func{StepName: "follow", RunFunc: func(ctx context.Context, sc *StepContext) error {
-				got = in.follow(ctx, sc, "https://example.test", func(context.Context) (bool, string, error) {
+				got = in.follow(ctx, sc, clock, "https://example.test", "", func(context.Context) (bool, string, error) {
 					looks++
 					if looks > len(tt.results) {
 						return true, "done", nil
@@ -389,17 +398,117 @@ func TestFollow(t *testing.T) {
 				t.Fatal(err)
 			}
 			_ = (&Runner{Sink: &Recorder{}}).Run(context.Background(), plan)
-			switch {
-			case tt.say != "":
-				if got == nil || !strings.Contains(got.Error(), tt.say) {
-					t.Errorf("err = %v, want it to say %q", got, tt.say)
+			if tt.say != "" && (got == nil || !strings.Contains(got.Error(), tt.say)) {
+				t.Errorf("err = %v, want it to say %q", got, tt.say)
+			}
+			if tt.say == "" || tt.wantErr != nil {
+				if !errors.Is(got, tt.wantErr) {
+					t.Errorf("err = %v, want %v", got, tt.wantErr)
 				}
-			case !errors.Is(got, tt.wantErr):
-				t.Errorf("err = %v, want %v", got, tt.wantErr)
 			}
 			if tt.looks > 0 && looks != tt.looks {
 				t.Errorf("looked %d times, want %d", looks, tt.looks)
 			}
 		})
+	}
+}
+
+// waitForRun waits until Gitea made a run in 5minorg/backstage.
+func waitForRun(t *testing.T, g *testenv.GiteaServer) {
+	t.Helper()
+	admin, err := sdk.NewClient(g.URL, sdk.SetBasicAuth(g.AdminUser, g.AdminPassword))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, time.Minute, func() error {
+		runs, _, err := admin.ListRepoActionRuns(config.DefaultGiteaOrg, gitea.DefaultRepo, sdk.ListRepoActionRunsOptions{})
+		if err != nil {
+			return err
+		}
+		if runs.TotalCount == 0 {
+			return errors.New("no Actions run yet")
+		}
+		return nil
+	})
+}
+
+// TestBuildSkipped: a run whose jobs were all skipped is not a failure
+// with a log to read but conditions to check.
+func TestBuildSkipped(t *testing.T) {
+	err := buildFailed(gitea.Build{RunNumber: 3, Status: "completed", Conclusion: "skipped", URL: "https://git.localhost:8443/5minorg/backstage/actions/runs/3"}, 8443)
+	var fe fixError
+	if !errors.As(err, &fe) {
+		t.Fatalf("err = %v, want one with a fix", err)
+	}
+	for _, w := range []string{"run #3", "was skipped"} {
+		if !strings.Contains(fe.Error(), w) {
+			t.Errorf("error %q does not say %q", fe.Error(), w)
+		}
+	}
+	for _, w := range []string{"CLOUD_PROVIDER=5min", "https://git.localhost:8443/org/5minorg/settings/actions/variables", "actions/runs/3"} {
+		if !strings.Contains(fe.Fix(), w) {
+			t.Errorf("fix %q does not say %q", fe.Fix(), w)
+		}
+	}
+}
+
+// TestBackstageFollowsANewPush: after a failed deployment the fix says to
+// push a commit and run `up --wait` again; that run follows the new build
+// and its deployment, not the failed one before.
+func TestBackstageFollowsANewPush(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	g := testenv.Gitea(t)
+	hum := humanitectest.New(t)
+	in := backstageInstall(t, g, hum, backstageWorkflow)
+	in.Options.Wait, in.Options.WaitTimeout = true, 90*time.Second
+	in.Backstage = BackstageInput{Poll: 200 * time.Millisecond, Appear: 10 * time.Second}
+	app := humanitec.BackstageAppID(in.Store.InstallID())
+	host := app + "-abcd.localhost"
+	hum.SeedApp(humanitectest.DefaultOrg, humanitectest.App{ID: app, Name: app, Envs: map[string]string{config.EnvType: config.EnvType}})
+	hum.ScriptDeploys(humanitectest.DefaultOrg, app, config.EnvType, humanitectest.DeployScript{Fail: true})
+
+	api := testenv.APIServer(t)
+	in.Options.Kubeconfig, in.Options.Context = api.KubeconfigPath, testenv.KubeContext
+	cs, err := api.Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ing := testenv.StartIngress(t, cs, TLSSecret.Namespace, TLSSecret.Name)
+	ing.Route(host, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "<title>Backstage</title>") }))
+	in.Options.Port = ing.Port
+
+	if _, err := runSteps(ctx, in, nil, giteaSteps(in)); err != nil {
+		t.Fatal(err)
+	}
+	testenv.ActionsRunner(t, testenv.RunnerOptions{GiteaURL: g.URL, RegistrationToken: in.RunnerToken.Reveal(),
+		Outcome: func(task testenv.RunnerTask) testenv.TaskOutcome {
+			if err := humanitectest.CIDeploy(hum.URL, task.Vars, task.Secrets); err != nil {
+				t.Error(err)
+			}
+			return testenv.TaskOutcome{}
+		}})
+	plan := func() []Step { return append(giteaSteps(in), backstageSteps(in)...) }
+	events, err := runSteps(ctx, in, nil, plan())
+	if err == nil || finalEvents(events)[StepBackstageDeploy].Kind != Failed {
+		t.Fatalf("first run: err %v, want backstage/deploy failed\n%v", err, events)
+	}
+
+	// The learner fixes the cause and pushes.
+	hum.ScriptDeploys(humanitectest.DefaultOrg, app, config.EnvType, humanitectest.DeployScript{Host: host})
+	admin, err := sdk.NewClient(g.URL, sdk.SetBasicAuth(g.AdminUser, g.AdminPassword))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := admin.CreateFile(config.DefaultGiteaOrg, gitea.DefaultRepo, "fix.txt",
+		sdk.CreateFileOptions{Content: base64.StdEncoding.EncodeToString([]byte("fixed\n"))}); err != nil {
+		t.Fatal(err)
+	}
+	events, err = runSteps(ctx, in, nil, plan())
+	if err != nil {
+		t.Fatalf("after the push: %v\n%v", err, events)
+	}
+	if got := in.Store.Value(ValueBackstageHost); got != host {
+		t.Errorf("host %q, want %q from the new deployment", got, host)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	sdk "code.gitea.io/sdk/gitea"
 )
@@ -51,7 +52,10 @@ type Build struct {
 	URL string
 	// Runs is how many runs the Build stands for, 1 but for the case above.
 	Runs int
-	Jobs []Job
+	// Started is when the first of the runs started (zero while all are
+	// queued): what the build deploys is made after it.
+	Started time.Time
+	Jobs    []Job
 }
 
 // Job is one job of the run, with the status words of Build.
@@ -67,6 +71,29 @@ type JobStep struct {
 	// Number counts from 1 (Gitea's API counts from 0; GitHub's from 1).
 	Number                   int64
 	Name, Status, Conclusion string
+}
+
+// Head is the commit at the head of the Backstage repository's default
+// branch: the one whose build deploys what the branch holds. A learner's
+// push (the course has them change the README) moves it on.
+func (s *Seeder) Head(ctx context.Context) (string, error) {
+	c, err := s.connect(ctx)
+	if err != nil {
+		return "", err
+	}
+	full := s.RepoFullName()
+	r, resp, err := c.GetRepo(s.cfg.Org, s.cfg.Repo)
+	if err != nil {
+		return "", s.apiError("read repository "+full, resp, err)
+	}
+	b, resp, err := c.GetRepoBranch(s.cfg.Org, s.cfg.Repo, r.DefaultBranch)
+	if err != nil {
+		return "", s.apiError("read branch "+r.DefaultBranch+" of "+full, resp, err)
+	}
+	if b.Commit == nil || b.Commit.ID == "" {
+		return "", fmt.Errorf("branch %s of %s has no commit", r.DefaultBranch, full)
+	}
+	return b.Commit.ID, nil
 }
 
 // Build finds the Actions run(s) commit started in the Backstage repository
@@ -95,6 +122,9 @@ func (s *Seeder) Build(ctx context.Context, commit string) (b Build, found bool,
 			return Build{}, false, err
 		}
 		b.Jobs = append(b.Jobs, jobs...)
+		if !r.StartedAt.IsZero() && (b.Started.IsZero() || r.StartedAt.Before(b.Started)) {
+			b.Started = r.StartedAt
+		}
 		if i == 0 {
 			b.RunID, b.RunNumber, b.URL = r.ID, r.RunNumber, r.HTMLURL
 			b.Workflow, _, _ = strings.Cut(r.Path, "@")
@@ -173,7 +203,7 @@ func (s *Seeder) jobsOf(c *sdk.Client, r *sdk.ActionWorkflowRun, commit string) 
 			}
 			jobs = append(jobs, job)
 		}
-		if len(resp.Jobs) < pageSize {
+		if len(resp.Jobs) < pageSize || page == maxRunPages {
 			return jobs, nil
 		}
 	}

@@ -13,8 +13,6 @@ package gitea
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,6 +24,7 @@ import (
 
 	"github.com/pocketidp/pocketidp/internal/config"
 	"github.com/pocketidp/pocketidp/internal/secret"
+	pkitls "github.com/pocketidp/pocketidp/internal/tls"
 )
 
 // Kinds of the objects recorded in the state.
@@ -233,12 +232,7 @@ func (s *Seeder) connect(ctx context.Context) (*sdk.Client, error) {
 // may pass (connection refused, a 502 from the ingress while the pod
 // starts, a timeout).
 func (s *Seeder) permanent(err error) error {
-	var (
-		unknownAuthority x509.UnknownAuthorityError
-		hostname         x509.HostnameError
-		verify           *tls.CertificateVerificationError
-	)
-	if errors.As(err, &unknownAuthority) || errors.As(err, &hostname) || errors.As(err, &verify) {
+	if pkitls.IsCertificateError(err) {
 		return &config.InputError{
 			Msg:  fmt.Sprintf("Gitea at %s presents a certificate this client does not trust: %v", s.cfg.URL, err),
 			Hint: "reach Gitea through the PocketIDP ingress, whose certificate is signed by the CA in the state dir",

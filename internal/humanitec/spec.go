@@ -33,6 +33,11 @@ func AppID(installID string) string { return "5min-idp-" + installID }
 // BackstageAppID is the application Backstage is deployed into.
 func BackstageAppID(installID string) string { return "5min-backstage-" + installID }
 
+// Namespace is the Kubernetes namespace the namespace definition gives an
+// app's environment: its "${context.app.id}-${context.env.id}" template,
+// worked out.
+func Namespace(app, env string) string { return app + "-" + env }
+
 // Prefix starts the id of every resource definition and of the agent.
 func Prefix(installID string) string { return AppID(installID) + "-" }
 

@@ -10,6 +10,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
+	cryptotls "crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
@@ -428,4 +429,16 @@ func firstDNS(hosts []string) string {
 		}
 	}
 	return hosts[0]
+}
+
+// IsCertificateError reports whether err is a TLS client refusing the
+// server's certificate (unknown authority, wrong name, failed
+// verification): a cause that waiting does not remove.
+func IsCertificateError(err error) bool {
+	var (
+		unknownAuthority x509.UnknownAuthorityError
+		hostname         x509.HostnameError
+		verify           *cryptotls.CertificateVerificationError
+	)
+	return errors.As(err, &unknownAuthority) || errors.As(err, &hostname) || errors.As(err, &verify)
 }

@@ -6,6 +6,7 @@ import (
 
 	"charm.land/lipgloss/v2"
 
+	"github.com/pocketidp/pocketidp/internal/bootstrap"
 	"github.com/pocketidp/pocketidp/internal/config"
 )
 
@@ -40,9 +41,7 @@ func (s Summary) GiteaURL() string { return fmt.Sprintf("https://git.localhost:%
 
 // ActionsURL is the Actions page of the Backstage repository, where its
 // build runs.
-func (s Summary) ActionsURL() string {
-	return s.GiteaURL() + "/" + config.DefaultGiteaOrg + "/backstage/actions"
-}
+func (s Summary) ActionsURL() string { return bootstrap.ActionsURL(s.Port) }
 
 // RenderSummary draws the summary card: where everything is and how to log
 // in, so the learner can follow the course text from here.
