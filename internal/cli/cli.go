@@ -143,7 +143,7 @@ triggers the Backstage deployment. Without a subcommand it runs "up".`,
 	f.StringVarP(&a.flags.output, "output", "o", "text", "output format: text or json")
 	f.StringVar(&a.flags.logFile, "log-file", "", "debug log file (default: a new file under the user cache dir)")
 	f.StringVar(&a.flags.stateDir, "state-dir", "", "folder of the install's state (default: the user config dir)")
-	f.DurationVar(&a.flags.timeout, "timeout", config.DefaultTimeout, "give up after this long")
+	f.DurationVar(&a.flags.timeout, "timeout", config.DefaultTimeout, "give up on the platform after this long (--wait-timeout comes on top for Backstage)")
 	f.BoolVar(&a.flags.wait, "wait", false, "also wait for the Backstage build and deployment until Backstage answers (default under Coder)")
 	f.DurationVar(&a.flags.waitTimeout, "wait-timeout", config.DefaultWaitTimeout, "with --wait: give up on Backstage after this long")
 	f.BoolVarP(&a.flags.verbose, "verbose", "v", false, "show debug lines too")

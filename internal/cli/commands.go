@@ -141,7 +141,7 @@ func (a *app) runUp(cmd *cobra.Command, _ []string) error {
 	defer closeLog()
 	// --wait has its own deadline on top of the platform's.
 	budget := in.Options.Timeout
-	if in.Options.Wait {
+	if in.Options.Wait && !in.Options.SkipHumanitec {
 		budget += in.Options.WaitTimeout
 	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), budget)
