@@ -138,7 +138,6 @@ type Installer struct {
 	log      *slog.Logger
 	kube     kubernetes.Interface
 	registry *registry.Client
-	mu       *sync.Mutex // guards namespace creation across goroutines
 	shared   *shared
 }
 
@@ -182,7 +181,7 @@ func New(opts Options) (*Installer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Installer{opts: opts, log: log, kube: cs, registry: reg, mu: &sync.Mutex{},
+	return &Installer{opts: opts, log: log, kube: cs, registry: reg,
 		shared: &shared{ns: map[string]*nsConfig{}}}, nil
 }
 
@@ -615,13 +614,22 @@ func (i *Installer) Uninstall(ctx context.Context, rel Release) error {
 }
 
 // ensureNamespace creates the release's namespace unless it exists, and
-// reports whether it did.
+// reports whether it did, telling the step's log when it first has to wait
+// for the namespace to finish terminating.
+//
+// It takes no lock: releases applied at the same time may share a
+// namespace, and the API server already settles which of them made it (one
+// create succeeds, the others get AlreadyExists and report false), so only
+// that one removes it again on failure or uninstall. A lock here would only
+// queue every other release's namespace behind one that waits, maybe for
+// minutes, on a terminating namespace, and could not be given up when ctx
+// ends.
 func (i *Installer) ensureNamespace(ctx context.Context, rel Release) (bool, error) {
-	i.mu.Lock()
-	defer i.mu.Unlock()
 	labels := map[string]string{ManagedByLabel: ManagedBy, releaseLabel: rel.Name}
 	maps.Copy(labels, rel.NamespaceLabels)
-	return cluster.EnsureNamespace(ctx, i.kube, rel.Namespace, labels)
+	return cluster.EnsureNamespace(ctx, i.kube, rel.Namespace, labels, func(msg string) {
+		i.log.Info(msg, "release", rel.Name)
+	})
 }
 
 func secretObject(rel Release, s Secret) *corev1.Secret {

@@ -138,10 +138,20 @@ func TestUpWaitFollowsBackstage(t *testing.T) {
 	if err != nil || ns.DeletionTimestamp == nil {
 		t.Fatalf("namespace traefik after down: %v, %v; want it terminating", ns, err)
 	}
-	time.AfterFunc(2*time.Second, func() {
-		if _, err := cs.CoreV1().ConfigMaps("traefik").Patch(context.Background(), "held", types.MergePatchType,
-			[]byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{}); err != nil {
-			t.Error(err)
+	// The timer reports through released, checked in t.Cleanup: a t.Error
+	// from it after the test ended would panic.
+	released := make(chan error, 1)
+	timer := time.AfterFunc(2*time.Second, func() {
+		_, err := cs.CoreV1().ConfigMaps("traefik").Patch(context.Background(), "held", types.MergePatchType,
+			[]byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{})
+		released <- err
+	})
+	t.Cleanup(func() {
+		if timer.Stop() {
+			return // the test ended before it fired: nothing was let go
+		}
+		if err := <-released; err != nil {
+			t.Errorf("let namespace traefik go: %v", err)
 		}
 	})
 	if r := b.run(t, "up", "--yes", "-o", "json", "--port", port); r.code != 0 {

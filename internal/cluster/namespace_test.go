@@ -2,13 +2,16 @@ package cluster_test
 
 import (
 	"context"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/pocketidp/pocketidp/internal/cluster"
 	"github.com/pocketidp/pocketidp/internal/testenv"
@@ -16,7 +19,9 @@ import (
 
 // TestEnsureNamespace runs against the real API server (with the test
 // bed's namespace controller): a namespace being deleted is waited for,
-// then made again, as `up` right after `down` needs.
+// with one line saying so, then made again, as `up` right after `down`
+// needs; so is one that begins terminating between the read and the
+// create.
 func TestEnsureNamespace(t *testing.T) {
 	api := testenv.SharedAPIServer(t)
 	cs, err := api.Clientset()
@@ -26,69 +31,141 @@ func TestEnsureNamespace(t *testing.T) {
 	labels := map[string]string{"app.kubernetes.io/managed-by": "pocketidp"}
 	const hold = "pocketidp.test/hold"
 
-	// terminating leaves a namespace being deleted, held by a finalizer on
+	// terminate leaves the namespace being deleted, held by a finalizer on
 	// a ConfigMap in it (as pods that take time to stop hold it), and
 	// returns what lets it go.
-	terminating := func(t *testing.T, name string) (release func()) {
-		t.Helper()
+	terminate := func(name string) (release func() error, err error) {
 		ctx := context.Background()
-		if _, err := cluster.EnsureNamespace(ctx, cs, name, labels); err != nil {
-			t.Fatal(err)
+		if _, err := cluster.EnsureNamespace(ctx, cs, name, labels, nil); err != nil {
+			return nil, err
 		}
 		if _, err := cs.CoreV1().ConfigMaps(name).Create(ctx, &corev1.ConfigMap{
 			ObjectMeta: metav1.ObjectMeta{Name: "held", Finalizers: []string{hold}}}, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		if err := cs.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
-		return func() {
+		return func() error {
 			_, err := cs.CoreV1().ConfigMaps(name).Patch(context.Background(), "held", types.MergePatchType,
 				[]byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{})
-			if err != nil {
-				t.Error(err)
-			}
-		}
+			return err
+		}, nil
 	}
 
 	for _, tt := range []struct {
-		name        string
-		setup       func(t *testing.T, ns string) (release func())
-		releaseIn   time.Duration // 0: never
-		deadline    time.Duration
-		wantCreated bool
-		wantErr     string
+		name string
+		// terminating: the namespace is being deleted before the call;
+		// racing: it is absent at the read and begins terminating just
+		// before EnsureNamespace's first create reaches the API server.
+		terminating, racing bool
+		exists              bool
+		releaseIn           time.Duration // 0: never
+		deadline            time.Duration // 0: 30 s, so a broken controller fails rather than hangs
+		wantCreated         bool
+		wantWaiting         bool // one "still terminating" line is reported
+		wantErr             string
 	}{
 		{name: "absent", wantCreated: true},
-		{name: "exists", setup: func(t *testing.T, ns string) func() {
-			if _, err := cluster.EnsureNamespace(context.Background(), cs, ns, nil); err != nil {
-				t.Fatal(err)
-			}
-			return nil
-		}},
-		{name: "terminating, then gone", setup: terminating, releaseIn: time.Second, wantCreated: true},
-		{name: "terminating past the deadline", setup: terminating, deadline: 1500 * time.Millisecond, wantErr: "is still being deleted"},
+		{name: "exists", exists: true},
+		{name: "terminating, then gone", terminating: true, releaseIn: time.Second, wantCreated: true, wantWaiting: true},
+		{name: "terminating past the deadline", terminating: true, deadline: 1500 * time.Millisecond,
+			wantWaiting: true, wantErr: "is still being deleted"},
+		{name: "terminating between read and create, then gone", racing: true, releaseIn: time.Second,
+			wantCreated: true, wantWaiting: true},
+		{name: "terminating between read and create past the deadline", racing: true, deadline: 1500 * time.Millisecond,
+			wantWaiting: true, wantErr: "is still being deleted"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ns := testenv.UniqueName(t)
-			var release func()
-			if tt.setup != nil {
-				release = tt.setup(t, ns)
+
+			// hold makes the namespace terminate and arranges its release:
+			// after releaseIn, or else when the test ends. The timer's
+			// outcome is reported through a channel and checked in
+			// t.Cleanup, never with t.Error from the timer after the test.
+			var mu sync.Mutex
+			var holdErr error
+			hold := func() error {
+				release, err := terminate(ns)
+				if err != nil {
+					return err
+				}
+				if tt.releaseIn == 0 {
+					t.Cleanup(func() {
+						if err := release(); err != nil {
+							t.Error(err)
+						}
+					})
+					return nil
+				}
+				released := make(chan error, 1)
+				timer := time.AfterFunc(tt.releaseIn, func() { released <- release() })
+				t.Cleanup(func() {
+					if timer.Stop() {
+						released <- release() // the call ended first: let go now
+					}
+					if err := <-released; err != nil {
+						t.Errorf("release namespace %s: %v", ns, err)
+					}
+				})
+				return nil
 			}
-			if release != nil {
-				if tt.releaseIn > 0 {
-					time.AfterFunc(tt.releaseIn, release)
-				} else {
-					t.Cleanup(release)
+
+			client := kubernetes.Interface(cs)
+			switch {
+			case tt.exists:
+				if _, err := cluster.EnsureNamespace(context.Background(), cs, ns, nil, nil); err != nil {
+					t.Fatal(err)
+				}
+			case tt.terminating:
+				if err := hold(); err != nil {
+					t.Fatal(err)
+				}
+			case tt.racing:
+				// The first create of this namespace is held back until
+				// the namespace exists and is terminating: the API server
+				// then answers AlreadyExists.
+				var once sync.Once
+				cfg := api.RESTConfig()
+				cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+					return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+						if req.Method == http.MethodPost && req.URL.Path == "/api/v1/namespaces" {
+							once.Do(func() {
+								mu.Lock()
+								defer mu.Unlock()
+								holdErr = hold()
+							})
+						}
+						return rt.RoundTrip(req)
+					})
+				})
+				if client, err = kubernetes.NewForConfig(cfg); err != nil {
+					t.Fatal(err)
 				}
 			}
-			ctx := context.Background()
-			if tt.deadline > 0 {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, tt.deadline)
-				defer cancel()
+
+			deadline := tt.deadline
+			if deadline == 0 {
+				deadline = 30 * time.Second
 			}
-			created, err := cluster.EnsureNamespace(ctx, cs, ns, labels)
+			ctx, cancel := context.WithTimeout(context.Background(), deadline)
+			defer cancel()
+			var waiting []string
+			created, err := cluster.EnsureNamespace(ctx, client, ns, labels, func(msg string) { waiting = append(waiting, msg) })
+			mu.Lock()
+			if holdErr != nil {
+				t.Fatalf("make namespace %s terminate before the create: %v", ns, holdErr)
+			}
+			mu.Unlock()
+
+			switch {
+			case !tt.wantWaiting && len(waiting) != 0:
+				t.Errorf("reported %q, want no wait", waiting)
+			case tt.wantWaiting && (len(waiting) != 1 ||
+				!strings.Contains(waiting[0], "namespace "+ns+" is still terminating (since ") ||
+				!strings.Contains(waiting[0], "waiting for it to go")):
+				t.Errorf("reported %q, want one line saying namespace %s is still terminating", waiting, ns)
+			}
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want one saying %q", err, tt.wantErr)
@@ -111,3 +188,7 @@ func TestEnsureNamespace(t *testing.T) {
 		})
 	}
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }

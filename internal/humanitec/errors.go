@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/pocketidp/pocketidp/internal/config"
 )
 
 // APIError is an answer outside 2xx. It carries Humanitec's error body
@@ -157,9 +159,14 @@ func (e *MissingAppError) Error() string {
 
 func (e *MissingAppError) Unwrap() error { return e.Err }
 
-// Fix says how to get the app back.
+// Fix says how to get the app back: `up` makes the app and environment
+// again, but empty; only a build of the Backstage repository (gitea's
+// DefaultRepo in the course's org) deploys Backstage into them.
 func (e *MissingAppError) Fix() string {
-	return fmt.Sprintf("run `pocketidp up` again: it recreates app %s with its environment %s", e.App, e.Env)
+	repo := config.DefaultGiteaOrg + "/backstage"
+	return fmt.Sprintf("run `pocketidp up` again: it recreates app %s with its environment %s, but with nothing deployed; "+
+		"then push a commit to %s (or re-run its last workflow in Gitea's Actions tab) so the build deploys Backstage again",
+		e.App, e.Env, repo)
 }
 
 // usersOf reads the body of a 409 on DELETE /env-types/{id}: a list of

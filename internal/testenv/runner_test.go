@@ -134,7 +134,8 @@ func TestActionsRunnerHold(t *testing.T) {
 }
 
 // TestActionsRunnerRegisterOnly checks a runner that only registers: Gitea
-// lists it, and it takes none of the queued jobs.
+// lists it, and the run it could take stays queued with no runner on its
+// job, long after a polling runner would have taken it.
 func TestActionsRunnerRegisterOnly(t *testing.T) {
 	g := SharedGitea(t)
 	admin, err := gitea.NewClient(g.URL, gitea.SetBasicAuth(g.AdminUser, g.AdminPassword))
@@ -147,7 +148,8 @@ func TestActionsRunnerRegisterOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := ActionsRunner(t, RunnerOptions{GiteaURL: g.URL, RegistrationToken: tok.Token, RegisterOnly: true})
+	const poll = 100 * time.Millisecond
+	r := ActionsRunner(t, RunnerOptions{GiteaURL: g.URL, RegistrationToken: tok.Token, RegisterOnly: true, PollInterval: poll})
 	runners, _, err := admin.ListRepoActionRunners(g.AdminUser, repo, gitea.ListActionRunnersOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -155,7 +157,9 @@ func TestActionsRunnerRegisterOnly(t *testing.T) {
 	if !slices.ContainsFunc(runners.Runners, func(x *gitea.ActionRunner) bool { return x.ID == r.ID }) {
 		t.Fatalf("Gitea does not list the runner %d for the repository", r.ID)
 	}
-	Eventually(t, time.Minute, func() error {
+	// queued says whether the one run and its one job are queued with no
+	// runner assigned.
+	queued := func() error {
 		runs, _, err := admin.ListRepoActionRuns(g.AdminUser, repo, gitea.ListRepoActionRunsOptions{})
 		if err != nil || len(runs.WorkflowRuns) != 1 {
 			return fmt.Errorf("runs: %v", err)
@@ -163,10 +167,21 @@ func TestActionsRunnerRegisterOnly(t *testing.T) {
 		if s := runs.WorkflowRuns[0].Status; s != "queued" {
 			return fmt.Errorf("run %s, want queued", s)
 		}
+		jobs, _, err := admin.ListRepoActionRunJobs(g.AdminUser, repo, runs.WorkflowRuns[0].ID, gitea.ListRepoActionJobsOptions{})
+		if err != nil || len(jobs.Jobs) != 1 {
+			return fmt.Errorf("jobs of the run: %v", err)
+		}
+		if j := jobs.Jobs[0]; j.Status != "queued" || j.RunnerID != 0 || j.RunnerName != "" {
+			return fmt.Errorf("job %s, runner %d %q; want queued with no runner", j.Status, j.RunnerID, j.RunnerName)
+		}
 		return nil
-	})
-	if tasks := r.Tasks(); len(tasks) != 0 {
-		t.Errorf("a register-only runner took %+v", tasks)
+	}
+	Eventually(t, time.Minute, queued)
+	// A polling runner takes a queued job within a poll or two; give it
+	// twenty.
+	time.Sleep(20 * poll)
+	if err := queued(); err != nil {
+		t.Errorf("after %s of a register-only runner: %v", 20*poll, err)
 	}
 }
 

@@ -71,10 +71,11 @@ type ApplyResult struct {
 
 // ApplySecret makes the kubernetes.io/tls Secret hold leaf, its key and the
 // CA, creating the namespace when missing. Applying the same leaf again
-// writes nothing.
+// writes nothing. A namespace still terminating is waited for, bounded by
+// ctx, without a word: this package has no logger to tell it to.
 func ApplySecret(ctx context.Context, cs kubernetes.Interface, ref SecretRef, leaf *Leaf, caPEM []byte) (ApplyResult, error) {
 	var res ApplyResult
-	created, err := cluster.EnsureNamespace(ctx, cs, ref.Namespace, map[string]string{ManagedByLabel: ManagedBy})
+	created, err := cluster.EnsureNamespace(ctx, cs, ref.Namespace, map[string]string{ManagedByLabel: ManagedBy}, nil)
 	if err != nil {
 		return res, err
 	}

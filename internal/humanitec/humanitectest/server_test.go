@@ -204,11 +204,15 @@ func TestDeploymentScripts(t *testing.T) {
 	expect(deploys+"/"+second, 200, `"status":"failed"`, `"from_id":"`+first+`"`)
 	expect(deploys+"/"+second+"/errors", 200, `"message":"ImagePullBackOff"`, `"object_id":"backstage"`)
 
-	// The time in progress counts from the POST.
-	s.ScriptDeploys(DefaultOrg, "a1", "5min-local", DeployScript{InProgressFor: 40 * time.Millisecond, Host: "a1-new.localhost"})
+	// The time in progress counts from the POST: still in progress when
+	// read right after it, succeeded once InProgressFor has passed since
+	// that read. A second, so a loaded machine still makes the first read
+	// in time.
+	const inProgress = time.Second
+	s.ScriptDeploys(DefaultOrg, "a1", "5min-local", DeployScript{InProgressFor: inProgress, Host: "a1-new.localhost"})
 	third := deploy("third")
 	expect(deploys+"/"+third, 200, `"status":"in progress"`)
-	time.Sleep(50 * time.Millisecond)
+	time.Sleep(inProgress)
 	expect(deploys+"/"+third, 200, `"status":"succeeded"`)
 	expect(orgP+"/apps/a1/envs/5min-local/resources", 200, `"host":"a1-new.localhost"`)
 
