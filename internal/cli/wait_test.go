@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -68,7 +67,7 @@ func TestUpWaitFollowsBackstage(t *testing.T) {
 	runner := testenv.ActionsRunner(t, testenv.RunnerOptions{GiteaURL: b.gitea.URL, RegistrationToken: string(sec.Data["token"]),
 		Outcome: func(task testenv.RunnerTask) testenv.TaskOutcome {
 			app := task.Vars["HUMANITEC_APP_ID"]
-			if err := ciDeploy(b.hum.URL, task.Vars["HUMANITEC_ORG_ID"], app, task.Secrets["HUMANITEC_TOKEN"]); err != nil {
+			if err := humanitectest.CIDeploy(b.hum.URL, task.Vars, task.Secrets); err != nil {
 				t.Errorf("the workflow's deploy: %v", err)
 				return testenv.TaskOutcome{FailStep: 1}
 			}
@@ -157,28 +156,4 @@ func TestUpWaitFollowsBackstage(t *testing.T) {
 	if r := b.run(t, "up", "--yes", "-o", "json", "--port", port); r.code != 0 {
 		t.Fatalf("up right after down exit %d\nstderr: %s\nstdout: %s", r.code, r.stderr, r.stdout)
 	}
-}
-
-// ciDeploy is the workflow's `humctl deploy`: a deployment of app's
-// 5min-local, with the org and token the job got from Gitea.
-func ciDeploy(apiURL, org, app, token string) error {
-	if org == "" || app == "" || token == "" {
-		return fmt.Errorf("the job lacks HUMANITEC_ORG_ID, HUMANITEC_APP_ID or the HUMANITEC_TOKEN secret (org %q, app %q)", org, app)
-	}
-	body, _ := json.Marshal(map[string]any{"delta_id": "0123456789abcdef", "comment": "Deploy Backstage from CI"})
-	req, err := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/orgs/%s/apps/%s/envs/%s/deploys", apiURL, org, app, config.EnvType), bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("POST deploys: %s", resp.Status)
-	}
-	return nil
 }
