@@ -435,7 +435,7 @@ func (s backstageReady) Run(ctx context.Context, sc *StepContext) error {
 	if err := (tlsStep{in}).Run(ctx, sc); err != nil {
 		return fmt.Errorf("add %s to the ingress certificate: %w", host, err)
 	}
-	hc, err := in.ingressClient()
+	hc, err := in.IngressClient()
 	if err != nil {
 		return err
 	}
@@ -467,7 +467,7 @@ func (s backstageReady) Run(ctx context.Context, sc *StepContext) error {
 				return false, "waiting for the ingress to serve the new certificate", certified.check()
 			}
 			// Not up yet: Backstage starts slowly.
-			return false, "waiting for Backstage at " + url + ": " + shortNetErr(err), nil
+			return false, "waiting for Backstage at " + url + ": " + NetCause(err), nil
 		}
 		resp.Body.Close()
 		if resp.StatusCode >= 400 {
@@ -477,9 +477,9 @@ func (s backstageReady) Run(ctx context.Context, sc *StepContext) error {
 	})
 }
 
-// shortNetErr is the last part of a transport error, which names the cause
-// ("connection refused", "EOF").
-func shortNetErr(err error) string {
+// NetCause is the last part of a transport error, which names the cause
+// ("connection refused", "EOF") without the layers of URL and operation.
+func NetCause(err error) string {
 	s := err.Error()
 	if i := strings.LastIndex(s, ": "); i >= 0 && i+2 < len(s) {
 		return s[i+2:]

@@ -94,15 +94,16 @@ func (in *Install) giteaHTTPClient() (*http.Client, error) {
 	if in.Gitea.HTTPClient != nil {
 		return in.Gitea.HTTPClient, nil
 	}
-	return in.ingressClient()
+	return in.IngressClient()
 }
 
-// ingressClient reaches the apps through the ingress: it trusts
-// PocketIDP's CA (from the tls step, or from the state dir during `down`)
+// IngressClient reaches the apps through the ingress: it trusts
+// PocketIDP's CA (from the tls step, or Install.Charts.CACert, or the state
+// dir during `down`)
 // and sends *.localhost to the address the ingress listens on, since not
 // every resolver maps those names to loopback. Proxies are bypassed: the
 // ingress is local.
-func (in *Install) ingressClient() (*http.Client, error) {
+func (in *Install) IngressClient() (*http.Client, error) {
 	in.mu.Lock()
 	caPEM := in.Charts.CACert
 	in.mu.Unlock()

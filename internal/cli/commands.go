@@ -8,12 +8,16 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/spf13/cobra"
@@ -26,6 +30,7 @@ import (
 	"github.com/pocketidp/pocketidp/internal/output"
 	"github.com/pocketidp/pocketidp/internal/secret"
 	"github.com/pocketidp/pocketidp/internal/state"
+	pkitls "github.com/pocketidp/pocketidp/internal/tls"
 	"github.com/pocketidp/pocketidp/internal/tui"
 )
 
@@ -403,11 +408,53 @@ func (a *app) runStatus(cmd *cobra.Command, _ []string) error {
 		return err
 	default:
 		st = statusOf(f, o.StateDir)
+		probe(cmd.Context(), f.Options, o.StateDir, st.URLs)
 	}
 	if o.Output == "json" {
 		return writeJSON(a.env.Stdout, st)
 	}
 	return tui.Print(a.env.Stdout, nil, tui.RenderStatus(st, 80))
+}
+
+// probeTimeout bounds each URL's answer in `status`.
+const probeTimeout = 5 * time.Second
+
+// probe asks every URL once, all at the same time, the way a browser on
+// this machine reaches them (through the ingress, trusting PocketIDP's
+// CA), and records each answer: the state says what was made, this says
+// whether it works now.
+func probe(ctx context.Context, o config.Options, stateDir string, links []tui.Link) {
+	in := &bootstrap.Install{Options: o}
+	if ca, err := (&pkitls.Store{Dir: filepath.Join(stateDir, "tls")}).LoadCA(); err == nil {
+		in.Charts.CACert = ca.CertPEM
+	}
+	hc, err := in.IngressClient()
+	if err != nil {
+		for i := range links {
+			links[i].Answer = err.Error()
+		}
+		return
+	}
+	hc.Timeout = probeTimeout
+	var wg sync.WaitGroup
+	for i := range links {
+		wg.Go(func() {
+			l := &links[i]
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, l.URL, nil)
+			if err != nil {
+				l.Answer = err.Error()
+				return
+			}
+			resp, err := hc.Do(req)
+			if err != nil {
+				l.Answer = "no answer: " + bootstrap.NetCause(err)
+				return
+			}
+			resp.Body.Close()
+			l.Answer, l.Answers = "HTTP "+strconv.Itoa(resp.StatusCode), resp.StatusCode < 400
+		})
+	}
+	wg.Wait()
 }
 
 // statusOf groups the recorded steps into components: a component is

@@ -111,6 +111,25 @@ func TestUpWaitFollowsBackstage(t *testing.T) {
 	if !healthy || !strings.Contains(r.stdout, url) {
 		t.Errorf("status does not show Backstage healthy at %s: %s", url, r.stdout)
 	}
+	// status asks the URLs now: Backstage answers through the ingress.
+	for _, l := range st.URLs {
+		if l.Name == "Backstage" && (!l.Answers || l.Answer != "HTTP 200") {
+			t.Errorf("status: Backstage answer %q (answers %t), want HTTP 200", l.Answer, l.Answers)
+		}
+	}
+	// And says so when it does not.
+	ing.Route(host, http.NotFoundHandler())
+	r = b.run(t, "status", "-o", "json")
+	st = tui.Status{}
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
+		t.Fatalf("status -o json: %v\n%s", err, r.stdout)
+	}
+	for _, l := range st.URLs {
+		if l.Name == "Backstage" && (l.Answers || l.Answer != "HTTP 404") {
+			t.Errorf("status with Backstage gone from the ingress: answer %q (answers %t), want HTTP 404", l.Answer, l.Answers)
+		}
+	}
+	ing.Route(host, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "<title>Backstage</title>") }))
 
 	// down, with the traefik namespace held as pods that take time to
 	// stop hold it; the next up must wait for it, not fail.

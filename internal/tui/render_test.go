@@ -68,10 +68,10 @@ func TestRenderStatus(t *testing.T) {
 				{Name: "backstage", Health: Missing, Detail: "not deployed yet"},
 			},
 			URLs: []Link{
-				{Name: "Gitea", URL: "https://git.localhost:8443", Login: "5minadmin / 5minadmin"},
-				{Name: "Backstage", URL: "https://5min-backstage-abcd-0001.localhost:8443"},
+				{Name: "Gitea", URL: "https://git.localhost:8443", Login: "5minadmin / 5minadmin", Answer: "HTTP 200", Answers: true},
+				{Name: "Backstage", URL: "https://5min-backstage-abcd-0001.localhost:8443", Answer: "no answer: connection refused"},
 			},
-		}, "3 of 6 healthy"},
+		}, "no answer: connection refused"},
 		{"not-installed", Status{StateDir: "/home/ada/.config/pocketidp"}, "run pocketidp up"},
 	}
 	for _, tt := range tests {

@@ -31,6 +31,11 @@ type Link struct {
 	Name  string
 	URL   string
 	Login string
+	// Answer is what a request to URL got just now ("HTTP 200", or why
+	// there was none); empty when it was not asked. Answers is true for
+	// an answer below 400.
+	Answer  string `json:",omitempty"`
+	Answers bool
 }
 
 // Status is what `pocketidp status` found.
@@ -87,6 +92,15 @@ func RenderStatus(s Status, width int) string {
 			line := fmt.Sprintf("  %-*s  %s", linkW, l.Name, linkStyle.Render(l.URL))
 			if l.Login != "" {
 				line += subtleStyle.Render("  login " + l.Login)
+			}
+			// The answer goes under the URL: app URLs are long.
+			pad := strings.Repeat(" ", 2+linkW+2)
+			switch {
+			case l.Answer == "":
+			case l.Answers:
+				line += "\n" + pad + okStyle.Render(iconDone+" answers: "+l.Answer)
+			default:
+				line += "\n" + pad + warnStyle.Render(iconWarn+" "+l.Answer)
 			}
 			fmt.Fprintln(&b, line)
 		}
