@@ -260,28 +260,10 @@ func TestBackstageSteps(t *testing.T) {
 }
 
 // backstageInstall is an install whose Backstage repository Gitea migrates
-// from an upstream in the same Gitea, with workflow (if any) and Actions
-// off there so that only the seeded copy runs.
+// from an upstream in the same Gitea (upstreamRepo).
 func backstageInstall(t *testing.T, g *testenv.GiteaServer, hum *humanitectest.Server, workflow string) *Install {
 	t.Helper()
-	admin, err := sdk.NewClient(g.URL, sdk.SetBasicAuth(g.AdminUser, g.AdminPassword))
-	if err != nil {
-		t.Fatal(err)
-	}
-	up, _, err := admin.CreateRepo(sdk.CreateRepoOption{Name: "upstream", AutoInit: true, DefaultBranch: "main"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	off := false
-	if _, _, err := admin.EditRepo(g.AdminUser, "upstream", sdk.EditRepoOption{HasActions: &off}); err != nil {
-		t.Fatal(err)
-	}
-	if workflow != "" {
-		if _, _, err := admin.CreateFile(g.AdminUser, "upstream", ".github/workflows/deploy.yaml",
-			sdk.CreateFileOptions{Content: base64.StdEncoding.EncodeToString([]byte(workflow))}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	up := upstreamRepo(t, g, workflow)
 	in := humInstall(t, hum, humanitectest.DefaultToken)
 	in.Options.Kubeconfig = "/dev/null" // an existing cluster, unless the test gives one
 	in.Options.BackstageRepo = up.CloneURL
@@ -511,4 +493,30 @@ func TestBackstageFollowsANewPush(t *testing.T) {
 	if got := in.Store.Value(ValueBackstageHost); got != host {
 		t.Errorf("host %q, want %q from the new deployment", got, host)
 	}
+}
+
+// upstreamRepo is the stand-in of the upstream Backstage repository: with
+// workflow (if any) as .github/workflows/deploy.yaml, and its own Actions
+// off so that only the seeded copy runs.
+func upstreamRepo(t *testing.T, g *testenv.GiteaServer, workflow string) *sdk.Repository {
+	t.Helper()
+	admin, err := sdk.NewClient(g.URL, sdk.SetBasicAuth(g.AdminUser, g.AdminPassword))
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, _, err := admin.CreateRepo(sdk.CreateRepoOption{Name: "upstream", AutoInit: true, DefaultBranch: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := false
+	if _, _, err := admin.EditRepo(g.AdminUser, "upstream", sdk.EditRepoOption{HasActions: &off}); err != nil {
+		t.Fatal(err)
+	}
+	if workflow != "" {
+		if _, _, err := admin.CreateFile(g.AdminUser, "upstream", ".github/workflows/deploy.yaml",
+			sdk.CreateFileOptions{Content: base64.StdEncoding.EncodeToString([]byte(workflow))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return up
 }

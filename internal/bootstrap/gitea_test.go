@@ -3,7 +3,6 @@ package bootstrap
 import (
 	"context"
 	"crypto/tls"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"log"
@@ -105,21 +104,7 @@ func TestGiteaSteps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The upstream stand-in: a repository with a workflow on push to main,
-	// whose own Actions are off so that only the seeded repository runs.
-	up, _, err := admin.CreateRepo(sdk.CreateRepoOption{Name: "upstream", AutoInit: true, DefaultBranch: "main"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	off := false
-	if _, _, err := admin.EditRepo(g.AdminUser, "upstream", sdk.EditRepoOption{HasActions: &off}); err != nil {
-		t.Fatal(err)
-	}
-	wf := "on:\n  push:\n    branches: main\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ vars.HUMANITEC_APP_ID }}\n"
-	if _, _, err := admin.CreateFile(g.AdminUser, "upstream", ".github/workflows/deploy.yaml",
-		sdk.CreateFileOptions{Content: base64.StdEncoding.EncodeToString([]byte(wf))}); err != nil {
-		t.Fatal(err)
-	}
+	up := upstreamRepo(t, g, "on:\n  push:\n    branches: main\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ vars.HUMANITEC_APP_ID }}\n")
 
 	store, err := state.Open(t.TempDir())
 	if err != nil {
