@@ -113,11 +113,13 @@ func (in *Install) humanitecEnvURL() string {
 
 // follow looks at something that changes on its own (a CI run, a
 // deployment, a URL) until look says it is done, reporting each new state
-// as progress. It ends on the shared deadline, naming the last state seen
-// and what to do (timeoutFix; empty means watching it at where); on a verdict look returns (a failed build,
-// bad input); or when reads have kept failing for
-// BackstageInput.ReadsFailing. A failing read alone is no verdict: over a
-// wait of half an hour, Gitea restarts and networks blink.
+// as progress. It ends:
+//   - on the shared deadline, naming the last state seen and what to do
+//     (timeoutFix; empty means watching it at where);
+//   - on a verdict look returns (a failed build, bad input);
+//   - when reads have kept failing for BackstageInput.ReadsFailing. A
+//     failing read alone is no verdict: over a wait of half an hour, Gitea
+//     restarts and networks blink.
 func (in *Install) follow(ctx context.Context, sc *StepContext, clock *waitClock, where, timeoutFix string, look func(context.Context) (done bool, state string, err error)) error {
 	if timeoutFix == "" {
 		timeoutFix = "it may still finish: follow it at " + where + ", or run `pocketidp up --wait --wait-timeout 1h`"
