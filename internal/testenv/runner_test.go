@@ -51,12 +51,8 @@ func TestActionsRunner(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			repo := UniqueName(t)
-			sha := workflowRepo(t, admin, g.AdminUser, repo)
-			tok, _, err := admin.CreateRepoActionRunnerRegistrationToken(g.AdminUser, repo)
-			if err != nil {
-				t.Fatalf("repository runner token: %v", err)
-			}
-			r := ActionsRunner(t, RunnerOptions{GiteaURL: g.URL, RegistrationToken: tok.Token, Outcome: tt.outcome})
+			sha, tok := workflowRepo(t, admin, g.AdminUser, repo)
+			r := ActionsRunner(t, RunnerOptions{GiteaURL: g.URL, RegistrationToken: tok, Outcome: tt.outcome})
 
 			var job *gitea.ActionWorkflowJob
 			Eventually(t, time.Minute, func() error {
@@ -99,13 +95,9 @@ func TestActionsRunnerHold(t *testing.T) {
 		t.Fatal(err)
 	}
 	repo := UniqueName(t)
-	workflowRepo(t, admin, g.AdminUser, repo)
-	tok, _, err := admin.CreateRepoActionRunnerRegistrationToken(g.AdminUser, repo)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, tok := workflowRepo(t, admin, g.AdminUser, repo)
 	release := make(chan struct{})
-	ActionsRunner(t, RunnerOptions{GiteaURL: g.URL, RegistrationToken: tok.Token,
+	ActionsRunner(t, RunnerOptions{GiteaURL: g.URL, RegistrationToken: tok,
 		Outcome: func(RunnerTask) TaskOutcome { return TaskOutcome{HoldStep: 2, Release: release} }})
 
 	job := func(want string) func() error {
@@ -143,13 +135,9 @@ func TestActionsRunnerRegisterOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	repo := UniqueName(t)
-	workflowRepo(t, admin, g.AdminUser, repo)
-	tok, _, err := admin.CreateRepoActionRunnerRegistrationToken(g.AdminUser, repo)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, tok := workflowRepo(t, admin, g.AdminUser, repo)
 	const poll = 100 * time.Millisecond
-	r := ActionsRunner(t, RunnerOptions{GiteaURL: g.URL, RegistrationToken: tok.Token, RegisterOnly: true, PollInterval: poll})
+	r := ActionsRunner(t, RunnerOptions{GiteaURL: g.URL, RegistrationToken: tok, RegisterOnly: true, PollInterval: poll})
 	runners, _, err := admin.ListRepoActionRunners(g.AdminUser, repo, gitea.ListActionRunnersOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -186,8 +174,10 @@ func TestActionsRunnerRegisterOnly(t *testing.T) {
 }
 
 // workflowRepo creates a repository of the admin whose one commit adds
-// runnerTestWorkflow, and returns that commit.
-func workflowRepo(t *testing.T, c *gitea.Client, owner, name string) string {
+// runnerTestWorkflow, and returns that commit and a runner registration
+// token of the repository (so that tests sharing a Gitea do not take each
+// other's jobs).
+func workflowRepo(t *testing.T, c *gitea.Client, owner, name string) (sha, token string) {
 	t.Helper()
 	if _, _, err := c.CreateRepo(gitea.CreateRepoOption{Name: name, DefaultBranch: "main"}); err != nil {
 		t.Fatalf("create repo: %v", err)
@@ -199,5 +189,9 @@ func workflowRepo(t *testing.T, c *gitea.Client, owner, name string) string {
 	if err != nil {
 		t.Fatalf("add workflow: %v", err)
 	}
-	return fr.Commit.SHA
+	tok, _, err := c.CreateRepoActionRunnerRegistrationToken(owner, name)
+	if err != nil {
+		t.Fatalf("repository runner token: %v", err)
+	}
+	return fr.Commit.SHA, tok.Token
 }
