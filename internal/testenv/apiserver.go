@@ -143,7 +143,18 @@ func StartAPIServer(ctx context.Context, opts APIServerOptions) (_ *Cluster, err
 	return c, nil
 }
 
+// startAPIServer starts kube-apiserver, on a new port if it loses its first
+// one to another process.
 func (c *Cluster) startAPIServer(ctx context.Context, bin, tokenFile, saKeyFile string, timeout time.Duration) error {
+	for attempt := 1; ; attempt++ {
+		err := c.startAPIServerOnce(ctx, bin, tokenFile, saKeyFile, timeout)
+		if err == nil || !errors.Is(err, errPortTaken) || attempt == startAttempts {
+			return err
+		}
+	}
+}
+
+func (c *Cluster) startAPIServerOnce(ctx context.Context, bin, tokenFile, saKeyFile string, timeout time.Duration) error {
 	ports, err := freePorts(1)
 	if err != nil {
 		return err

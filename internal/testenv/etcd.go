@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -16,8 +17,18 @@ type etcdServer struct {
 	proc    *process
 }
 
-// startEtcd starts a single-member etcd with its data in dir.
+// startEtcd starts a single-member etcd with its data in dir, on new ports
+// if it loses its first ones to another process.
 func startEtcd(ctx context.Context, bin, dir string, timeout time.Duration) (*etcdServer, error) {
+	for attempt := 1; ; attempt++ {
+		e, err := startEtcdOnce(ctx, bin, dir, timeout)
+		if err == nil || !errors.Is(err, errPortTaken) || attempt == startAttempts {
+			return e, err
+		}
+	}
+}
+
+func startEtcdOnce(ctx context.Context, bin, dir string, timeout time.Duration) (*etcdServer, error) {
 	ports, err := freePorts(2)
 	if err != nil {
 		return nil, fmt.Errorf("start etcd: %w", err)

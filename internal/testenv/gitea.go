@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -30,6 +31,10 @@ type GiteaOptions struct {
 	// StartTimeout bounds each wait for /api/v1/version; zero means 2 minutes
 	// (a cold start takes ~5 s on an idle machine, much longer on a busy one).
 	StartTimeout time.Duration
+
+	// pickPorts stands in for freePorts in tests that make the first port
+	// taken.
+	pickPorts func(n int) ([]int, error)
 }
 
 // GiteaServer is a running (or stopped, for fault tests) Gitea on loopback.
@@ -45,10 +50,12 @@ type GiteaServer struct {
 	ReadyIn time.Duration
 	SetupIn time.Duration
 
-	bin     Binaries
-	port    int
-	timeout time.Duration
-	ownsDir bool
+	bin       Binaries
+	port      int
+	secrets   map[string]string // app.ini's, kept to rewrite it for a new port
+	pickPorts func(n int) ([]int, error)
+	timeout   time.Duration
+	ownsDir   bool
 
 	mu   sync.Mutex
 	proc *process
@@ -96,6 +103,10 @@ func StartGitea(ctx context.Context, opts GiteaOptions) (_ *GiteaServer, err err
 		Dir:           opts.Dir,
 		bin:           bin,
 		timeout:       opts.StartTimeout,
+		pickPorts:     opts.pickPorts,
+	}
+	if g.pickPorts == nil {
+		g.pickPorts = freePorts
 	}
 	if g.timeout == 0 {
 		g.timeout = 2 * time.Minute
@@ -111,25 +122,45 @@ func StartGitea(ctx context.Context, opts GiteaOptions) (_ *GiteaServer, err err
 			g.Close()
 		}
 	}()
-	ports, err := freePorts(1)
-	if err != nil {
+	if err := g.pickPort(); err != nil {
 		return nil, fmt.Errorf("start gitea: %w", err)
 	}
-	g.port = ports[0]
-	g.URL = "http://" + loopbackAddr(g.port)
 
 	began := time.Now()
 	if err := g.configure(ctx); err != nil {
 		return nil, fmt.Errorf("start gitea: %w", err)
 	}
 	g.SetupIn = time.Since(began)
-	if err := g.Start(ctx); err != nil {
-		return nil, err
+	for attempt := 1; ; attempt++ {
+		err := g.Start(ctx)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, errPortTaken) || attempt == startAttempts {
+			return nil, err
+		}
+		// Only app.ini names the port; the database and admin stay.
+		if err := g.pickPort(); err != nil {
+			return nil, fmt.Errorf("start gitea: %w", err)
+		}
+		if err := g.writeConfig(); err != nil {
+			return nil, fmt.Errorf("start gitea: %w", err)
+		}
 	}
 	// Report the whole cold start, configuration included: that is what a
 	// test pays.
 	g.ReadyIn = time.Since(began)
 	return g, nil
+}
+
+func (g *GiteaServer) pickPort() error {
+	ports, err := g.pickPorts(1)
+	if err != nil {
+		return err
+	}
+	g.port = ports[0]
+	g.URL = "http://" + loopbackAddr(g.port)
+	return nil
 }
 
 // configure writes app.ini, creates the database and the admin user.
@@ -138,12 +169,9 @@ func (g *GiteaServer) configure(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Join(g.Dir, "custom", "conf"), 0o755); err != nil {
-		return fmt.Errorf("create config folder: %w", err)
-	}
-	ini := giteaAppIni(g.Dir, g.port, g.URL, g.bin.GiteaStaticRoot, secrets)
-	if err := os.WriteFile(g.configPath(), []byte(ini), 0o600); err != nil {
-		return fmt.Errorf("write app.ini: %w", err)
+	g.secrets = secrets
+	if err := g.writeConfig(); err != nil {
+		return err
 	}
 	if _, err := g.run(ctx, "migrate"); err != nil {
 		return fmt.Errorf("migrate database: %w", err)
@@ -152,6 +180,18 @@ func (g *GiteaServer) configure(ctx context.Context) error {
 		"--username", g.AdminUser, "--password", g.AdminPassword, "--email", g.AdminEmail,
 		"--must-change-password=false"); err != nil {
 		return fmt.Errorf("create admin user: %w", err)
+	}
+	return nil
+}
+
+// writeConfig writes app.ini for the server's port and secrets.
+func (g *GiteaServer) writeConfig() error {
+	if err := os.MkdirAll(filepath.Join(g.Dir, "custom", "conf"), 0o755); err != nil {
+		return fmt.Errorf("create config folder: %w", err)
+	}
+	ini := giteaAppIni(g.Dir, g.port, g.URL, g.bin.GiteaStaticRoot, g.secrets)
+	if err := os.WriteFile(g.configPath(), []byte(ini), 0o600); err != nil {
+		return fmt.Errorf("write app.ini: %w", err)
 	}
 	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -200,4 +202,46 @@ func cloneHead(t *testing.T, url string, auth *githttp.BasicAuth) plumbing.Hash 
 		t.Fatalf("read main: %v", err)
 	}
 	return ref.Hash()
+}
+
+// TestGiteaPortTaken: when another process takes Gitea's port before Gitea
+// binds it (CI lost a run to this), StartGitea notices at once, not after
+// its two-minute wait, and starts it on another port with the same admin.
+func TestGiteaPortTaken(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	takenPort := taken.Addr().(*net.TCPAddr).Port
+	var picks int
+	g, err := StartGitea(context.Background(), GiteaOptions{
+		Binaries:     RequireBinaries(t),
+		Dir:          t.TempDir(),
+		StartTimeout: time.Minute,
+		pickPorts: func(n int) ([]int, error) {
+			picks++
+			if picks == 1 {
+				return []int{takenPort}, nil
+			}
+			return freePorts(n)
+		},
+	})
+	if err != nil {
+		t.Fatalf("start with the first port taken: %v", err)
+	}
+	defer g.Close()
+	if picks != 2 {
+		t.Errorf("ports picked %d times, want 2", picks)
+	}
+	if strings.HasSuffix(g.URL, fmt.Sprintf(":%d", takenPort)) {
+		t.Errorf("Gitea URL %s is the taken port", g.URL)
+	}
+	client, err := gitea.NewClient(g.URL, gitea.SetBasicAuth(g.AdminUser, g.AdminPassword))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := client.GetMyUserInfo(); err != nil {
+		t.Errorf("admin on the new port: %v", err)
+	}
 }

@@ -3,7 +3,10 @@ package testenv
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -17,11 +20,12 @@ import (
 // process is a server child process whose output goes to a log file, so a
 // failed start can be explained with the log's tail.
 type process struct {
-	name    string
-	cmd     *exec.Cmd
-	logPath string
-	done    chan struct{} // closed when the process has exited
-	err     error         // Wait's result, valid after done is closed
+	name     string
+	cmd      *exec.Cmd
+	logPath  string
+	logStart int64         // size of the log when this process started: earlier runs wrote the rest
+	done     chan struct{} // closed when the process has exited
+	err      error         // Wait's result, valid after done is closed
 }
 
 // startProcess starts bin with args in its own process group (so stopping it
@@ -32,6 +36,11 @@ func startProcess(name, logPath string, env []string, bin string, args ...string
 	if err != nil {
 		return nil, fmt.Errorf("start %s: open log: %w", name, err)
 	}
+	logStart, err := logFile.Seek(0, io.SeekEnd)
+	if err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("start %s: log: %w", name, err)
+	}
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout = logFile
@@ -41,7 +50,7 @@ func startProcess(name, logPath string, env []string, bin string, args ...string
 		logFile.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &process{name: name, cmd: cmd, logPath: logPath, done: make(chan struct{})}
+	p := &process{name: name, cmd: cmd, logPath: logPath, logStart: logStart, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		logFile.Close()
@@ -79,6 +88,20 @@ func (p *process) stop(grace time.Duration) error {
 	case <-time.After(10 * time.Second):
 		return fmt.Errorf("stop %s: pid %d did not exit after SIGKILL", p.name, p.cmd.Process.Pid)
 	}
+}
+
+// logMentions reports whether the process's log, since it started, holds s.
+func (p *process) logMentions(s string) bool {
+	f, err := os.Open(p.logPath)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if _, err := f.Seek(p.logStart, io.SeekStart); err != nil {
+		return false
+	}
+	data, err := io.ReadAll(f)
+	return err == nil && bytes.Contains(data, []byte(s))
 }
 
 // logTail returns the last n lines of the process's log.
@@ -128,8 +151,17 @@ func waitReady(ctx context.Context, p *process, timeout time.Duration, check fun
 		if last == nil {
 			return nil
 		}
+		// Some servers (Gitea) log a failed bind and keep running; without
+		// this the wait would last its whole timeout.
+		if p.logMentions("address already in use") {
+			_ = p.stop(5 * time.Second)
+			return fmt.Errorf("%s: %w; last lines of %s:\n%s", p.name, errPortTaken, p.logPath, p.logTail(10))
+		}
 		select {
 		case <-p.done:
+			if p.logMentions("address already in use") {
+				return fmt.Errorf("%s: %w; last lines of %s:\n%s", p.name, errPortTaken, p.logPath, p.logTail(10))
+			}
 			return fmt.Errorf("%s exited before it was ready (%v); last lines of %s:\n%s", p.name, p.err, p.logPath, p.logTail(30))
 		case <-ctx.Done():
 			return fmt.Errorf("%s not ready after %s: %w (last check: %v); last lines of %s:\n%s", p.name, timeout, ctx.Err(), last, p.logPath, p.logTail(30))
@@ -160,13 +192,27 @@ func httpCheck(client *http.Client, url string, header http.Header) func(context
 	}
 }
 
-// freePorts asks the kernel for n distinct unused loopback ports. Another
-// process could take one before the server binds it; the window is short and
-// a server that loses the race fails its start with "address already in use"
-// in the log tail of the error.
+// errPortTaken marks a start that lost its port to another process between
+// freePorts and the server's bind; callers try again on new ports.
+var errPortTaken = errors.New("port taken by another process")
+
+// startAttempts bounds how often a server is started on new ports after
+// losing one.
+const startAttempts = 3
+
+// freePorts returns n distinct loopback ports that were free a moment ago.
+//
+// They come from below the kernel's ephemeral range: a port from the kernel
+// (":0") is in that range, where any outgoing connection of any process may
+// take it as its local port before the server binds it, and a busy test run
+// makes thousands of those (CI lost a Gitea start to one). Below the range
+// only another listener can take a port, and the random pick makes two test
+// processes choosing the same one in the same moment rare; a loss is still
+// detected (errPortTaken) and retried by the caller.
 func freePorts(n int) ([]int, error) {
-	// Hold all listeners until every port is chosen so the kernel cannot hand
-	// out the same port twice.
+	low, high := portRange()
+	// Hold all listeners until every port is chosen so the same port is not
+	// handed out twice.
 	var ls []net.Listener
 	defer func() {
 		for _, l := range ls {
@@ -174,15 +220,36 @@ func freePorts(n int) ([]int, error) {
 		}
 	}()
 	ports := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	for tries := 0; len(ports) < n; tries++ {
+		if tries == 1000 {
+			return nil, fmt.Errorf("find free port: none free in %d-%d after %d tries", low, high, tries)
+		}
+		port := low + rand.IntN(high-low)
+		l, err := net.Listen("tcp", loopbackAddr(port))
 		if err != nil {
-			return nil, fmt.Errorf("find free port: %w", err)
+			continue // in use; pick another
 		}
 		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		ports = append(ports, port)
 	}
 	return ports, nil
+}
+
+// portRange is where freePorts picks: from 10000 up to the start of the
+// kernel's ephemeral range (Linux's is 32768-60999 unless changed).
+func portRange() (low, high int) {
+	low, high = 10000, 32768
+	data, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return low, high
+	}
+	fields := strings.Fields(string(data))
+	if len(fields) == 2 {
+		if first, err := strconv.Atoi(fields[0]); err == nil && first-low >= 1000 {
+			high = first
+		}
+	}
+	return low, high
 }
 
 func loopbackAddr(port int) string {
