@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pocketidp/pocketidp/internal/config"
 	"github.com/pocketidp/pocketidp/internal/doctor/doctortest"
 	"github.com/pocketidp/pocketidp/internal/secret"
 )
@@ -187,6 +188,29 @@ func TestWaitDefault(t *testing.T) {
 			}
 			if o.Wait != tt.want {
 				t.Errorf("Wait = %t, want %t", o.Wait, tt.want)
+			}
+		})
+	}
+}
+
+// TestUpBudget: --wait-timeout adds to --timeout only when there is a
+// Backstage to wait for.
+func TestUpBudget(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		wait, skip bool
+		want       time.Duration
+	}{
+		{"platform only", false, false, 30 * time.Minute},
+		{"--wait", true, false, 70 * time.Minute},
+		{"--wait without Humanitec", true, true, 30 * time.Minute},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			o := config.Defaults()
+			o.Timeout, o.WaitTimeout = 30*time.Minute, 40*time.Minute
+			o.Wait, o.SkipHumanitec = tt.wait, tt.skip
+			if got := upBudget(o); got != tt.want {
+				t.Errorf("upBudget = %s, want %s", got, tt.want)
 			}
 		})
 	}

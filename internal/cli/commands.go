@@ -144,15 +144,9 @@ func (a *app) runUp(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	defer closeLog()
-	// --wait has its own deadline on top of the platform's.
-	budget := in.Options.Timeout
-	if in.Options.Wait && !in.Options.SkipHumanitec {
-		budget += in.Options.WaitTimeout
-	}
-	ctx, cancel := context.WithTimeout(cmd.Context(), budget)
-	defer cancel()
-
 	if !interactive {
+		ctx, cancel := context.WithTimeout(cmd.Context(), upBudget(in.Options))
+		defer cancel()
 		sum, err := a.up(ctx, in, a.sink(in.Options))
 		if err == nil && in.Options.Output == "text" {
 			return tui.Print(a.env.Stdout, nil, tui.RenderSummary(*sum, 80))
@@ -160,6 +154,9 @@ func (a *app) runUp(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 
+	// The wizard waits for a person, so --timeout starts when it is done;
+	// the user may also have turned --wait on in it.
+	ctx := cmd.Context()
 	o, err := tui.RunWizard(ctx, tui.WizardInput{
 		Options: in.Options,
 		Doctor:  doctor.Run(ctx, a.env.Host, in.Options),
@@ -181,6 +178,8 @@ func (a *app) runUp(cmd *cobra.Command, _ []string) error {
 	}
 	in.Options = o
 	a.redactor.Add(o.HumanitecToken)
+	ctx, cancel := context.WithTimeout(ctx, upBudget(o))
+	defer cancel()
 	return tui.RunProgress(ctx, tui.ProgressInput{
 		Title:   "creating " + o.Name,
 		Steps:   a.stepNames(in),
@@ -192,6 +191,15 @@ func (a *app) runUp(cmd *cobra.Command, _ []string) error {
 		},
 		ProgramOptions: a.programOptions(),
 	})
+}
+
+// upBudget is how long `up` may take: --timeout for the platform, and
+// --wait-timeout on top when it waits for Backstage too.
+func upBudget(o config.Options) time.Duration {
+	if o.Wait && !o.SkipHumanitec {
+		return o.Timeout + o.WaitTimeout
+	}
+	return o.Timeout
 }
 
 // interactive reports whether this run may ask: a terminal, no --yes, not

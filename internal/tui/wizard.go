@@ -91,7 +91,7 @@ type wizardValues struct {
 	org, token                              string
 	keep                                    bool
 	name, port, listen, kubeconfig, kubeCtx string
-	trust, skip                             bool
+	trust, skip, wait                       bool
 	create                                  bool
 }
 
@@ -371,7 +371,7 @@ func (m *wizardModel) loadSettings(keep bool) {
 	o := m.opts
 	m.v.name, m.v.port, m.v.listen = o.Name, strconv.Itoa(o.Port), o.ListenAddress
 	m.v.kubeconfig, m.v.kubeCtx = o.Kubeconfig, o.Context
-	m.v.trust, m.v.skip = o.Trust, o.SkipHumanitec
+	m.v.trust, m.v.skip, m.v.wait = o.Trust, o.SkipHumanitec, o.Wait
 	m.v.keep = keep && m.settingsErr == nil
 }
 
@@ -412,6 +412,9 @@ func (m *wizardModel) editGroups() []*huh.Group {
 	fields = append(fields, huh.NewConfirm().Key("skip").Title("Skip Humanitec?").
 		Description("Builds everything else; Backstage is deployed by Humanitec, so not in this run.").
 		Value(&m.v.skip))
+	fields = append(fields, huh.NewConfirm().Key("wait").Title("Wait for Backstage?").
+		Description(fmt.Sprintf("Follows its build and Humanitec deployment until it answers, up to %s more (--wait).", duration(m.opts.WaitTimeout))).
+		Value(&m.v.wait))
 	extras := huh.NewGroup(fields...).Title("Options")
 	return []*huh.Group{cluster, extras}
 }
@@ -449,6 +452,7 @@ func (m *wizardModel) applySettings() (needCreds, changed bool) {
 	o.Kubeconfig, o.Context = strings.TrimSpace(m.v.kubeconfig), strings.TrimSpace(m.v.kubeCtx)
 	o.Trust = m.v.trust && !o.Coder
 	o.SkipHumanitec = m.v.skip
+	o.Wait = m.v.wait
 	if !o.SkipHumanitec && (o.HumanitecOrg == "" || o.HumanitecToken.Empty()) {
 		m.opts, m.settingsErr = o, nil
 		return true, true
@@ -484,7 +488,7 @@ func (m *wizardModel) settingsDone() (tea.Model, tea.Cmd) {
 func changedForDoctor(a, b config.Options) bool {
 	return a.Name != b.Name || a.Port != b.Port || a.ListenAddress != b.ListenAddress ||
 		a.Kubeconfig != b.Kubeconfig || a.Context != b.Context || a.Trust != b.Trust ||
-		a.SkipHumanitec != b.SkipHumanitec || a.HumanitecOrg != b.HumanitecOrg
+		a.SkipHumanitec != b.SkipHumanitec || a.HumanitecOrg != b.HumanitecOrg || a.Wait != b.Wait
 }
 
 // --- review ---
@@ -668,6 +672,9 @@ func settingsLine(o config.Options) string {
 	if o.SkipHumanitec {
 		hum = "Humanitec skipped"
 	}
+	if o.Wait && !o.SkipHumanitec {
+		hum += " · waits for Backstage"
+	}
 	return fmt.Sprintf("%s on %s:%d · %s", where, o.ListenAddress, o.Port, hum)
 }
 
@@ -691,6 +698,13 @@ func settingsText(o config.Options) string {
 		{"port", strconv.Itoa(o.Port)},
 		{"listen", o.ListenAddress},
 		{"Humanitec", hum},
+	}
+	if !o.SkipHumanitec {
+		wait := "no, up ends when the platform is up"
+		if o.Wait {
+			wait = "for Backstage too, up to " + duration(o.WaitTimeout)
+		}
+		rows = append(rows, [2]string{"wait", wait})
 	}
 	if !o.Coder {
 		rows = append(rows, [2]string{"trust CA", yes(o.Trust)})

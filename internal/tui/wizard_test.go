@@ -160,7 +160,7 @@ func TestWizardChangeSettingsAndDoctorFailure(t *testing.T) {
 	}
 	s.tm.Type("9443")
 	s.keep("changing the port", s.waitText("> 9443"))
-	for _, next := range []string{"Listen address", "Existing cluster: kubeconfig", "Existing cluster: context", "Trust the local CA?", "Skip Humanitec?"} {
+	for _, next := range []string{"Listen address", "Existing cluster: kubeconfig", "Existing cluster: context", "Trust the local CA?", "Skip Humanitec?", "Wait for Backstage?"} {
 		s.key("enter")
 		s.waitFocus(next)
 	}
@@ -176,6 +176,55 @@ func TestWizardChangeSettingsAndDoctorFailure(t *testing.T) {
 	}
 	if len(refreshed) != 1 || refreshed[0].Port != 9443 {
 		t.Errorf("Refresh saw %v, want one call with port 9443", refreshed)
+	}
+}
+
+// TestWizardWaitForBackstage: the wizard can turn --wait on. The settings
+// say so, the plan is asked again (its Backstage steps depend on it), and
+// the result carries it.
+func TestWizardWaitForBackstage(t *testing.T) {
+	in := testWizardInput(&fakeHumanitec{})
+	in.Options.HumanitecOrg, in.Options.HumanitecToken = "acme", secret.New("good-token")
+	in.Check = nil
+	var refreshed []config.Options
+	in.Refresh = func(_ context.Context, o config.Options) ([]doctor.Result, []PlanStep) {
+		refreshed = append(refreshed, o)
+		return testDoctor, append(testPlan, PlanStep{Name: "backstage/ready"})
+	}
+	s := start(t, newWizardModel(context.Background(), in, false), 80, 40)
+	s.waitText("A small Internal Developer Platform")
+	s.key("enter")
+	s.waitFocus("Humanitec org id")
+	s.key("enter")
+	s.waitFocus("Humanitec API token")
+	s.key("enter") // the token from HUMANITEC_TOKEN
+	s.keep("settings", s.waitText("no, up ends when the platform is up"))
+	s.key("n") // "Change"
+	s.waitFocus("Cluster name")
+	for _, next := range []string{"HTTPS port", "Listen address", "Existing cluster: kubeconfig", "Existing cluster: context", "Trust the local CA?", "Skip Humanitec?", "Wait for Backstage?"} {
+		s.key("enter")
+		s.waitFocus(next)
+	}
+	s.key("y")
+	review := s.waitText("Create the platform?")
+	s.keep("review", review)
+	if !strings.Contains(review, "backstage/ready") {
+		t.Errorf("the review does not show the refreshed plan:\n%s", review)
+	}
+	s.key("enter")
+	final := s.tm.FinalModel(t, teatestTimeout).(*wizardModel)
+	o, err := final.result()
+	if err != nil {
+		t.Fatalf("result: %v", err)
+	}
+	if !o.Wait || o.SkipHumanitec {
+		t.Errorf("options: wait %v skip %v, want wait and Humanitec", o.Wait, o.SkipHumanitec)
+	}
+	if len(refreshed) != 1 || !refreshed[0].Wait {
+		t.Errorf("Refresh saw %d calls (%v), want one with Wait", len(refreshed), refreshed)
+	}
+	if text := settingsText(o); !strings.Contains(text, "for Backstage too, up to 40m00s") {
+		t.Errorf("settings after the change:\n%s", text)
 	}
 }
 
@@ -201,7 +250,7 @@ func TestWizardAccessible(t *testing.T) {
 	in.Options.SkipHumanitec = true
 	in.Accessible = true
 	// Change settings: name "lab", port 9443, the rest as it is; then create.
-	in.In = iotest.OneByteReader(strings.NewReader("n\nlab\n9443\n\n\n\n\n\ny\n"))
+	in.In = iotest.OneByteReader(strings.NewReader("n\nlab\n9443\n\n\n\n\n\n\ny\n"))
 	var out bytes.Buffer
 	in.Out = &out
 	o, err := RunWizard(context.Background(), in)
