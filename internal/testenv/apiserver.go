@@ -146,12 +146,9 @@ func StartAPIServer(ctx context.Context, opts APIServerOptions) (_ *Cluster, err
 // startAPIServer starts kube-apiserver, on a new port if it loses its first
 // one to another process.
 func (c *Cluster) startAPIServer(ctx context.Context, bin, tokenFile, saKeyFile string, timeout time.Duration) error {
-	for attempt := 1; ; attempt++ {
-		err := c.startAPIServerOnce(ctx, bin, tokenFile, saKeyFile, timeout)
-		if err == nil || !errors.Is(err, errPortTaken) || attempt == startAttempts {
-			return err
-		}
-	}
+	return onFreePorts(func() error {
+		return c.startAPIServerOnce(ctx, bin, tokenFile, saKeyFile, timeout)
+	})
 }
 
 func (c *Cluster) startAPIServerOnce(ctx context.Context, bin, tokenFile, saKeyFile string, timeout time.Duration) error {

@@ -2,7 +2,6 @@ package testenv
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -20,12 +19,12 @@ type etcdServer struct {
 // startEtcd starts a single-member etcd with its data in dir, on new ports
 // if it loses its first ones to another process.
 func startEtcd(ctx context.Context, bin, dir string, timeout time.Duration) (*etcdServer, error) {
-	for attempt := 1; ; attempt++ {
-		e, err := startEtcdOnce(ctx, bin, dir, timeout)
-		if err == nil || !errors.Is(err, errPortTaken) || attempt == startAttempts {
-			return e, err
-		}
-	}
+	var e *etcdServer
+	err := onFreePorts(func() (err error) {
+		e, err = startEtcdOnce(ctx, bin, dir, timeout)
+		return err
+	})
+	return e, err
 }
 
 func startEtcdOnce(ctx context.Context, bin, dir string, timeout time.Duration) (*etcdServer, error) {

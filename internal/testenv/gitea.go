@@ -2,7 +2,6 @@ package testenv
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -131,21 +130,20 @@ func StartGitea(ctx context.Context, opts GiteaOptions) (_ *GiteaServer, err err
 		return nil, fmt.Errorf("start gitea: %w", err)
 	}
 	g.SetupIn = time.Since(began)
-	for attempt := 1; ; attempt++ {
-		err := g.Start(ctx)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, errPortTaken) || attempt == startAttempts {
-			return nil, err
-		}
-		// Only app.ini names the port; the database and admin stay.
+	// The port is picked again right before the start: configuring takes
+	// seconds, a long time for a port to stay free. Only app.ini names it;
+	// the database and the admin stay.
+	err = onFreePorts(func() error {
 		if err := g.pickPort(); err != nil {
-			return nil, fmt.Errorf("start gitea: %w", err)
+			return fmt.Errorf("start gitea: %w", err)
 		}
 		if err := g.writeConfig(); err != nil {
-			return nil, fmt.Errorf("start gitea: %w", err)
+			return fmt.Errorf("start gitea: %w", err)
 		}
+		return g.Start(ctx)
+	})
+	if err != nil {
+		return nil, err
 	}
 	// Report the whole cold start, configuration included: that is what a
 	// test pays.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -220,8 +221,10 @@ func TestGiteaPortTaken(t *testing.T) {
 		Dir:          t.TempDir(),
 		StartTimeout: time.Minute,
 		pickPorts: func(n int) ([]int, error) {
+			// The first pick configures, the second starts: both get the
+			// taken port, so the start loses it.
 			picks++
-			if picks == 1 {
+			if picks <= 2 {
 				return []int{takenPort}, nil
 			}
 			return freePorts(n)
@@ -231,8 +234,8 @@ func TestGiteaPortTaken(t *testing.T) {
 		t.Fatalf("start with the first port taken: %v", err)
 	}
 	defer g.Close()
-	if picks != 2 {
-		t.Errorf("ports picked %d times, want 2", picks)
+	if log, _ := os.ReadFile(g.LogPath()); !strings.Contains(string(log), "address already in use") {
+		t.Error("Gitea's log does not show the lost port: the test did not test it")
 	}
 	if strings.HasSuffix(g.URL, fmt.Sprintf(":%d", takenPort)) {
 		t.Errorf("Gitea URL %s is the taken port", g.URL)

@@ -90,18 +90,22 @@ func (p *process) stop(grace time.Duration) error {
 	}
 }
 
-// logMentions reports whether the process's log, since it started, holds s.
-func (p *process) logMentions(s string) bool {
+// lostPort returns errPortTaken, with the log's tail, when the process's
+// log since it started says its port was taken; otherwise nil.
+func (p *process) lostPort() error {
 	f, err := os.Open(p.logPath)
 	if err != nil {
-		return false
+		return nil
 	}
 	defer f.Close()
 	if _, err := f.Seek(p.logStart, io.SeekStart); err != nil {
-		return false
+		return nil
 	}
 	data, err := io.ReadAll(f)
-	return err == nil && bytes.Contains(data, []byte(s))
+	if err != nil || !bytes.Contains(data, []byte("address already in use")) {
+		return nil
+	}
+	return fmt.Errorf("%s: %w; last lines of %s:\n%s", p.name, errPortTaken, p.logPath, p.logTail(10))
 }
 
 // logTail returns the last n lines of the process's log.
@@ -153,14 +157,14 @@ func waitReady(ctx context.Context, p *process, timeout time.Duration, check fun
 		}
 		// Some servers (Gitea) log a failed bind and keep running; without
 		// this the wait would last its whole timeout.
-		if p.logMentions("address already in use") {
+		if err := p.lostPort(); err != nil {
 			_ = p.stop(5 * time.Second)
-			return fmt.Errorf("%s: %w; last lines of %s:\n%s", p.name, errPortTaken, p.logPath, p.logTail(10))
+			return err
 		}
 		select {
 		case <-p.done:
-			if p.logMentions("address already in use") {
-				return fmt.Errorf("%s: %w; last lines of %s:\n%s", p.name, errPortTaken, p.logPath, p.logTail(10))
+			if err := p.lostPort(); err != nil {
+				return err
 			}
 			return fmt.Errorf("%s exited before it was ready (%v); last lines of %s:\n%s", p.name, p.err, p.logPath, p.logTail(30))
 		case <-ctx.Done():
@@ -199,6 +203,17 @@ var errPortTaken = errors.New("port taken by another process")
 // startAttempts bounds how often a server is started on new ports after
 // losing one.
 const startAttempts = 3
+
+// onFreePorts runs start, which picks its ports and starts a server, again
+// while the server loses its port, up to startAttempts times.
+func onFreePorts(start func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := start()
+		if err == nil || !errors.Is(err, errPortTaken) || attempt == startAttempts {
+			return err
+		}
+	}
+}
 
 // freePorts returns n distinct loopback ports that were free a moment ago.
 //
