@@ -276,7 +276,11 @@ func (s backstageBuild) Run(ctx context.Context, sc *StepContext) error {
 	started := in.appearing(func() error {
 		return fixError{
 			err: fmt.Errorf("Gitea started no Actions run for commit %s of %s within %s", short(head), repo, in.Backstage.appear()),
-			fix: "check that Actions are on for " + repo + " and that it has a workflow under .gitea/workflows or .github/workflows: " + actions,
+			// A run Gitea dropped (it restarted while handling the push) is
+			// not made again; a new push starts one, and this step follows
+			// the branch head.
+			fix: "check that Actions are on for " + repo + " and that it has a workflow under .gitea/workflows or .github/workflows: " + actions +
+				"; then push a commit to its default branch (any change starts the build) and run `pocketidp up --wait` again",
 		}
 	})
 	return in.follow(ctx, sc, s.clock, actions, "", func(ctx context.Context) (bool, string, error) {

@@ -111,7 +111,7 @@ func TestBackstageSteps(t *testing.T) {
 			name: "no workflow, no run", runner: "ok",
 			failed:  StepBackstageBuild,
 			message: []string{"Gitea started no Actions run for commit"},
-			fix:     []string{".gitea/workflows", "/5minorg/backstage/actions"},
+			fix:     []string{".gitea/workflows", "/5minorg/backstage/actions", "push a commit", "pocketidp up --wait"},
 		},
 		{
 			name: "a host no certificate can name", workflow: backstageWorkflow, runner: "ok",

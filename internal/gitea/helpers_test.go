@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -277,9 +278,15 @@ func makeUpstream(t testing.TB, g *testenv.GiteaServer) *upstream {
 	if err != nil {
 		t.Fatalf("push upstream: %v", err)
 	}
-	waitFor(t, "upstream main at "+head.String(), func() bool {
+	testenv.Eventually(t, 30*time.Second, func() error {
 		b, _, err := admin.GetRepoBranch(g.AdminUser, name, "main")
-		return err == nil && b.Commit.ID == head.String()
+		if err != nil {
+			return err
+		}
+		if b.Commit.ID != head.String() {
+			return fmt.Errorf("upstream main at %s, want %s", b.Commit.ID, head)
+		}
+		return nil
 	})
 
 	// A clone as a learner would make it: one local branch, the others
@@ -293,15 +300,4 @@ func makeUpstream(t testing.TB, g *testenv.GiteaServer) *upstream {
 		t.Fatalf("git bundle create: %v\n%s", err, out)
 	}
 	return &upstream{URL: repo.CloneURL, Clone: clone, Bundle: bundle, V1: v1.String(), Head: head.String(), Files: files}
-}
-
-func waitFor(t testing.TB, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }

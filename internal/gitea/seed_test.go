@@ -3,6 +3,7 @@ package gitea
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"os"
 	"slices"
@@ -128,12 +129,17 @@ func checkSeeded(t *testing.T, f *fixture, up *upstream, base, source string) st
 
 	// Gitea creates runs from the push asynchronously.
 	var runs *sdk.ActionWorkflowRunsResponse
-	waitFor(t, "the workflow run of the trigger commit", func() bool {
+	testenv.Eventually(t, 30*time.Second, func() error {
 		runs, _, err = f.admin.ListRepoActionRuns(org, repo, sdk.ListRepoActionRunsOptions{})
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
-		return runs.TotalCount > 0
+		if runs.TotalCount == 0 {
+			// Gitea makes the run from the push in a background queue;
+			// its log says what became of it.
+			return fmt.Errorf("no workflow run of the trigger commit; Gitea's log ends:\n%s", f.g.LogTail(40))
+		}
+		return nil
 	})
 	if runs.TotalCount != 1 || len(runs.WorkflowRuns) != 1 || runs.WorkflowRuns[0].HeadSha != trigger || runs.WorkflowRuns[0].Event != "push" {
 		var got []string

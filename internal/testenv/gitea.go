@@ -248,7 +248,10 @@ func (g *GiteaServer) Start(ctx context.Context) error {
 func (g *GiteaServer) Stop() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if err := g.proc.stop(10 * time.Second); err != nil {
+	// Kubernetes' default grace: Gitea finishes the queue items it is
+	// handling, such as making a workflow run from a push, before it exits.
+	// A busy test machine needs it: killed mid-item, Gitea may drop the item.
+	if err := g.proc.stop(30 * time.Second); err != nil {
 		return fmt.Errorf("stop gitea: %w", err)
 	}
 	return nil
