@@ -183,7 +183,8 @@ func (in *Install) kind(ctx context.Context, sc *StepContext) (*cluster.Kind, er
 	k := &cluster.Kind{
 		Engine: eng,
 		Config: cluster.Config{
-			Name: in.Options.Name, Port: in.Options.Port, ListenAddress: in.Options.ListenAddress, Provider: provider,
+			Name: in.Options.Name, Port: in.Options.Port, ForwardPort: in.Options.ForwardPort(),
+			ListenAddress: in.Options.ListenAddress, Provider: provider,
 		},
 		StateDir:     in.Store.Dir(),
 		ExportPath:   in.Cluster.ExportKubeconfig,

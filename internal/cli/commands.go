@@ -283,12 +283,13 @@ func (a *app) up(ctx context.Context, in *bootstrap.Install, sink bootstrap.Sink
 func (a *app) summary(in *bootstrap.Install) *tui.Summary {
 	o := in.Options
 	sum := &tui.Summary{
-		InstallID: in.Store.InstallID(),
-		Port:      o.Port,
-		Logins:    []tui.Login{{Service: "Gitea", User: o.GiteaAdmin, Password: a.redactor.Redact(o.GiteaAdminPassword.Reveal())}},
-		Coder:     o.Coder,
-		Workspace: a.env.Getenv("CODER_WORKSPACE_NAME"),
-		LogPath:   a.logPath,
+		InstallID:   in.Store.InstallID(),
+		Port:        o.Port,
+		Logins:      []tui.Login{{Service: "Gitea", User: o.GiteaAdmin, Password: a.redactor.Redact(o.GiteaAdminPassword.Reveal())}},
+		Coder:       o.Coder,
+		ForwardPort: o.ForwardPort(),
+		Workspace:   a.env.Getenv("CODER_WORKSPACE_NAME"),
+		LogPath:     a.logPath,
 	}
 	if o.SkipHumanitec {
 		sum.SkippedHumanitec = true

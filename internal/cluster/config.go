@@ -47,6 +47,9 @@ type Config struct {
 	ListenAddress string
 	// HTTPPort, when not zero, maps the ingress's HTTP NodePort 30080.
 	HTTPPort int
+	// ForwardPort, when not zero, is a second host port for the HTTPS
+	// NodePort: in a Coder workspace, where `coder port-forward` ends.
+	ForwardPort int
 	// Provider is the container engine kind drives: docker or podman.
 	Provider string
 	// Image overrides NodeImage (tests, offline mirrors).
@@ -83,6 +86,9 @@ func (c Config) Validate() error {
 	if c.HTTPPort < 0 || c.HTTPPort > 65535 || (c.HTTPPort != 0 && c.HTTPPort == c.Port) {
 		return fmt.Errorf("kind config: HTTP port %d is out of range or equals the HTTPS port", c.HTTPPort)
 	}
+	if c.ForwardPort < 0 || c.ForwardPort > 65535 || (c.ForwardPort != 0 && (c.ForwardPort == c.Port || c.ForwardPort == c.HTTPPort)) {
+		return fmt.Errorf("kind config: forward port %d is out of range or equals another port", c.ForwardPort)
+	}
 	if net.ParseIP(c.ListenAddress) == nil {
 		return fmt.Errorf("kind config: listen address %q is not an IP address", c.ListenAddress)
 	}
@@ -102,6 +108,14 @@ func (c Config) KindConfig() *v1alpha4.Cluster {
 		ListenAddress: c.ListenAddress,
 		Protocol:      v1alpha4.PortMappingProtocolTCP,
 	}}
+	if c.ForwardPort != 0 {
+		ports = append(ports, v1alpha4.PortMapping{
+			ContainerPort: IngressHTTPSNodePort,
+			HostPort:      int32(c.ForwardPort),
+			ListenAddress: c.ListenAddress,
+			Protocol:      v1alpha4.PortMappingProtocolTCP,
+		})
+	}
 	if c.HTTPPort != 0 {
 		ports = append(ports, v1alpha4.PortMapping{
 			ContainerPort: IngressHTTPNodePort,

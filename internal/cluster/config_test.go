@@ -47,6 +47,7 @@ func TestRenderGolden(t *testing.T) {
 		{"kind-listen-address.yaml", func(c *Config) { c.ListenAddress = "0.0.0.0" }},
 		{"kind-podman.yaml", func(c *Config) { c.Provider = "podman" }},
 		{"kind-http-port.yaml", func(c *Config) { c.HTTPPort = 8080; c.Name = "other" }},
+		{"kind-coder-forward-port.yaml", func(c *Config) { c.ForwardPort = 443 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {
@@ -129,6 +130,7 @@ func TestConfigValidate(t *testing.T) {
 		{"port zero", func(c *Config) { c.Port = 0 }, "port 0 out of range"},
 		{"port too high", func(c *Config) { c.Port = 70000 }, "out of range"},
 		{"http equals https", func(c *Config) { c.HTTPPort = 8443 }, "equals the HTTPS port"},
+		{"forward equals https", func(c *Config) { c.ForwardPort = 8443 }, "forward port 8443"},
 		{"bad address", func(c *Config) { c.ListenAddress = "localhost" }, "not an IP address"},
 		{"bad provider", func(c *Config) { c.Provider = "nerdctl" }, "neither docker nor podman"},
 	}

@@ -90,6 +90,31 @@ func Defaults() Options {
 // already has, so kind is not used at all.
 func (o Options) ExistingCluster() bool { return o.Kubeconfig != "" || o.Context != "" }
 
+// CoderForwardPort is the workspace port the course forwards to: its setup
+// says `coder port-forward <workspace> --tcp 8443:443`, so in a Coder
+// workspace the ingress answers on it too.
+const CoderForwardPort = 443
+
+// ForwardPort is the second host port kind maps to the ingress: 443 in a
+// Coder workspace, where the course's port-forward ends; 0 elsewhere.
+func (o Options) ForwardPort() int {
+	if !o.Coder || o.ExistingCluster() || o.Port == CoderForwardPort {
+		return 0
+	}
+	return CoderForwardPort
+}
+
+// HostPorts are the host ports a new kind cluster binds on ListenAddress.
+func (o Options) HostPorts() []int {
+	if o.ExistingCluster() {
+		return nil
+	}
+	if fp := o.ForwardPort(); fp != 0 {
+		return []int{o.Port, fp}
+	}
+	return []int{o.Port}
+}
+
 // NodeName is the name of the kind control-plane container.
 func (o Options) NodeName() string { return o.Name + "-control-plane" }
 

@@ -220,17 +220,47 @@ func CheckEngine(ctx context.Context, h Host, _ config.Options) Result {
 	return Result{Check: "engine", Status: OK, Found: fmt.Sprintf("%s %s answers (%s)", e.Name, e.Version, e.Path)}
 }
 
-// CheckPort makes sure the host port kind will map is free.
-func CheckPort(_ context.Context, h Host, o config.Options) Result {
-	addr := net.JoinHostPort(o.ListenAddress, strconv.Itoa(o.Port))
-	l, err := h.Listen("tcp", addr)
-	if err != nil {
-		return Result{Check: "port", Status: Fail,
-			Found: fmt.Sprintf("port %d on %s is in use or not available: %v", o.Port, o.ListenAddress, err),
-			Fix:   fmt.Sprintf("stop what listens on %s, or pass --port %d", addr, suggestPort(o.Port))}
+// CheckPort makes sure the host ports kind will map are free, or already
+// held by this platform's own cluster: a re-run must not stop at the port
+// its first run took.
+func CheckPort(ctx context.Context, h Host, o config.Options) Result {
+	var found []string
+	for _, port := range o.HostPorts() {
+		addr := net.JoinHostPort(o.ListenAddress, strconv.Itoa(port))
+		l, err := h.Listen("tcp", addr)
+		switch {
+		case err == nil:
+			l.Close()
+			found = append(found, addr+" is free")
+		case clusterPublishes(ctx, h, o.Name, port):
+			found = append(found, fmt.Sprintf("%s is held by cluster %s", addr, o.Name))
+		case port != o.Port:
+			return Result{Check: "port", Status: Fail,
+				Found: fmt.Sprintf("port %d on %s, where the course's `coder port-forward <workspace> --tcp %d:%d` ends, is in use or not available: %v", port, o.ListenAddress, o.Port, port, err),
+				Fix:   fmt.Sprintf("stop what listens on %s in the workspace", addr)}
+		default:
+			return Result{Check: "port", Status: Fail,
+				Found: fmt.Sprintf("port %d on %s is in use or not available: %v", port, o.ListenAddress, err),
+				Fix:   fmt.Sprintf("stop what listens on %s, or pass --port %d", addr, suggestPort(o.Port))}
+		}
 	}
-	l.Close()
-	return Result{Check: "port", Status: OK, Found: fmt.Sprintf("%s is free", addr)}
+	return Result{Check: "port", Status: OK, Found: strings.Join(found, "; ")}
+}
+
+// clusterPublishes reports whether the node container of kind cluster name
+// publishes host port port. kind labels its node containers with the
+// cluster's name; both engines print published ports as
+// "127.0.0.1:8443->30443/tcp".
+func clusterPublishes(ctx context.Context, h Host, name string, port int) bool {
+	e, err := DetectEngine(ctx, h)
+	if err != nil {
+		return false
+	}
+	out, err := h.Output(ctx, e.Name, "ps", "--filter", "label=io.x-k8s.kind.cluster="+name, "--format", "{{.Ports}}")
+	if err != nil {
+		return false
+	}
+	return strings.Contains(string(out), ":"+strconv.Itoa(port)+"->")
 }
 
 func suggestPort(p int) int {

@@ -41,6 +41,16 @@ func TestChecks(t *testing.T) {
 		{"port free", nil, "port", OK, "127.0.0.1:8443 is free", ""},
 		{"port busy", func(h *doctortest.Host, _ *config.Options) { h.Busy["127.0.0.1:8443"] = true }, "port", Fail, "port 8443 on 127.0.0.1 is in use", "--port 9443"},
 		{"custom port busy", func(h *doctortest.Host, o *config.Options) { o.Port = 9443; h.Busy["127.0.0.1:9443"] = true }, "port", Fail, "port 9443", "--port 8443"},
+		{"port held by this cluster", func(h *doctortest.Host, _ *config.Options) {
+			h.Busy["127.0.0.1:8443"] = true
+			h.Out["docker ps --filter label=io.x-k8s.kind.cluster=5min-idp --format {{.Ports}}"] = "127.0.0.1:8443->30443/tcp, 127.0.0.1:41235->6443/tcp\n"
+		}, "port", OK, "127.0.0.1:8443 is held by cluster 5min-idp", ""},
+		{"port not held by this cluster", func(h *doctortest.Host, _ *config.Options) {
+			h.Busy["127.0.0.1:8443"] = true
+			h.Out["docker ps --filter label=io.x-k8s.kind.cluster=5min-idp --format {{.Ports}}"] = "127.0.0.1:18443->30443/tcp\n"
+		}, "port", Fail, "port 8443 on 127.0.0.1 is in use", "--port 9443"},
+		{"Coder: the forward port too", func(_ *doctortest.Host, o *config.Options) { o.Coder = true }, "port", OK, "127.0.0.1:8443 is free; 127.0.0.1:443 is free", ""},
+		{"Coder: forward port busy", func(h *doctortest.Host, o *config.Options) { o.Coder = true; h.Busy["127.0.0.1:443"] = true }, "port", Fail, "--tcp 8443:443` ends, is in use", "stop what listens on 127.0.0.1:443"},
 		{"resources ok", nil, "resources", OK, "4 CPUs, 15.6 GiB memory", ""},
 		{"one cpu", func(h *doctortest.Host, _ *config.Options) { h.CPUs = 1 }, "resources", Fail, "need at least 2 CPUs", "more CPUs"},
 		{"little memory", func(h *doctortest.Host, _ *config.Options) { h.Files["/proc/meminfo"] = "MemTotal: 6291456 kB" }, "resources", Warn, "6.0 GiB memory (8 GiB recommended)", ""},

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -33,7 +34,10 @@ type Summary struct {
 	// Coder mode adds the port-forward line; Workspace is $CODER_WORKSPACE_NAME.
 	Coder     bool
 	Workspace string
-	LogPath   string
+	// ForwardPort is the workspace port the ingress also answers on, where
+	// the port-forward ends (443); zero means Port.
+	ForwardPort int
+	LogPath     string
 }
 
 // GiteaURL is the address of Gitea through the ingress.
@@ -84,7 +88,7 @@ func RenderSummary(s Summary, width int) string {
 		}
 		fmt.Fprintln(&b)
 		fmt.Fprintln(&b, "From your machine, forward the port, then open the URLs above:")
-		fmt.Fprintln(&b, "  "+keyStyle.Render(fmt.Sprintf("coder port-forward %s --tcp %d:%d", ws, s.Port, s.Port)))
+		fmt.Fprintln(&b, "  "+keyStyle.Render(fmt.Sprintf("coder port-forward %s --tcp %d:%d", ws, s.Port, cmp.Or(s.ForwardPort, s.Port))))
 	}
 	if s.LogPath != "" {
 		fmt.Fprintln(&b)

@@ -24,8 +24,8 @@ func TestSummaryAndFailureCards(t *testing.T) {
 		{"summary-coder", RenderSummary(Summary{
 			InstallID: "abcd", Port: 9443, Logins: gitea, HumanitecOrg: "acme",
 			HumanitecApps: []string{"5min-idp-abcd", "5min-backstage-abcd"},
-			Coder:         true, Workspace: "ada-idp", LogPath: logPath,
-		}, 80), []string{"coder port-forward ada-idp --tcp 9443:9443", "https://git.localhost:9443"}},
+			Coder:         true, Workspace: "ada-idp", LogPath: logPath, ForwardPort: 443,
+		}, 80), []string{"coder port-forward ada-idp --tcp 9443:443", "https://git.localhost:9443"}},
 		{"summary-skipped-humanitec", RenderSummary(Summary{
 			Port: 8443, Logins: gitea, SkippedHumanitec: true, LogPath: logPath,
 		}, 60), []string{"Humanitec was skipped"}},
