@@ -25,10 +25,11 @@ const ValueBackstageURL = "backstage/url"
 // UpPlan is everything `up` does after the doctor passed, with the state
 // open: each concept's steps, tied together by what one needs of another.
 //
-//	state → cluster → tls → charts/traefik ─┐
-//	              └→ coredns, charts/gitea ─┴→ gitea/* → charts/runner
-//	state → humanitec/check → env type, agent, apps, values, definitions (need the cluster)
-//	humanitec/agent → charts/agent;  everything → gitea/trigger (Backstage's first build)
+//	state → humanitec/check (when not skipped) → everything else:
+//	  cluster → tls → charts/traefik ─┐
+//	                └→ coredns, charts/gitea ─┴→ gitea/* → charts/runner
+//	  env type, agent, apps, values, definitions (need the cluster)
+//	  humanitec/agent → charts/agent;  everything → gitea/trigger (Backstage's first build)
 //	with --wait: gitea/trigger → backstage/build → backstage/deploy → backstage/ready
 func UpPlan(in *Install) (*Plan, error) {
 	if in.Humanitec.Cluster == nil {
@@ -63,10 +64,17 @@ func UpPlan(in *Install) (*Plan, error) {
 	need(StepGiteaReady, StepGitea, StepTraefik)
 	need(StepHumanitecDefinitions, StepCluster)
 	need(StepGiteaTrigger, StepRunner, StepHumanitecValues, StepHumanitecDefinitions, StepAgent)
-	// Everything else waits for the state to record the options first.
+	// Everything else waits for the state to record the options first,
+	// and then for Humanitec to accept org and token: a wrong token must
+	// stop the run before anything is created (no cluster, no key).
+	roots := []string{StepState}
+	if has(StepHumanitecCheck) {
+		need(StepHumanitecCheck, StepState)
+		roots = append(roots, StepHumanitecCheck)
+	}
 	for i := range steps {
-		if steps[i].Action.Name() != StepState && len(steps[i].Needs) == 0 {
-			steps[i].Needs = []string{StepState}
+		if name := steps[i].Action.Name(); name != StepState && name != StepHumanitecCheck && len(steps[i].Needs) == 0 {
+			steps[i].Needs = roots
 		}
 	}
 	return NewPlan(steps...)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -39,6 +41,8 @@ type bed struct {
 	chartDir string
 	dir      string
 	source   string
+	// envOver replaces variables of env for a test's runs.
+	envOver map[string]string
 }
 
 func newBed(t testing.TB) *bed {
@@ -110,10 +114,12 @@ func (b *bed) args(cmd ...string) []string {
 }
 
 func (b *bed) env() map[string]string {
-	return map[string]string{
+	env := map[string]string{
 		"HUMANITEC_ORG": humanitectest.DefaultOrg, "HUMANITEC_TOKEN": humanitectest.DefaultToken,
 		"HUMANITEC_API_URL": b.hum.URL,
 	}
+	maps.Copy(env, b.envOver)
+	return env
 }
 
 func (b *bed) run(t testing.TB, cmd ...string) result {
@@ -232,5 +238,62 @@ func TestUpConvergesAndDownRemovesEverything(t *testing.T) {
 	}
 	if _, err := cs.CoreV1().Secrets("traefik").Get(context.Background(), "pocketidp-tls", metav1.GetOptions{}); err == nil {
 		t.Error("TLS secret left after down")
+	}
+}
+
+// TestUpWrongTokenCreatesNothing: SPEC §5, a wrong Humanitec token is
+// checked first with one read call and nothing is created: no namespace in
+// the cluster, no org in Gitea, no object in Humanitec, no agent key.
+func TestUpWrongTokenCreatesNothing(t *testing.T) {
+	b := newBed(t)
+	b.envOver = map[string]string{"HUMANITEC_TOKEN": "hum-not-a-token"}
+	cs, err := b.kube.Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	namespaces := func() []string {
+		list, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, n := range list.Items {
+			names = append(names, n.Name)
+		}
+		return names
+	}
+	before := namespaces()
+
+	r := b.run(t, "up", "--yes", "-o", "json")
+	if r.code != 2 {
+		t.Fatalf("up exit %d, want 2 (bad input)\nstderr: %s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "HUMANITEC_TOKEN") {
+		t.Errorf("stderr does not name the fix:\n%s", r.stderr)
+	}
+	if strings.Contains(r.stdout+r.stderr, "hum-not-a-token") {
+		t.Error("the token was printed")
+	}
+	for step, kind := range statuses(t, r.stdout) {
+		if step != "state" && step != "humanitec/check" && !strings.HasPrefix(step, "doctor/") {
+			t.Errorf("step %s ran (%s) although the token was refused", step, kind)
+		}
+	}
+	if after := namespaces(); !slices.Equal(after, before) {
+		t.Errorf("namespaces %v, were %v", after, before)
+	}
+	g, err := sdk.NewClient(b.gitea.URL, sdk.SetBasicAuth(b.gitea.AdminUser, b.gitea.AdminPassword))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := g.GetOrg("5minorg"); err == nil {
+		t.Error("org 5minorg was created")
+	}
+	if w := b.hum.Writes(); len(w) != 0 {
+		t.Errorf("Humanitec writes: %+v", w)
+	}
+	if _, err := os.Stat(filepath.Join(b.dir, "state", humanitec.AgentKeyFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("agent key: %v, want none", err)
 	}
 }
