@@ -222,6 +222,15 @@ func (a *app) options(cmd *cobra.Command) (config.Options, error) {
 		}
 		o.HumanitecToken = tok
 	}
+	// A skip saved by an earlier run (maybe chosen by --yes for want of
+	// credentials) gives way to credentials given now: the doctor's advice
+	// for adding Humanitec later is to set them and run up again. The token
+	// is never saved, so having one means it was given now. --skip-humanitec
+	// on this run still wins; `down` keeps the saved choice, as it takes
+	// back what that install made.
+	if cmd.Name() != "down" && o.HumanitecOrg != "" && !o.HumanitecToken.Empty() {
+		o.SkipHumanitec = false
+	}
 	set("skip-humanitec", func() { o.SkipHumanitec = a.flags.skipHumanitec })
 	set("name", func() { o.Name = a.flags.name })
 	set("port", func() { o.Port = a.flags.port })

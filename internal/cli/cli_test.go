@@ -14,6 +14,7 @@ import (
 	"github.com/pocketidp/pocketidp/internal/config"
 	"github.com/pocketidp/pocketidp/internal/doctor/doctortest"
 	"github.com/pocketidp/pocketidp/internal/secret"
+	"github.com/pocketidp/pocketidp/internal/state"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -211,6 +212,59 @@ func TestUpBudget(t *testing.T) {
 			o.Wait, o.SkipHumanitec = tt.wait, tt.skip
 			if got := upBudget(o); got != tt.want {
 				t.Errorf("upBudget = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestCredentialsLiftASavedSkip: `up --yes` without credentials saves
+// "Humanitec skipped"; setting HUMANITEC_ORG and HUMANITEC_TOKEN and running
+// up again (the doctor's own advice) adds Humanitec, unless this run says
+// --skip-humanitec. `down` keeps the saved choice.
+func TestCredentialsLiftASavedSkip(t *testing.T) {
+	creds := map[string]string{"HUMANITEC_ORG": "acme", "HUMANITEC_TOKEN": "hum-token"}
+	for _, tt := range []struct {
+		name     string
+		cmd      string
+		env      map[string]string
+		args     []string
+		wantSkip bool
+	}{
+		{"no credentials", "up", nil, nil, true},
+		{"org and token given", "up", creds, nil, false},
+		{"only the org", "up", map[string]string{"HUMANITEC_ORG": "acme"}, nil, true},
+		{"--skip-humanitec wins", "up", creds, []string{"--skip-humanitec"}, true},
+		{"doctor", "doctor", creds, nil, false},
+		{"down keeps the saved choice", "down", creds, nil, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			store, err := state.Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			saved := config.Defaults()
+			saved.SkipHumanitec = true
+			if err := store.Update(func(f *state.File) { f.Options = saved }); err != nil {
+				t.Fatal(err)
+			}
+			store.Close()
+
+			a := &app{env: Env{Getenv: func(k string) string { return tt.env[k] }}, redactor: &secret.Redactor{}}
+			root := a.rootCommand()
+			cmd, _, err := root.Find([]string{tt.cmd})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.ParseFlags(append(tt.args, "--state-dir", dir)); err != nil {
+				t.Fatal(err)
+			}
+			o, err := a.options(cmd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.SkipHumanitec != tt.wantSkip {
+				t.Errorf("SkipHumanitec = %t, want %t", o.SkipHumanitec, tt.wantSkip)
 			}
 		})
 	}
