@@ -128,7 +128,9 @@ func (a *app) sink(o config.Options) bootstrap.Sink {
 	if o.Output == "json" {
 		return &output.JSON{W: w, MinLevel: lvl}
 	}
-	return &output.Text{W: w, Color: a.env.IsTTY, MinLevel: lvl}
+	// No colour for screen readers, nor for terminals that cannot show it.
+	color := a.env.IsTTY && a.mode() != tui.Accessible && a.env.Getenv("TERM") != "dumb"
+	return &output.Text{W: w, Color: color, MinLevel: lvl}
 }
 
 func (a *app) runner(in *bootstrap.Install, sink bootstrap.Sink, status bootstrap.StatusStore) *bootstrap.Runner {
@@ -136,22 +138,17 @@ func (a *app) runner(in *bootstrap.Install, sink bootstrap.Sink, status bootstra
 }
 
 func (a *app) runUp(cmd *cobra.Command, _ []string) error {
-	interactive := a.interactive(cmd)
+	mode := a.mode()
+	asks := mode == tui.Interactive || mode == tui.Accessible
 	// The wizard asks for what is missing, so only headless runs must have
 	// everything up front.
-	in, closeLog, err := a.prepare(cmd, !interactive)
+	in, closeLog, err := a.prepare(cmd, !asks)
 	if err != nil {
 		return err
 	}
 	defer closeLog()
-	if !interactive {
-		ctx, cancel := context.WithTimeout(cmd.Context(), upBudget(in.Options))
-		defer cancel()
-		sum, err := a.up(ctx, in, a.sink(in.Options))
-		if err == nil && in.Options.Output == "text" {
-			return tui.Print(a.env.Stdout, nil, tui.RenderSummary(*sum, 80))
-		}
-		return err
+	if !asks {
+		return a.upPlain(cmd.Context(), in)
 	}
 
 	// The wizard waits for a person, so --timeout starts when it is done;
@@ -165,6 +162,9 @@ func (a *app) runUp(cmd *cobra.Command, _ []string) error {
 		Refresh: func(ctx context.Context, o config.Options) ([]doctor.Result, []tui.PlanStep) {
 			return doctor.Run(ctx, a.env.Host, o), a.planPreview(&bootstrap.Install{Options: o, Host: a.env.Host, Log: in.Log})
 		},
+		Accessible:     mode == tui.Accessible,
+		In:             a.env.Stdin,
+		Out:            a.env.Stdout,
 		ProgramOptions: a.programOptions(),
 	})
 	if errors.Is(err, tui.ErrAborted) {
@@ -178,6 +178,11 @@ func (a *app) runUp(cmd *cobra.Command, _ []string) error {
 	}
 	in.Options = o
 	a.redactor.Add(o.HumanitecToken)
+	if mode == tui.Accessible {
+		// Plain lines from here on: a screen reader follows them, and
+		// TERM=dumb cannot redraw a progress view.
+		return a.upPlain(ctx, in)
+	}
 	ctx, cancel := context.WithTimeout(ctx, upBudget(o))
 	defer cancel()
 	return tui.RunProgress(ctx, tui.ProgressInput{
@@ -202,12 +207,22 @@ func upBudget(o config.Options) time.Duration {
 	return o.Timeout
 }
 
-// interactive reports whether this run may ask: a terminal, no --yes, not
-// under Coder or CI, text output. Decided before any Bubble Tea program
-// starts.
-func (a *app) interactive(cmd *cobra.Command) bool {
-	mode := tui.SelectMode(tui.ModeInput{IsTTY: a.env.IsTTY, Yes: a.flags.yes, Output: a.flags.output, Getenv: a.env.Getenv})
-	return mode == tui.Interactive
+// upPlain runs `up` with plain lines (or JSON) and ends with the summary.
+func (a *app) upPlain(ctx context.Context, in *bootstrap.Install) error {
+	ctx, cancel := context.WithTimeout(ctx, upBudget(in.Options))
+	defer cancel()
+	sum, err := a.up(ctx, in, a.sink(in.Options))
+	if err == nil && in.Options.Output == "text" {
+		return tui.Print(a.env.Stdout, nil, tui.RenderSummary(*sum, 80))
+	}
+	return err
+}
+
+// mode is how this run talks to the user: Interactive and Accessible may
+// ask (a terminal, no --yes, not under Coder or CI, text output); Plain and
+// JSON may not. Decided before any Bubble Tea program starts.
+func (a *app) mode() tui.Mode {
+	return tui.SelectMode(tui.ModeInput{IsTTY: a.env.IsTTY, Yes: a.flags.yes, Output: a.flags.output, Getenv: a.env.Getenv})
 }
 
 func (a *app) programOptions() []tea.ProgramOption {
@@ -315,8 +330,9 @@ func (a *app) runDown(cmd *cobra.Command, _ []string) error {
 	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), in.Options.Timeout)
 	defer cancel()
-	interactive := a.interactive(cmd)
-	if !in.Options.Yes && !interactive {
+	mode := a.mode()
+	asks := mode == tui.Interactive || mode == tui.Accessible
+	if !in.Options.Yes && !asks {
 		return &config.InputError{Msg: "down removes the install and nothing can ask for confirmation here", Hint: "pass --yes to confirm"}
 	}
 	store, err := state.Open(in.Options.StateDir)
@@ -341,18 +357,24 @@ func (a *app) runDown(cmd *cobra.Command, _ []string) error {
 		}
 		return nil, store.Remove()
 	}
-	if !interactive || in.Options.Yes {
+	downPlain := func(done string) error {
 		if _, err := down(ctx, a.sink(in.Options)); err != nil {
 			return err
 		}
 		if in.Options.Output == "text" {
-			fmt.Fprintln(a.env.Stdout, "\nPocketIDP is down: everything this install created is removed.")
+			fmt.Fprintln(a.env.Stdout, "\n"+done)
 		}
 		return nil
 	}
+	if !asks || in.Options.Yes {
+		return downPlain("PocketIDP is down: everything this install created is removed.")
+	}
 
 	items := teardownItems(ctx, in)
-	chosen, err := tui.RunTeardown(ctx, tui.TeardownInput{Items: items, ProgramOptions: a.programOptions()})
+	chosen, err := tui.RunTeardown(ctx, tui.TeardownInput{
+		Items: items, Accessible: mode == tui.Accessible, In: a.env.Stdin, Out: a.env.Stdout,
+		ProgramOptions: a.programOptions(),
+	})
 	if errors.Is(err, tui.ErrAborted) {
 		return fmt.Errorf("%w: %w", context.Canceled, err)
 	}
@@ -368,6 +390,9 @@ func (a *app) runDown(cmd *cobra.Command, _ []string) error {
 		return nil
 	}
 	removeState = rm
+	if mode == tui.Accessible {
+		return downPlain("Done: what you chose is removed.")
+	}
 	return tui.RunProgress(ctx, tui.ProgressInput{
 		Title: "removing " + in.Options.Name, LogPath: a.logPath, Resume: "pocketidp down",
 		Run: down, ProgramOptions: a.programOptions(),

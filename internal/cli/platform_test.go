@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	sdk "code.gitea.io/sdk/gitea"
@@ -124,11 +125,17 @@ func (b *bed) env() map[string]string {
 
 func (b *bed) run(t testing.TB, cmd ...string) result {
 	t.Helper()
+	return b.runOn(t, false, "", cmd...)
+}
+
+// runOn runs the CLI as on a terminal (tty) when asked, typing stdin.
+func (b *bed) runOn(t testing.TB, tty bool, stdin string, cmd ...string) result {
+	t.Helper()
 	var out, errb bytes.Buffer
 	env := b.env()
 	code := Run(context.Background(), Env{
-		Args: b.args(cmd...), Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
-		Getenv: func(k string) string { return env[k] }, Host: doctortest.Healthy(),
+		Args: b.args(cmd...), Stdin: iotest.OneByteReader(strings.NewReader(stdin)), Stdout: &out, Stderr: &errb,
+		Getenv: func(k string) string { return env[k] }, Host: doctortest.Healthy(), IsTTY: tty,
 	})
 	return result{code, out.String(), errb.String()}
 }
@@ -295,5 +302,47 @@ func TestUpWrongTokenCreatesNothing(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(b.dir, "state", humanitec.AgentKeyFile)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("agent key: %v, want none", err)
+	}
+}
+
+// TestAccessibleTerminal: on a terminal with TERM=dumb, `up` and `down` ask
+// with plain prompts (huh's accessible mode) and then report in plain lines,
+// with no escape codes; they do not turn headless and refuse.
+func TestAccessibleTerminal(t *testing.T) {
+	b := newBed(t)
+	b.envOver = map[string]string{"TERM": "dumb"}
+	// Org and token as the environment gives them, keep the settings,
+	// create.
+	r := b.runOn(t, true, "\n\ny\ny\n", "up")
+	if r.code != 0 {
+		t.Fatalf("up exit %d\nstderr: %s\nstdout: %s", r.code, r.stderr, r.stdout)
+	}
+	for _, want := range []string{"Humanitec org id", "Create the platform?", "gitea/trigger", "https://git.localhost:8443"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("up's output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "\x1b") {
+		t.Errorf("up's output has escape codes:\n%q", r.stdout)
+	}
+	if _, err := state.Read(filepath.Join(b.dir, "state")); err != nil {
+		t.Fatalf("no state after up: %v", err)
+	}
+
+	// Keep the preselection (everything this install made), confirm.
+	r = b.runOn(t, true, "0\ny\n", "down")
+	if r.code != 0 {
+		t.Fatalf("down exit %d\nstderr: %s\nstdout: %s", r.code, r.stderr, r.stdout)
+	}
+	for _, want := range []string{"What should be removed?", "Gitea content: org 5minorg", "Remove ", "removed"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("down's output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "\x1b") {
+		t.Errorf("down's output has escape codes:\n%q", r.stdout)
+	}
+	if _, err := state.Read(filepath.Join(b.dir, "state")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("state after down: %v, want none", err)
 	}
 }

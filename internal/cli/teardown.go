@@ -40,7 +40,9 @@ func teardownItems(ctx context.Context, in *bootstrap.Install) []tui.TeardownIte
 		default:
 			continue // part of the cluster item
 		}
-		items = append(items, tui.TeardownItem{Group: g, ID: o.ID, Description: o.Kind, Checked: true})
+		// "org-variable 5minorg/CLOUD_PROVIDER": the group says where.
+		_, kind, _ := strings.Cut(o.Kind, "/")
+		items = append(items, tui.TeardownItem{Group: g, ID: o.ID, Description: kind + " " + o.ID, Checked: true})
 	}
 	if !in.Options.SkipHumanitec {
 		if inv, err := bootstrap.HumanitecInventory(ctx, in); err == nil {
