@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/pocketidp/pocketidp/internal/config"
 	"github.com/pocketidp/pocketidp/internal/humanitec"
 	"github.com/pocketidp/pocketidp/internal/secret"
+	"github.com/pocketidp/pocketidp/internal/state"
 )
 
 // Humanitec step names. The registrations are separate steps so that those
@@ -89,6 +91,40 @@ func (in *Install) humanitec() (humanitec.Orchestrator, error) {
 		})
 	})
 	return h.orch, h.err
+}
+
+// HasHumanitecObjects reports whether the state lists Humanitec objects
+// this install created.
+func (in *Install) HasHumanitecObjects() bool {
+	return slices.ContainsFunc(in.Store.Snapshot().Objects, func(o state.Object) bool {
+		return strings.HasPrefix(o.Kind, "humanitec/")
+	})
+}
+
+// LeavesHumanitec reports whether this `down` leaves the install's
+// Humanitec objects (--skip-humanitec); the state that lists them must then
+// stay, for a later `down` to remove them.
+func (in *Install) LeavesHumanitec() bool {
+	return in.Options.SkipHumanitec && in.HasHumanitecObjects()
+}
+
+// DownCheck is the first call of `down`: when it is to remove Humanitec
+// objects, org and token must work before anything is removed, or a dead
+// token would leave the install half removed.
+func DownCheck(ctx context.Context, in *Install) error {
+	if in.Options.SkipHumanitec || !in.HasHumanitecObjects() {
+		return nil
+	}
+	o, err := in.humanitec()
+	if err == nil {
+		err = o.Check(ctx, humanitec.Reporter{Log: in.Log})
+	}
+	var ie *config.InputError
+	if errors.As(err, &ie) {
+		return &config.InputError{Msg: ie.Msg + "; nothing was removed",
+			Hint: ie.Hint + "; or pass --skip-humanitec to remove everything else and leave this install's Humanitec objects (the state keeps them for a later down)"}
+	}
+	return err
 }
 
 // HumanitecInventory lists what exists in Humanitec for the teardown

@@ -342,8 +342,11 @@ func (a *app) runDown(cmd *cobra.Command, _ []string) error {
 	defer store.Close()
 	in.Store = store
 	in.Humanitec.IncludeTutorialObjects = a.flags.includeTutorial
+	if err := bootstrap.DownCheck(ctx, in); err != nil {
+		return err
+	}
 
-	removeState := true
+	removeState := !in.LeavesHumanitec()
 	down := func(ctx context.Context, sink bootstrap.Sink) (*tui.Summary, error) {
 		plan, err := bootstrap.DownPlan(in)
 		if err != nil {
@@ -367,7 +370,7 @@ func (a *app) runDown(cmd *cobra.Command, _ []string) error {
 		return nil
 	}
 	if !asks || in.Options.Yes {
-		return downPlain("PocketIDP is down: everything this install created is removed.")
+		return downPlain(downDone(in))
 	}
 
 	items := teardownItems(ctx, in)
@@ -389,7 +392,7 @@ func (a *app) runDown(cmd *cobra.Command, _ []string) error {
 		fmt.Fprintln(a.env.Stdout, "Nothing selected: nothing removed.")
 		return nil
 	}
-	removeState = rm
+	removeState = rm && removeState
 	if mode == tui.Accessible {
 		return downPlain("Done: what you chose is removed.")
 	}
@@ -397,6 +400,15 @@ func (a *app) runDown(cmd *cobra.Command, _ []string) error {
 		Title: "removing " + in.Options.Name, LogPath: a.logPath, Resume: "pocketidp down",
 		Run: down, ProgramOptions: a.programOptions(),
 	})
+}
+
+// downDone is the last line of a `down` that removed all it was asked to.
+func downDone(in *bootstrap.Install) string {
+	if in.LeavesHumanitec() {
+		return "PocketIDP is down, except this install's Humanitec objects (--skip-humanitec): they stay, and so does " +
+			"the state that lists them. Run `pocketidp down` with HUMANITEC_ORG and HUMANITEC_TOKEN set to remove them."
+	}
+	return "PocketIDP is down: everything this install created is removed."
 }
 
 func (a *app) runDoctor(cmd *cobra.Command, _ []string) error {

@@ -346,3 +346,84 @@ func TestAccessibleTerminal(t *testing.T) {
 		t.Errorf("state after down: %v, want none", err)
 	}
 }
+
+// TestDownHumanitecCredentials: `down` checks Humanitec first, so a missing
+// or dead token removes nothing; --skip-humanitec removes the rest and keeps
+// the state that lists the Humanitec objects, for a later `down` with a
+// token to finish.
+func TestDownHumanitecCredentials(t *testing.T) {
+	b := newBed(t)
+	if r := b.run(t, "up", "--yes"); r.code != 0 {
+		t.Fatalf("up exit %d\nstderr: %s", r.code, r.stderr)
+	}
+	f, err := state.Read(filepath.Join(b.dir, "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := f.InstallID
+	g, err := sdk.NewClient(b.gitea.URL, sdk.SetBasicAuth(b.gitea.AdminUser, b.gitea.AdminPassword))
+	if err != nil {
+		t.Fatal(err)
+	}
+	orgExists := func() bool { _, _, err := g.GetOrg("5minorg"); return err == nil }
+	humObjects := func() (n int) {
+		for _, o := range b.hum.Objects(humanitectest.DefaultOrg) {
+			if strings.Contains(o, id) {
+				n++
+			}
+		}
+		return n
+	}
+	before := humObjects()
+	if before == 0 {
+		t.Fatal("up made no Humanitec objects of the install")
+	}
+
+	for _, tt := range []struct{ name, token, want string }{
+		{"no token", "", "HUMANITEC_TOKEN is not set; nothing was removed"},
+		{"a dead token", "hum-expired-long-ago", "Humanitec does not accept the token"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b.envOver = map[string]string{"HUMANITEC_TOKEN": tt.token}
+			r := b.run(t, "down", "--yes")
+			if r.code != 2 {
+				t.Fatalf("down exit %d, want 2\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+			}
+			if !strings.Contains(r.stderr, tt.want) || !strings.Contains(r.stderr, "--skip-humanitec") {
+				t.Errorf("stderr does not say %q and name --skip-humanitec:\n%s", tt.want, r.stderr)
+			}
+			if !orgExists() || humObjects() != before {
+				t.Error("down removed something although it stopped at the check")
+			}
+		})
+	}
+
+	b.envOver = map[string]string{"HUMANITEC_TOKEN": ""}
+	r := b.run(t, "down", "--yes", "--skip-humanitec")
+	if r.code != 0 {
+		t.Fatalf("down --skip-humanitec exit %d\nstderr: %s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "except this install's Humanitec objects") {
+		t.Errorf("down --skip-humanitec does not say what it left:\n%s", r.stdout)
+	}
+	if orgExists() {
+		t.Error("org 5minorg left by down --skip-humanitec")
+	}
+	if humObjects() != before {
+		t.Errorf("Humanitec objects %d, want the %d left in place", humObjects(), before)
+	}
+	if _, err := state.Read(filepath.Join(b.dir, "state")); err != nil {
+		t.Fatalf("the state that lists the Humanitec objects is gone: %v", err)
+	}
+
+	b.envOver = nil
+	if r := b.run(t, "down", "--yes"); r.code != 0 {
+		t.Fatalf("down with the token exit %d\nstderr: %s", r.code, r.stderr)
+	}
+	if n := humObjects(); n != 0 {
+		t.Errorf("%d Humanitec objects of the install left after the second down", n)
+	}
+	if _, err := state.Read(filepath.Join(b.dir, "state")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("state after the second down: %v, want none", err)
+	}
+}

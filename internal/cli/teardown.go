@@ -33,6 +33,8 @@ func teardownItems(ctx context.Context, in *bootstrap.Install) []tui.TeardownIte
 		switch {
 		case strings.HasPrefix(o.Kind, "gitea/"):
 			g = tui.GroupGitea
+		case strings.HasPrefix(o.Kind, "humanitec/") && in.Options.SkipHumanitec:
+			continue // --skip-humanitec: they stay, with the state
 		case strings.HasPrefix(o.Kind, "humanitec/"):
 			g = tui.GroupHumanitec
 		case o.Kind == "os/trusted-ca":
