@@ -237,7 +237,7 @@ type GiteaAdmin struct {
 	ExistingSecret string `json:"existingSecret"`
 	Email          string `json:"email"`
 	// PasswordMode keepUpdated resets the password to the Secret's on every
-	// start: a changed --gitea-admin-password takes effect.
+	// start: a changed GITEA_ADMIN_PASSWORD takes effect.
 	PasswordMode string `json:"passwordMode"`
 }
 

@@ -76,7 +76,7 @@ type app struct {
 
 // flags are the raw command-line values before they meet the environment.
 type flags struct {
-	org, tokenFile, apiURL, name, listen, kubeconfig, kubeContext, chartDir string
+	org, tokenFile, giteaPasswordFile, apiURL, name, listen, kubeconfig, kubeContext, chartDir string
 	output, logFile, stateDir, giteaURL                                     string
 	backstageRepo, backstageRef, backstageSource                            string
 	port                                                                    int
@@ -131,6 +131,7 @@ triggers the Backstage deployment. Without a subcommand it runs "up".`,
 	f := root.PersistentFlags()
 	f.StringVar(&a.flags.org, "humanitec-org", "", "Humanitec org id (env HUMANITEC_ORG)")
 	f.StringVar(&a.flags.tokenFile, "humanitec-token-file", "", "file holding the Humanitec API token (else env HUMANITEC_TOKEN)")
+	f.StringVar(&a.flags.giteaPasswordFile, "gitea-admin-password-file", "", "file holding the Gitea admin's password (else env GITEA_ADMIN_PASSWORD; default 5minadmin, as the course says)")
 	f.BoolVar(&a.flags.skipHumanitec, "skip-humanitec", false, "build everything but the Humanitec registration")
 	f.StringVar(&a.flags.name, "name", config.DefaultName, "kind cluster name")
 	f.IntVar(&a.flags.port, "port", config.DefaultPort, "host port of the HTTPS ingress")
@@ -216,11 +217,21 @@ func (a *app) options(cmd *cobra.Command) (config.Options, error) {
 	}
 	set("humanitec-org", func() { o.HumanitecOrg = a.flags.org })
 	if a.flags.tokenFile != "" {
-		tok, err := config.ReadTokenFile(a.flags.tokenFile)
+		tok, err := config.ReadSecretFile("humanitec-token-file", a.flags.tokenFile, "HUMANITEC_TOKEN")
 		if err != nil {
 			return o, err
 		}
 		o.HumanitecToken = tok
+	}
+	if v := get("GITEA_ADMIN_PASSWORD"); v != "" {
+		o.GiteaAdminPassword = secret.New(v)
+	}
+	if a.flags.giteaPasswordFile != "" {
+		pw, err := config.ReadSecretFile("gitea-admin-password-file", a.flags.giteaPasswordFile, "GITEA_ADMIN_PASSWORD")
+		if err != nil {
+			return o, err
+		}
+		o.GiteaAdminPassword = pw
 	}
 	// A skip saved by an earlier run (maybe chosen by --yes for want of
 	// credentials) gives way to credentials given now: the doctor's advice

@@ -133,6 +133,16 @@ func TestBadInput(t *testing.T) {
 			stderr: []string{"unknown flag: --humanitec-token"},
 		},
 		{
+			name: "empty Gitea password file", host: doctortest.Healthy,
+			env: humanitecEnv, args: []string{"up", "--yes", "--gitea-admin-password-file", os.DevNull}, code: ExitBadInput,
+			stderr: []string{"--gitea-admin-password-file " + os.DevNull + " is empty", "GITEA_ADMIN_PASSWORD"},
+		},
+		{
+			name: "missing Gitea password file", host: doctortest.Healthy,
+			env: humanitecEnv, args: []string{"up", "--yes", "--gitea-admin-password-file", "/nonexistent/pw"}, code: ExitBadInput,
+			stderr: []string{"read --gitea-admin-password-file", "point --gitea-admin-password-file at a file"},
+		},
+		{
 			name: "bad output", host: doctortest.Healthy,
 			env: humanitecEnv, args: []string{"up", "-o", "yaml"}, code: ExitBadInput,
 			stderr: []string{`output "yaml" is not known`},
@@ -265,6 +275,45 @@ func TestCredentialsLiftASavedSkip(t *testing.T) {
 			}
 			if o.SkipHumanitec != tt.wantSkip {
 				t.Errorf("SkipHumanitec = %t, want %t", o.SkipHumanitec, tt.wantSkip)
+			}
+		})
+	}
+}
+
+// TestGiteaPasswordOverride: SPEC §2, the admin password is overridable,
+// from the environment or a file (never a flag value), and then masked in
+// every output; the course's default is not a secret and stays readable.
+func TestGiteaPasswordOverride(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(file, []byte("from-a-file-42\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name   string
+		env    map[string]string
+		args   []string
+		want   string
+		masked bool
+	}{
+		{"default", nil, nil, "5minadmin", false},
+		{"environment", map[string]string{"GITEA_ADMIN_PASSWORD": "from-the-env-42"}, nil, "from-the-env-42", true},
+		{"file wins", map[string]string{"GITEA_ADMIN_PASSWORD": "from-the-env-42"}, []string{"--gitea-admin-password-file", file}, "from-a-file-42", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a := &app{env: Env{Getenv: func(k string) string { return tt.env[k] }}, redactor: &secret.Redactor{}}
+			root := a.rootCommand()
+			if err := root.ParseFlags(append(tt.args, "--state-dir", t.TempDir())); err != nil {
+				t.Fatal(err)
+			}
+			o, err := a.options(root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := o.GiteaAdminPassword.Reveal(); got != tt.want {
+				t.Errorf("password = %q, want %q", got, tt.want)
+			}
+			if masked := !strings.Contains(a.redactor.Redact("login "+tt.want), tt.want); masked != tt.masked {
+				t.Errorf("masked = %t, want %t", masked, tt.masked)
 			}
 		})
 	}

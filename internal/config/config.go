@@ -130,19 +130,20 @@ func DefaultStateDir() (string, error) {
 	return filepath.Join(dir, "pocketidp"), nil
 }
 
-// ReadTokenFile reads a Humanitec token from a file, the only way besides
-// $HUMANITEC_TOKEN: a flag value would show in `ps` and shell history.
-func ReadTokenFile(path string) (secret.Value, error) {
+// ReadSecretFile reads a secret (a token, a password) from the file that
+// flag names: besides the environment variable env, the only way to pass
+// one, as a flag value would show in `ps` and shell history.
+func ReadSecretFile(flag, path, env string) (secret.Value, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return secret.Value{}, &InputError{
-			Msg:  fmt.Sprintf("read --humanitec-token-file: %v", err),
-			Hint: "point --humanitec-token-file at a file that holds the token, or set HUMANITEC_TOKEN",
+			Msg:  fmt.Sprintf("read --%s: %v", flag, err),
+			Hint: fmt.Sprintf("point --%s at a file that holds it, or set %s", flag, env),
 		}
 	}
 	v := secret.New(string(b))
 	if v.Empty() {
-		return v, &InputError{Msg: fmt.Sprintf("--humanitec-token-file %s is empty", path), Hint: "write the Humanitec API token into it"}
+		return v, &InputError{Msg: fmt.Sprintf("--%s %s is empty", flag, path), Hint: "write the secret into it, or set " + env}
 	}
 	return v, nil
 }

@@ -294,7 +294,7 @@ func (s *Seeder) apiError(what string, resp *sdk.Response, err error) error {
 func (s *Seeder) badPassword(what string, err error) error {
 	return &config.InputError{
 		Msg: fmt.Sprintf("Gitea at %s rejected the password of admin %s (%s: %v)", s.cfg.URL, s.cfg.Admin, what, err),
-		Hint: fmt.Sprintf("give PocketIDP the admin password this Gitea was set up with, or reset it in the Gitea pod with "+
+		Hint: fmt.Sprintf("set GITEA_ADMIN_PASSWORD (or --gitea-admin-password-file) to the admin password this Gitea was set up with, or reset it in the Gitea pod with "+
 			"`gitea admin user change-password --username %s --password <password>`", s.cfg.Admin),
 	}
 }

@@ -82,7 +82,7 @@ func TestProgressScriptedStreamWithFailure(t *testing.T) {
 		{Time: at(95 * time.Second), Step: "humanitec/apps", Kind: bootstrap.Done, Elapsed: 54 * time.Second},
 		{Time: at(96 * time.Second), Step: "gitea/seed", Kind: bootstrap.Started},
 		{Time: at(2 * time.Minute), Step: "gitea/seed", Kind: bootstrap.Failed, Elapsed: 24 * time.Second,
-			Message: fail.Error(), Fix: "the Gitea admin password changed: pass --gitea-admin-password or reset it with gitea admin user change-password"},
+			Message: fail.Error(), Fix: "the Gitea admin password changed: set GITEA_ADMIN_PASSWORD or reset it with gitea admin user change-password"},
 	})
 	s.tm.Send(finishedMsg{err: &bootstrap.StepError{Step: "gitea/seed", Err: fail}})
 
