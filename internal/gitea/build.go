@@ -73,9 +73,16 @@ type JobStep struct {
 	Name, Status, Conclusion string
 }
 
-// Head is the commit at the head of the Backstage repository's default
-// branch: the one whose build deploys what the branch holds. A learner's
-// push (the course has them change the README) moves it on.
+// ciCommitters commit without starting a build. Gitea runs no workflow for
+// a push made with a workflow's own token, and the upstream Backstage
+// workflow commits catalog-info.yaml back to the branch that way, with
+// git-auto-commit-action, as github-actions[bot]: after the first build the
+// branch head is that commit, and it has no run.
+var ciCommitters = []string{"github-actions[bot]", "gitea-actions"}
+
+// Head is the newest commit on the Backstage repository's default branch
+// that is not a CI bot's: the one whose build deploys what the branch holds.
+// A learner's push (the course has them change the README) moves it on.
 func (s *Seeder) Head(ctx context.Context) (string, error) {
 	c, err := s.connect(ctx)
 	if err != nil {
@@ -86,14 +93,21 @@ func (s *Seeder) Head(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", s.apiError("read repository "+full, resp, err)
 	}
-	b, resp, err := c.GetRepoBranch(s.cfg.Org, s.cfg.Repo, r.DefaultBranch)
+	commits, resp, err := c.ListRepoCommits(s.cfg.Org, s.cfg.Repo, sdk.ListCommitOptions{
+		ListOptions: sdk.ListOptions{PageSize: 20}, SHA: r.DefaultBranch,
+	})
 	if err != nil {
-		return "", s.apiError("read branch "+r.DefaultBranch+" of "+full, resp, err)
+		return "", s.apiError("list the commits of branch "+r.DefaultBranch+" of "+full, resp, err)
 	}
-	if b.Commit == nil || b.Commit.ID == "" {
+	if len(commits) == 0 {
 		return "", fmt.Errorf("branch %s of %s has no commit", r.DefaultBranch, full)
 	}
-	return b.Commit.ID, nil
+	for _, cm := range commits {
+		if cm.RepoCommit == nil || cm.RepoCommit.Committer == nil || !slices.Contains(ciCommitters, cm.RepoCommit.Committer.Name) {
+			return cm.SHA, nil
+		}
+	}
+	return commits[0].SHA, nil
 }
 
 // Build finds the Actions run(s) commit started in the Backstage repository

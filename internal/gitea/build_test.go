@@ -449,3 +449,42 @@ func TestCombineRuns(t *testing.T) {
 		}
 	}
 }
+
+// TestHeadSkipsCIBotCommits: the upstream workflow commits catalog-info.yaml
+// back as github-actions[bot], a push Gitea starts no run for; the build to
+// follow is still that of the commit before it. A person's push after it is
+// the head again.
+func TestHeadSkipsCIBotCommits(t *testing.T) {
+	g := testenv.Gitea(t)
+	f := newFixture(t, g, "")
+	org := f.cfg.Org
+	if _, _, err := f.admin.CreateOrg(sdk.CreateOrgOption{Name: org, Visibility: sdk.VisibleTypePublic}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.admin.CreateOrgRepo(org, sdk.CreateRepoOption{Name: DefaultRepo, DefaultBranch: "main", AutoInit: true, Readme: "Default"}); err != nil {
+		t.Fatal(err)
+	}
+	commit := func(path string, committer sdk.Identity) string {
+		t.Helper()
+		fr, _, err := f.admin.CreateFile(org, DefaultRepo, path, sdk.CreateFileOptions{
+			FileOptions: sdk.FileOptions{Message: "change " + path, BranchName: "main", Committer: committer},
+			Content:     base64.StdEncoding.EncodeToString([]byte(path)),
+		})
+		if err != nil {
+			t.Fatalf("commit %s: %v", path, err)
+		}
+		return fr.Commit.SHA
+	}
+	learner := sdk.Identity{Name: "5minadmin", Email: "5minadmin@example.test"}
+	bot := sdk.Identity{Name: "github-actions[bot]", Email: "41898282+github-actions[bot]@users.noreply.github.com"}
+
+	pushed := commit("README.md.new", learner)
+	commit("catalog-info.yaml", bot)
+	if head, err := f.seeder().Head(context.Background()); err != nil || head != pushed {
+		t.Errorf("head = %s, %v; want the learner's %s under the bot's commit", head, err, pushed)
+	}
+	again := commit("docs.md", learner)
+	if head, err := f.seeder().Head(context.Background()); err != nil || head != again {
+		t.Errorf("head = %s, %v; want the new push %s", head, err, again)
+	}
+}
