@@ -149,7 +149,7 @@ triggers the Backstage deployment. Without a subcommand it runs "up".`,
 	f.DurationVar(&a.flags.waitTimeout, "wait-timeout", config.DefaultWaitTimeout, "with --wait: give up on Backstage after this long")
 	f.BoolVarP(&a.flags.verbose, "verbose", "v", false, "show debug lines too")
 	f.StringVar(&a.flags.backstageRepo, "backstage-repo", config.DefaultBackstageRepo, "Git URL Gitea migrates the Backstage app from")
-	f.StringVar(&a.flags.backstageRef, "backstage-ref", "", "branch, tag or commit of --backstage-repo (default: its default branch)")
+	f.StringVar(&a.flags.backstageRef, "backstage-ref", "", "branch, tag or commit of --backstage-repo (default: a pinned commit of the default repository, else its default branch)")
 	f.StringVar(&a.flags.backstageSource, "backstage-source", "", "local clone or git bundle of the Backstage app, pushed when Gitea cannot reach --backstage-repo (offline)")
 	// An existing Gitea instead of the one the chart installs, reached
 	// directly: for the test bed, where the API server runs no pods.

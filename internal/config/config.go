@@ -24,6 +24,11 @@ const (
 	DefaultGiteaAdmin    = "5minadmin"
 	DefaultGiteaOrg      = "5minorg"
 	DefaultBackstageRepo = "https://github.com/humanitec-architecture/backstage.git"
+	// DefaultBackstageRef pins DefaultBackstageRepo: the head of its main
+	// branch on 2025-12-02 ("Add deprecation notice to README"), the last
+	// commit before the repository was deprecated. Every install builds the
+	// same Backstage, whatever upstream does next.
+	DefaultBackstageRef = "e24331312f5d1f52b22489d19a8fcf3c7118ec6a"
 	DefaultTimeout       = 30 * time.Minute
 	// DefaultWaitTimeout bounds --wait: building the Backstage image alone
 	// takes 10–15 minutes on a laptop.
@@ -89,6 +94,16 @@ func Defaults() Options {
 // ExistingCluster reports whether the install goes into a cluster the user
 // already has, so kind is not used at all.
 func (o Options) ExistingCluster() bool { return o.Kubeconfig != "" || o.Context != "" }
+
+// SourceRef is the Backstage ref to import: --backstage-ref, else the pin of
+// the default repository; another repository without a ref gives its
+// default branch.
+func (o Options) SourceRef() string {
+	if o.BackstageRef == "" && o.BackstageRepo == DefaultBackstageRepo {
+		return DefaultBackstageRef
+	}
+	return o.BackstageRef
+}
 
 // CoderForwardPort is the workspace port the course forwards to: its setup
 // says `coder port-forward <workspace> --tcp 8443:443`, so in a Coder

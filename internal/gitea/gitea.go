@@ -101,7 +101,7 @@ func ConfigFromOptions(o config.Options) Config {
 		Org:           config.DefaultGiteaOrg,
 		Repo:          DefaultRepo,
 		Source:        o.BackstageRepo,
-		Ref:           o.BackstageRef,
+		Ref:           o.SourceRef(),
 		OfflineSource: o.BackstageSource,
 	}
 	if !o.SkipHumanitec {

@@ -1,0 +1,55 @@
+package config
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestSourceRef(t *testing.T) {
+	tests := []struct {
+		name, repo, ref, want string
+	}{
+		{"default repository is pinned", DefaultBackstageRepo, "", DefaultBackstageRef},
+		{"a ref given wins", DefaultBackstageRepo, "v0.3.1", "v0.3.1"},
+		{"another repository: its default branch", "https://example.test/backstage.git", "", ""},
+		{"another repository with a ref", "https://example.test/backstage.git", "main", "main"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := Defaults()
+			o.BackstageRepo, o.BackstageRef = tt.repo, tt.ref
+			if got := o.SourceRef(); got != tt.want {
+				t.Errorf("SourceRef() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestHostPorts: a Coder workspace also maps 443, where the course's
+// `coder port-forward <ws> --tcp 8443:443` ends; an existing cluster maps
+// nothing of ours.
+func TestHostPorts(t *testing.T) {
+	tests := []struct {
+		name    string
+		change  func(*Options)
+		want    []int
+		wantFwd int
+	}{
+		{"laptop", func(*Options) {}, []int{8443}, 0},
+		{"Coder", func(o *Options) { o.Coder = true }, []int{8443, 443}, 443},
+		{"Coder on 443 already", func(o *Options) { o.Coder, o.Port = true, 443 }, []int{443}, 0},
+		{"Coder, existing cluster", func(o *Options) { o.Coder, o.Kubeconfig = true, "/k" }, nil, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := Defaults()
+			tt.change(&o)
+			if got := o.HostPorts(); !slices.Equal(got, tt.want) {
+				t.Errorf("HostPorts() = %v, want %v", got, tt.want)
+			}
+			if got := o.ForwardPort(); got != tt.wantFwd {
+				t.Errorf("ForwardPort() = %d, want %d", got, tt.wantFwd)
+			}
+		})
+	}
+}
