@@ -21,6 +21,7 @@ const (
 	StepBackstageBuild  = "backstage/build"
 	StepBackstageDeploy = "backstage/deploy"
 	StepBackstageReady  = "backstage/ready"
+	StepBackstageRoute  = "backstage/route"
 )
 
 // State keys of what the Backstage steps learn.
@@ -81,12 +82,16 @@ func (w *waitClock) deadline() time.Time {
 
 // backstageSteps follow the build: the Gitea Actions run of the branch
 // head, then the Humanitec deployment it made, then Backstage answering
-// through the ingress. Only with --wait, and not without Humanitec (which
+// through the ingress. That is with --wait; without it, one look at
+// whether Backstage is deployed yet. Nothing without Humanitec (which
 // deploys Backstage). They change nothing `down` must take back, so they
 // have no Undo.
 func backstageSteps(in *Install) []Step {
-	if !in.Options.Wait || in.Options.SkipHumanitec {
+	if in.Options.SkipHumanitec {
 		return nil
+	}
+	if !in.Options.Wait {
+		return []Step{{Action: backstageRoute{in}, Needs: []string{StepGiteaTrigger}, Timeout: time.Minute}}
 	}
 	clock := &waitClock{timeout: in.Options.WaitTimeout}
 	// Each step's own bound is a backstop a minute after the shared
@@ -481,6 +486,51 @@ func (s backstageReady) Run(ctx context.Context, sc *StepContext) error {
 		}
 		return true, fmt.Sprintf("Backstage answers at %s (HTTP %d)", url, resp.StatusCode), nil
 	})
+}
+
+// --- backstage/route (without --wait) ---
+
+// backstageRoute asks Humanitec once, without waiting, whether Backstage is
+// deployed. When it is, the ingress certificate names its host (browsers
+// reject a *.localhost wildcard, so without this the tutorial's Backstage
+// URL fails the certificate check) and the summary shows its URL. The first
+// build takes 10-15 minutes, so the first `up` usually finds nothing yet;
+// the next `up` does.
+type backstageRoute struct{ in *Install }
+
+func (backstageRoute) Name() string { return StepBackstageRoute }
+
+// Done when the host is recorded and the certificate names it.
+func (s backstageRoute) Done(ctx context.Context, sc *StepContext) (bool, error) {
+	if s.in.Store.Value(ValueBackstageHost) == "" {
+		return false, nil
+	}
+	return tlsStep{s.in}.Done(ctx, sc)
+}
+
+func (s backstageRoute) Run(ctx context.Context, sc *StepContext) error {
+	in := s.in
+	d, found, err := backstageDeploy{in: in}.look(ctx)
+	switch {
+	case err != nil && final(err):
+		return err
+	case err != nil:
+		// The platform is up; this look is a bonus the next run repeats.
+		sc.Logger().Warn("could not ask Humanitec whether Backstage is deployed: " + err.Error())
+		return nil
+	case !found || !d.Succeeded() || d.Host == "":
+		sc.Logger().Info("Backstage is not deployed yet (its first build takes 10-15 minutes): follow it at " + ActionsURL(in.Options.Port) +
+			"; run `pocketidp up` again when it is done to add its URL to the certificate, or `pocketidp up --wait` to wait for it")
+		return nil
+	}
+	if err := (backstageDeploy{in: in}).record(d); err != nil {
+		return err
+	}
+	if err := (tlsStep{in}).Run(ctx, sc); err != nil {
+		return fmt.Errorf("add %s to the ingress certificate: %w", d.Host, err)
+	}
+	sc.Logger().Info("Backstage is deployed at " + humanitec.URL(d.Host, in.Options.Port) + "; the ingress certificate names it")
+	return nil
 }
 
 // NetCause is the last part of a transport error, which names the cause

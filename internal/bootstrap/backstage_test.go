@@ -30,7 +30,7 @@ func TestBackstageStepsPlan(t *testing.T) {
 		wait, skip bool
 		want       []string
 	}{
-		{"no --wait", false, false, nil},
+		{"no --wait: one look", false, false, []string{StepBackstageRoute}},
 		{"--wait", true, false, []string{StepBackstageBuild, StepBackstageDeploy, StepBackstageReady}},
 		{"--wait without Humanitec", true, true, nil},
 	} {
@@ -40,7 +40,7 @@ func TestBackstageStepsPlan(t *testing.T) {
 			var got []string
 			for _, s := range backstageSteps(&Install{Options: o}) {
 				got = append(got, s.Action.Name())
-				if s.Timeout <= o.WaitTimeout {
+				if tt.wait && s.Timeout <= o.WaitTimeout {
 					t.Errorf("%s: timeout %s cuts the shared --wait-timeout %s short", s.Action.Name(), s.Timeout, o.WaitTimeout)
 				}
 				if _, undoes := s.Action.(Undoer); undoes {
@@ -257,6 +257,74 @@ func TestBackstageSteps(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBackstageRoute: without --wait, up looks once. Before the deployment
+// it says how to get the URL later and records nothing; once Humanitec has
+// deployed Backstage, the next up records the URL and the certificate the
+// ingress serves names the host. The run after that has nothing to do.
+func TestBackstageRoute(t *testing.T) {
+	t.Parallel()
+	const host = "5min-backstage-route-wxyz.localhost"
+	ctx := context.Background()
+	hum := humanitectest.New(t)
+	in := humInstall(t, hum, humanitectest.DefaultToken)
+	api := testenv.APIServer(t)
+	in.Options.Kubeconfig, in.Options.Context = api.KubeconfigPath, testenv.KubeContext
+	cs, err := api.Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ing := testenv.StartIngress(t, cs, TLSSecret.Namespace, TLSSecret.Name)
+	in.Options.Port = ing.Port
+	if _, err := humRun(t, in, false); err != nil {
+		t.Fatalf("register with Humanitec: %v", err)
+	}
+	// The certificate step and the route step; the route's need (Gitea's
+	// trigger) is not in this plan, so it needs the certificate instead.
+	routeOnly := func() []Step {
+		route := backstageSteps(in)[0]
+		route.Needs = []string{StepTLS}
+		return []Step{{Action: tlsStep{in}}, route}
+	}
+
+	events, err := runSteps(ctx, in, nil, routeOnly())
+	if err != nil {
+		t.Fatalf("before the deployment: %v", err)
+	}
+	if got := in.Store.Value(ValueBackstageURL); got != "" {
+		t.Errorf("URL %q recorded before any deployment", got)
+	}
+	if !logSays(events, StepBackstageRoute, "not deployed yet") || !logSays(events, StepBackstageRoute, "pocketidp up --wait") {
+		t.Errorf("no word on how to get Backstage's URL later:\n%v", events)
+	}
+
+	app := humanitec.BackstageAppID(in.Store.InstallID())
+	hum.SeedDeploy(humanitectest.DefaultOrg, app, config.EnvType, humanitectest.Deploy{Script: &humanitectest.DeployScript{Host: host}})
+	if _, err := runSteps(ctx, in, nil, routeOnly()); err != nil {
+		t.Fatalf("after the deployment: %v", err)
+	}
+	if got, want := in.Store.Value(ValueBackstageURL), "https://"+host+":"+strconv.Itoa(ing.Port); got != want {
+		t.Errorf("URL %q, want %q", got, want)
+	}
+	assertCertCovers(t, ing, host)
+
+	events, err = runSteps(ctx, in, nil, routeOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := finalEvents(events)[StepBackstageRoute].Kind; k != Skipped {
+		t.Errorf("third run: route %q, want skipped", k)
+	}
+}
+
+func logSays(events []Event, step, text string) bool {
+	for _, e := range events {
+		if e.Step == step && e.Kind == Log && strings.Contains(e.Message, text) {
+			return true
+		}
+	}
+	return false
 }
 
 // backstageInstall is an install whose Backstage repository Gitea migrates

@@ -67,7 +67,7 @@ func RenderSummary(s Summary, width int) string {
 		fmt.Fprintln(&b, row("Backstage", subtleStyle.Render("not deployed: Humanitec was skipped, and Humanitec deploys it")))
 	default:
 		fmt.Fprintln(&b, row("Backstage", subtleStyle.Render("being built by the first CI run of "+config.DefaultGiteaOrg+
-			"/backstage: follow it at ")+linkStyle.Render(s.ActionsURL())+subtleStyle.Render(", or run `pocketidp up --wait`")))
+			"/backstage: follow it at ")+linkStyle.Render(s.ActionsURL())+subtleStyle.Render("; run `pocketidp up` again when it is done for its URL, or `pocketidp up --wait` to wait")))
 	}
 	for _, l := range s.Logins {
 		fmt.Fprintln(&b, row(l.Service+" login", l.User+" / "+l.Password))
