@@ -536,10 +536,10 @@ func statusOf(f *state.File, stateDir string) tui.Status {
 			health, detail = tui.Unknown, "skipped (--skip-humanitec)"
 		case c.name == "backstage" && f.Options.SkipHumanitec:
 			health, detail = tui.Unknown, "not deployed: Humanitec deploys it, and it was skipped"
-		case c.name == "backstage" && health == tui.Missing:
-			// Only `up --wait` follows the build: not followed is not
-			// missing.
-			health, detail = tui.Unknown, "build not followed: `pocketidp up --wait` waits for it"
+		case c.name == "backstage" && health != tui.Degraded && f.Values[bootstrap.ValueBackstageURL] == "":
+			// The first build takes 10-15 minutes and only `up --wait`
+			// follows it: not seen yet is not missing.
+			health, detail = tui.Unknown, "no deployment seen yet: run `pocketidp up` again when the build is done, or `pocketidp up --wait`"
 		}
 		st.Components = append(st.Components, tui.Component{Name: c.name, Health: health, Detail: detail})
 	}

@@ -56,6 +56,10 @@ func TestUpWaitFollowsBackstage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Nothing deployed yet: status says so, and how to get the URL.
+	if r := b.run(t, "status"); !strings.Contains(r.stdout, "no deployment seen yet") {
+		t.Errorf("status before the build does not say Backstage is not seen yet:\n%s", r.stdout)
+	}
 	// The runner the chart would start: it registers with the token the
 	// chart's Secret holds. Until then the build waits in Gitea's queue.
 	sec, err := cs.CoreV1().Secrets(charts.RunnerNamespace).Get(context.Background(), charts.RunnerTokenSecret, metav1.GetOptions{})
