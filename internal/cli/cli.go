@@ -77,11 +77,11 @@ type app struct {
 // flags are the raw command-line values before they meet the environment.
 type flags struct {
 	org, tokenFile, giteaPasswordFile, apiURL, name, listen, kubeconfig, kubeContext, chartDir string
-	output, logFile, stateDir, giteaURL                                     string
-	backstageRepo, backstageRef, backstageSource                            string
-	port                                                                    int
-	trust, yes, skipHumanitec, verbose, includeTutorial, noPodWait, wait    bool
-	timeout, waitTimeout                                                    time.Duration
+	output, logFile, stateDir, giteaURL                                                        string
+	backstageRepo, backstageRef, backstageSource                                               string
+	port                                                                                       int
+	trust, yes, skipHumanitec, verbose, includeTutorial, noPodWait, wait                       bool
+	timeout, waitTimeout                                                                       time.Duration
 }
 
 func (a *app) exit(err error) int {

@@ -29,7 +29,7 @@ const (
 	// commit before the repository was deprecated. Every install builds the
 	// same Backstage, whatever upstream does next.
 	DefaultBackstageRef = "e24331312f5d1f52b22489d19a8fcf3c7118ec6a"
-	DefaultTimeout       = 30 * time.Minute
+	DefaultTimeout      = 30 * time.Minute
 	// DefaultWaitTimeout bounds --wait: building the Backstage image alone
 	// takes 10–15 minutes on a laptop.
 	DefaultWaitTimeout = 40 * time.Minute
