@@ -139,15 +139,14 @@ func (a *app) runner(in *bootstrap.Install, sink bootstrap.Sink, status bootstra
 
 func (a *app) runUp(cmd *cobra.Command, _ []string) error {
 	mode := a.mode()
-	asks := mode == tui.Interactive || mode == tui.Accessible
 	// The wizard asks for what is missing, so only headless runs must have
 	// everything up front.
-	in, closeLog, err := a.prepare(cmd, !asks)
+	in, closeLog, err := a.prepare(cmd, !mode.Asks())
 	if err != nil {
 		return err
 	}
 	defer closeLog()
-	if !asks {
+	if !mode.Asks() {
 		return a.upPlain(cmd.Context(), in)
 	}
 
@@ -218,9 +217,9 @@ func (a *app) upPlain(ctx context.Context, in *bootstrap.Install) error {
 	return err
 }
 
-// mode is how this run talks to the user: Interactive and Accessible may
-// ask (a terminal, no --yes, not under Coder or CI, text output); Plain and
-// JSON may not. Decided before any Bubble Tea program starts.
+// mode is how this run talks to the user (it may ask on a terminal, with no
+// --yes, not under Coder or CI, with text output). Decided before any
+// Bubble Tea program starts.
 func (a *app) mode() tui.Mode {
 	return tui.SelectMode(tui.ModeInput{IsTTY: a.env.IsTTY, Yes: a.flags.yes, Output: a.flags.output, Getenv: a.env.Getenv})
 }
@@ -331,8 +330,7 @@ func (a *app) runDown(cmd *cobra.Command, _ []string) error {
 	ctx, cancel := context.WithTimeout(cmd.Context(), in.Options.Timeout)
 	defer cancel()
 	mode := a.mode()
-	asks := mode == tui.Interactive || mode == tui.Accessible
-	if !in.Options.Yes && !asks {
+	if !in.Options.Yes && !mode.Asks() {
 		return &config.InputError{Msg: "down removes the install and nothing can ask for confirmation here", Hint: "pass --yes to confirm"}
 	}
 	store, err := state.Open(in.Options.StateDir)
@@ -369,7 +367,7 @@ func (a *app) runDown(cmd *cobra.Command, _ []string) error {
 		}
 		return nil
 	}
-	if !asks || in.Options.Yes {
+	if !mode.Asks() || in.Options.Yes {
 		return downPlain(downDone(in))
 	}
 
