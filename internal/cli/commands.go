@@ -367,11 +367,14 @@ func (a *app) runDown(cmd *cobra.Command, _ []string) error {
 		}
 		return nil
 	}
+	items := teardownItems(ctx, in)
 	if !mode.Asks() || in.Options.Yes {
+		if in.Options.Output == "text" {
+			fmt.Fprint(a.env.Stdout, a.redactor.Redact(tui.TeardownList(items)))
+		}
 		return downPlain(downDone(in))
 	}
 
-	items := teardownItems(ctx, in)
 	chosen, err := tui.RunTeardown(ctx, tui.TeardownInput{
 		Items: items, Accessible: mode == tui.Accessible, In: a.env.Stdin, Out: a.env.Stdout,
 		ProgramOptions: a.programOptions(),

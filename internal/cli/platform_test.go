@@ -406,6 +406,10 @@ func TestDownHumanitecCredentials(t *testing.T) {
 	if !strings.Contains(r.stdout, "except this install's Humanitec objects") {
 		t.Errorf("down --skip-humanitec does not say what it left:\n%s", r.stdout)
 	}
+	if !strings.Contains(r.stdout, "Removing:\n") || !strings.Contains(r.stdout, "Gitea content: org 5minorg") ||
+		strings.Contains(r.stdout, "Humanitec objects of this install:") {
+		t.Errorf("down --skip-humanitec does not list what it removes, or lists Humanitec's:\n%s", r.stdout)
+	}
 	if orgExists() {
 		t.Error("org 5minorg left by down --skip-humanitec")
 	}

@@ -411,3 +411,31 @@ func runAccessibleTeardown(ctx context.Context, in TeardownInput) ([]TeardownIte
 	}
 	return sel, nil
 }
+
+// TeardownList is what a `down --yes` removes and what it leaves, in plain
+// lines for its log: a script's run says as much as the selection screen.
+func TeardownList(items []TeardownItem) string {
+	var remove, leave []string
+	for _, g := range groupOrder {
+		for _, it := range items {
+			if it.Group != g {
+				continue
+			}
+			line := "  " + groupTitle(g) + ": " + it.Description
+			if g == GroupForeign {
+				leave = append(leave, line)
+			} else {
+				remove = append(remove, line)
+			}
+		}
+	}
+	var b strings.Builder
+	if len(remove) > 0 {
+		b.WriteString("Removing:\n" + strings.Join(remove, "\n") + "\n")
+	}
+	if len(leave) > 0 {
+		b.WriteString("Left in place, as PocketIDP did not create them (--include-tutorial-objects removes the tutorial's):\n" +
+			strings.Join(leave, "\n") + "\n")
+	}
+	return b.String()
+}

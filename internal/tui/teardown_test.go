@@ -129,3 +129,23 @@ func TestTeardownAccessible(t *testing.T) {
 		t.Errorf("accessible output has escape codes:\n%q", out.String())
 	}
 }
+
+// TestTeardownList: a headless down lists what it removes, in the screen's
+// group order, and apart what PocketIDP did not create.
+func TestTeardownList(t *testing.T) {
+	got := TeardownList([]TeardownItem{
+		{Group: GroupState, Description: "local state, CA and keys"},
+		{Group: GroupForeign, Description: "app other-team"},
+		{Group: GroupGitea, Description: "org 5minorg"},
+		{Group: GroupCluster, Description: "kind cluster and its containers"},
+	})
+	want := "Removing:\n" +
+		"  " + groupTitle(GroupCluster) + ": kind cluster and its containers\n" +
+		"  " + groupTitle(GroupGitea) + ": org 5minorg\n" +
+		"  " + groupTitle(GroupState) + ": local state, CA and keys\n" +
+		"Left in place, as PocketIDP did not create them (--include-tutorial-objects removes the tutorial's):\n" +
+		"  " + groupTitle(GroupForeign) + ": app other-team\n"
+	if got != want {
+		t.Errorf("list:\n%s\nwant:\n%s", got, want)
+	}
+}
