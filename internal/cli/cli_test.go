@@ -3,10 +3,12 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/pocketidp/pocketidp/internal/doctor/doctortest"
 	"github.com/pocketidp/pocketidp/internal/secret"
 	"github.com/pocketidp/pocketidp/internal/state"
+	"github.com/pocketidp/pocketidp/internal/tui"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -318,3 +321,61 @@ func TestGiteaPasswordOverride(t *testing.T) {
 		})
 	}
 }
+
+// TestStatusAsksTheEngine: for a kind install, status asks the engine
+// whether the node container runs; the recorded steps alone would call a
+// cluster deleted by hand healthy.
+func TestStatusAsksTheEngine(t *testing.T) {
+	const ps = "docker ps --filter label=io.x-k8s.kind.cluster=5min-idp --format {{.Names}}"
+	for _, tt := range []struct {
+		name       string
+		out        *string
+		wantHealth tui.Health
+		wantDetail string
+	}{
+		{"running", ptr("5min-idp-control-plane\n"), tui.Healthy, "steps done"},
+		{"deleted by hand", ptr(""), tui.Missing, "5min-idp-control-plane is not running"},
+		{"engine does not answer", nil, tui.Unknown, "could not ask the container engine"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			stateDir := t.TempDir()
+			store, err := state.Open(stateDir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := store.Update(func(f *state.File) { f.Options = config.Defaults() }); err != nil {
+				t.Fatal(err)
+			}
+			if err := store.SetStep("cluster", state.StepDone, ""); err != nil {
+				t.Fatal(err)
+			}
+			store.Close()
+
+			h := doctortest.Healthy()
+			if tt.out != nil {
+				h.Out[ps] = *tt.out
+			} else {
+				h.DaemonDown()
+			}
+			var out, errb bytes.Buffer
+			Run(context.Background(), Env{
+				Args:  []string{"status", "-o", "json", "--state-dir", stateDir, "--log-file", filepath.Join(t.TempDir(), "debug.log")},
+				Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
+				Getenv: func(string) string { return "" }, Host: h,
+			})
+			var st tui.Status
+			if err := json.Unmarshal(out.Bytes(), &st); err != nil {
+				t.Fatalf("status -o json: %v\n%s%s", err, out.String(), errb.String())
+			}
+			i := slices.IndexFunc(st.Components, func(c tui.Component) bool { return c.Name == "cluster" })
+			if i < 0 {
+				t.Fatalf("no cluster component: %+v", st.Components)
+			}
+			if c := st.Components[i]; c.Health != tt.wantHealth || !strings.Contains(c.Detail, tt.wantDetail) {
+				t.Errorf("cluster %s %q, want %s ~%q", c.Health, c.Detail, tt.wantHealth, tt.wantDetail)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

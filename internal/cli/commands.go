@@ -455,12 +455,35 @@ func (a *app) runStatus(cmd *cobra.Command, _ []string) error {
 		return err
 	default:
 		st = statusOf(f, o.StateDir)
+		a.checkCluster(cmd.Context(), f, &st)
 		probe(cmd.Context(), f.Options, o.StateDir, st.URLs)
 	}
 	if o.Output == "json" {
 		return writeJSON(a.env.Stdout, st)
 	}
 	return tui.Print(a.env.Stdout, nil, tui.RenderStatus(st, 80))
+}
+
+// checkCluster asks the engine whether the kind cluster the state records
+// still runs: a cluster deleted by hand is missing, whatever the steps say.
+// (An existing cluster's health shows in the URL probes.)
+func (a *app) checkCluster(ctx context.Context, f *state.File, st *tui.Status) {
+	if f.Options.ExistingCluster() || f.Steps[bootstrap.StepCluster].Status != state.StepDone {
+		return
+	}
+	i := slices.IndexFunc(st.Components, func(c tui.Component) bool { return c.Name == "cluster" })
+	if i < 0 {
+		return
+	}
+	running, err := doctor.ClusterRunning(ctx, a.env.Host, f.Options.Name)
+	switch {
+	case err != nil:
+		st.Components[i].Health, st.Components[i].Detail = tui.Unknown, "could not ask the container engine: "+err.Error()
+	case !running:
+		st.Components[i].Health = tui.Missing
+		st.Components[i].Detail = "node container " + f.Options.NodeName() + " is not running: start it (docker or podman start " +
+			f.Options.NodeName() + "), or, if it was deleted, run `pocketidp up` to make it again"
+	}
 }
 
 // probeTimeout bounds each URL's answer in `status`.

@@ -248,19 +248,33 @@ func CheckPort(ctx context.Context, h Host, o config.Options) Result {
 }
 
 // clusterPublishes reports whether the node container of kind cluster name
-// publishes host port port. kind labels its node containers with the
-// cluster's name; both engines print published ports as
+// publishes host port port. Both engines print published ports as
 // "127.0.0.1:8443->30443/tcp".
 func clusterPublishes(ctx context.Context, h Host, name string, port int) bool {
+	out, err := clusterNodes(ctx, h, name, "{{.Ports}}")
+	return err == nil && strings.Contains(out, ":"+strconv.Itoa(port)+"->")
+}
+
+// ClusterRunning reports whether a node container of kind cluster name is
+// running: what `status` asks the engine, as the state only says what was
+// made.
+func ClusterRunning(ctx context.Context, h Host, name string) (bool, error) {
+	out, err := clusterNodes(ctx, h, name, "{{.Names}}")
+	return strings.TrimSpace(out) != "", err
+}
+
+// clusterNodes lists the running node containers of kind cluster name in
+// format: kind labels them with the cluster's name.
+func clusterNodes(ctx context.Context, h Host, name, format string) (string, error) {
 	e, err := DetectEngine(ctx, h)
 	if err != nil {
-		return false
+		return "", err
 	}
-	out, err := h.Output(ctx, e.Name, "ps", "--filter", "label=io.x-k8s.kind.cluster="+name, "--format", "{{.Ports}}")
+	out, err := h.Output(ctx, e.Name, "ps", "--filter", "label=io.x-k8s.kind.cluster="+name, "--format", format)
 	if err != nil {
-		return false
+		return "", fmt.Errorf("%s ps: %w", e.Name, err)
 	}
-	return strings.Contains(string(out), ":"+strconv.Itoa(port)+"->")
+	return string(out), nil
 }
 
 func suggestPort(p int) int {
