@@ -176,6 +176,29 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+// optionsFor resolves the options command cmd ("" for the root) would run
+// with, from env and args, with its state in stateDir; it returns the app
+// too, for its redactor.
+func optionsFor(t *testing.T, env map[string]string, cmd, stateDir string, args ...string) (config.Options, *app) {
+	t.Helper()
+	a := &app{env: Env{Getenv: func(k string) string { return env[k] }}, redactor: &secret.Redactor{}}
+	c := a.rootCommand()
+	if cmd != "" {
+		var err error
+		if c, _, err = c.Find([]string{cmd}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.ParseFlags(append(args, "--state-dir", stateDir)); err != nil {
+		t.Fatal(err)
+	}
+	o, err := a.options(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o, a
+}
+
 // TestWaitDefault: a Coder workspace's startup script is the learner's only
 // view of the build, so there `up` waits for Backstage unless told not to.
 func TestWaitDefault(t *testing.T) {
@@ -191,15 +214,7 @@ func TestWaitDefault(t *testing.T) {
 		{"Coder, --wait=false", map[string]string{"CODER": "true"}, []string{"--wait=false"}, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			a := &app{env: Env{Getenv: func(k string) string { return tt.env[k] }}, redactor: &secret.Redactor{}}
-			root := a.rootCommand()
-			if err := root.ParseFlags(append(tt.args, "--state-dir", t.TempDir())); err != nil {
-				t.Fatal(err)
-			}
-			o, err := a.options(root)
-			if err != nil {
-				t.Fatal(err)
-			}
+			o, _ := optionsFor(t, tt.env, "", t.TempDir(), tt.args...)
 			if o.Wait != tt.want {
 				t.Errorf("Wait = %t, want %t", o.Wait, tt.want)
 			}
@@ -263,19 +278,7 @@ func TestCredentialsLiftASavedSkip(t *testing.T) {
 			}
 			store.Close()
 
-			a := &app{env: Env{Getenv: func(k string) string { return tt.env[k] }}, redactor: &secret.Redactor{}}
-			root := a.rootCommand()
-			cmd, _, err := root.Find([]string{tt.cmd})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.ParseFlags(append(tt.args, "--state-dir", dir)); err != nil {
-				t.Fatal(err)
-			}
-			o, err := a.options(cmd)
-			if err != nil {
-				t.Fatal(err)
-			}
+			o, _ := optionsFor(t, tt.env, tt.cmd, dir, tt.args...)
 			if o.SkipHumanitec != tt.wantSkip {
 				t.Errorf("SkipHumanitec = %t, want %t", o.SkipHumanitec, tt.wantSkip)
 			}
@@ -303,15 +306,7 @@ func TestGiteaPasswordOverride(t *testing.T) {
 		{"file wins", map[string]string{"GITEA_ADMIN_PASSWORD": "from-the-env-42"}, []string{"--gitea-admin-password-file", file}, "from-a-file-42", true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			a := &app{env: Env{Getenv: func(k string) string { return tt.env[k] }}, redactor: &secret.Redactor{}}
-			root := a.rootCommand()
-			if err := root.ParseFlags(append(tt.args, "--state-dir", t.TempDir())); err != nil {
-				t.Fatal(err)
-			}
-			o, err := a.options(root)
-			if err != nil {
-				t.Fatal(err)
-			}
+			o, a := optionsFor(t, tt.env, "", t.TempDir(), tt.args...)
 			if got := o.GiteaAdminPassword.Reveal(); got != tt.want {
 				t.Errorf("password = %q, want %q", got, tt.want)
 			}

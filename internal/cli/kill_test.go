@@ -99,11 +99,7 @@ func TestKilledUpResumesWithoutDuplicates(t *testing.T) {
 	// No duplicates: one repository in the org, one deployed revision per
 	// release, each Humanitec object once (the fake refuses duplicate ids,
 	// so count the apps).
-	g, err := sdk.NewClient(b.gitea.URL, sdk.SetBasicAuth(b.gitea.AdminUser, b.gitea.AdminPassword))
-	if err != nil {
-		t.Fatal(err)
-	}
-	repos, _, err := g.ListOrgRepos("5minorg", sdk.ListOrgReposOptions{})
+	repos, _, err := b.giteaAdmin(t).ListOrgRepos("5minorg", sdk.ListOrgReposOptions{})
 	if err != nil || len(repos) != 1 || repos[0].Name != "backstage" {
 		t.Errorf("repos of 5minorg: %v %v", names(repos), err)
 	}

@@ -123,6 +123,26 @@ func (b *bed) env() map[string]string {
 	return env
 }
 
+// installID reads the install id from the bed's state.
+func (b *bed) installID(t testing.TB) string {
+	t.Helper()
+	f, err := state.Read(filepath.Join(b.dir, "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.InstallID
+}
+
+// giteaAdmin is a client of the bed's Gitea as its admin.
+func (b *bed) giteaAdmin(t testing.TB) *sdk.Client {
+	t.Helper()
+	g, err := sdk.NewClient(b.gitea.URL, sdk.SetBasicAuth(b.gitea.AdminUser, b.gitea.AdminPassword))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
 func (b *bed) run(t testing.TB, cmd ...string) result {
 	t.Helper()
 	return b.runOn(t, false, "", cmd...)
@@ -170,17 +190,10 @@ func TestUpConvergesAndDownRemovesEverything(t *testing.T) {
 			t.Errorf("step %s ended %q", step, st[step])
 		}
 	}
-	f, err := state.Read(filepath.Join(b.dir, "state"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := f.InstallID
+	id := b.installID(t)
 
 	// The end state, read back from the real servers.
-	g, err := sdk.NewClient(b.gitea.URL, sdk.SetBasicAuth(b.gitea.AdminUser, b.gitea.AdminPassword))
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := b.giteaAdmin(t)
 	if _, _, err := g.GetOrg("5minorg"); err != nil {
 		t.Errorf("org 5minorg: %v", err)
 	}
@@ -290,11 +303,7 @@ func TestUpWrongTokenCreatesNothing(t *testing.T) {
 	if after := namespaces(); !slices.Equal(after, before) {
 		t.Errorf("namespaces %v, were %v", after, before)
 	}
-	g, err := sdk.NewClient(b.gitea.URL, sdk.SetBasicAuth(b.gitea.AdminUser, b.gitea.AdminPassword))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := g.GetOrg("5minorg"); err == nil {
+	if _, _, err := b.giteaAdmin(t).GetOrg("5minorg"); err == nil {
 		t.Error("org 5minorg was created")
 	}
 	if w := b.hum.Writes(); len(w) != 0 {
@@ -356,15 +365,8 @@ func TestDownHumanitecCredentials(t *testing.T) {
 	if r := b.run(t, "up", "--yes"); r.code != 0 {
 		t.Fatalf("up exit %d\nstderr: %s", r.code, r.stderr)
 	}
-	f, err := state.Read(filepath.Join(b.dir, "state"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := f.InstallID
-	g, err := sdk.NewClient(b.gitea.URL, sdk.SetBasicAuth(b.gitea.AdminUser, b.gitea.AdminPassword))
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := b.installID(t)
+	g := b.giteaAdmin(t)
 	orgExists := func() bool { _, _, err := g.GetOrg("5minorg"); return err == nil }
 	humObjects := func() (n int) {
 		for _, o := range b.hum.Objects(humanitectest.DefaultOrg) {

@@ -5,14 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	sdk "code.gitea.io/sdk/gitea"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -22,7 +20,6 @@ import (
 	"github.com/pocketidp/pocketidp/internal/config"
 	"github.com/pocketidp/pocketidp/internal/humanitec"
 	"github.com/pocketidp/pocketidp/internal/humanitec/humanitectest"
-	"github.com/pocketidp/pocketidp/internal/state"
 	"github.com/pocketidp/pocketidp/internal/testenv"
 	"github.com/pocketidp/pocketidp/internal/tui"
 )
@@ -52,10 +49,7 @@ func TestUpWaitFollowsBackstage(t *testing.T) {
 	if !strings.Contains(r.stdout, "/5minorg/backstage/actions") || !strings.Contains(r.stdout, "up --wait") {
 		t.Errorf("the summary does not say where the build runs or how to wait for it:\n%s", r.stdout)
 	}
-	f, err := state.Read(filepath.Join(b.dir, "state"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := b.installID(t)
 	// Nothing deployed yet: status says so, and how to get the URL.
 	if r := b.run(t, "status"); !strings.Contains(r.stdout, "no deployment seen yet") {
 		t.Errorf("status before the build does not say Backstage is not seen yet:\n%s", r.stdout)
@@ -80,7 +74,7 @@ func TestUpWaitFollowsBackstage(t *testing.T) {
 			mu.Unlock()
 			return testenv.TaskOutcome{}
 		}})
-	app := humanitec.BackstageAppID(f.InstallID)
+	app := humanitec.BackstageAppID(id)
 	host := app + "-wxyz.localhost"
 	ing.Route(host, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "<title>Backstage</title>") }))
 	// The deployment the build made finishes with the route's host.
@@ -149,11 +143,7 @@ func TestUpWaitFollowsBackstage(t *testing.T) {
 	if err := runner.Close(); err != nil {
 		t.Error(err)
 	}
-	admin, err := sdk.NewClient(b.gitea.URL, sdk.SetBasicAuth(b.gitea.AdminUser, b.gitea.AdminPassword))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.DeleteAdminActionRunner(runner.ID); err != nil {
+	if _, err := b.giteaAdmin(t).DeleteAdminActionRunner(runner.ID); err != nil {
 		t.Fatal(err)
 	}
 	ns, err := cs.CoreV1().Namespaces().Get(context.Background(), "traefik", metav1.GetOptions{})
