@@ -224,7 +224,7 @@ func CheckEngine(ctx context.Context, h Host, _ config.Options) Result {
 // held by this platform's own cluster: a re-run must not stop at the port
 // its first run took.
 func CheckPort(ctx context.Context, h Host, o config.Options) Result {
-	var found []string
+	var found, notes []string
 	for _, port := range o.HostPorts() {
 		addr := net.JoinHostPort(o.ListenAddress, strconv.Itoa(port))
 		l, err := h.Listen("tcp", addr)
@@ -234,6 +234,12 @@ func CheckPort(ctx context.Context, h Host, o config.Options) Result {
 			found = append(found, addr+" is free")
 		case clusterPublishes(ctx, h, o.Name, port):
 			found = append(found, fmt.Sprintf("%s is held by cluster %s", addr, o.Name))
+		case errors.Is(err, os.ErrPermission):
+			// Only root may bind below 1024, and this check runs as the
+			// user; the engine binds it: rootful Docker can, a rootless
+			// engine only where the sysctl allows it.
+			found = append(found, addr+" needs privileges the container engine has, if it runs as root")
+			notes = append(notes, fmt.Sprintf("a rootless engine needs `sudo sysctl net.ipv4.ip_unprivileged_port_start=%d` to bind %s", port, addr))
 		case port != o.Port:
 			return Result{Check: "port", Status: Fail,
 				Found: fmt.Sprintf("port %d on %s, where the course's `coder port-forward <workspace> --tcp %d:%d` ends, is in use or not available: %v", port, o.ListenAddress, o.Port, port, err),
@@ -243,6 +249,9 @@ func CheckPort(ctx context.Context, h Host, o config.Options) Result {
 				Found: fmt.Sprintf("port %d on %s is in use or not available: %v", port, o.ListenAddress, err),
 				Fix:   fmt.Sprintf("stop what listens on %s, or pass --port %d", addr, suggestPort(o.Port))}
 		}
+	}
+	if len(notes) > 0 {
+		return Result{Check: "port", Status: Warn, Found: strings.Join(found, "; "), Fix: strings.Join(notes, "; ")}
 	}
 	return Result{Check: "port", Status: OK, Found: strings.Join(found, "; ")}
 }

@@ -50,6 +50,10 @@ func TestChecks(t *testing.T) {
 			h.Out["docker ps --filter label=io.x-k8s.kind.cluster=5min-idp --format {{.Ports}}"] = "127.0.0.1:18443->30443/tcp\n"
 		}, "port", Fail, "port 8443 on 127.0.0.1 is in use", "--port 9443"},
 		{"Coder: the forward port too", func(_ *doctortest.Host, o *config.Options) { o.Coder = true }, "port", OK, "127.0.0.1:8443 is free; 127.0.0.1:443 is free", ""},
+		{"Coder: 443 needs root", func(h *doctortest.Host, o *config.Options) {
+			o.Coder = true
+			h.Privileged = map[string]bool{"127.0.0.1:443": true}
+		}, "port", Warn, "127.0.0.1:443 needs privileges the container engine has", "ip_unprivileged_port_start=443"},
 		{"Coder: forward port busy", func(h *doctortest.Host, o *config.Options) { o.Coder = true; h.Busy["127.0.0.1:443"] = true }, "port", Fail, "--tcp 8443:443` ends, is in use", "stop what listens on 127.0.0.1:443"},
 		{"resources ok", nil, "resources", OK, "4 CPUs, 15.6 GiB memory", ""},
 		{"one cpu", func(h *doctortest.Host, _ *config.Options) { h.CPUs = 1 }, "resources", Fail, "need at least 2 CPUs", "more CPUs"},

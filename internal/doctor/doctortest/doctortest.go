@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strings"
+	"syscall"
 )
 
 // Host answers from tables. A command that is in neither Out nor Errs fails,
@@ -19,8 +21,11 @@ type Host struct {
 	Errs  map[string]error  // "docker version ..." -> error
 	Files map[string]string
 	Busy  map[string]bool // "127.0.0.1:8443" -> in use
-	CPUs  int
-	OS    string
+	// Privileged are addresses this user may not bind (ports below 1024
+	// without root).
+	Privileged map[string]bool
+	CPUs       int
+	OS         string
 }
 
 // Healthy is a Linux machine with 4 CPUs, 16 GiB, a running Docker and
@@ -78,6 +83,9 @@ func (h *Host) Output(_ context.Context, name string, args ...string) ([]byte, e
 func (h *Host) Listen(_, addr string) (net.Listener, error) {
 	if h.Busy[addr] {
 		return nil, fmt.Errorf("listen tcp %s: bind: address already in use", addr)
+	}
+	if h.Privileged[addr] {
+		return nil, &net.OpError{Op: "listen", Net: "tcp", Err: os.NewSyscallError("bind", syscall.EACCES)}
 	}
 	return net.Listen("tcp", "127.0.0.1:0")
 }
