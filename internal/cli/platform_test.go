@@ -323,36 +323,33 @@ func TestAccessibleTerminal(t *testing.T) {
 	// Org and token as the environment gives them, keep the settings,
 	// create.
 	r := b.runOn(t, true, "\n\ny\ny\n", "up")
-	if r.code != 0 {
-		t.Fatalf("up exit %d\nstderr: %s\nstdout: %s", r.code, r.stderr, r.stdout)
-	}
-	for _, want := range []string{"Humanitec org id", "Create the platform?", "gitea/trigger", "https://git.localhost:8443"} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("up's output lacks %q:\n%s", want, r.stdout)
-		}
-	}
-	if strings.Contains(r.stdout, "\x1b") {
-		t.Errorf("up's output has escape codes:\n%q", r.stdout)
-	}
+	checkPlain(t, "up", r, "Humanitec org id", "Create the platform?", "gitea/trigger", "https://git.localhost:8443")
 	if _, err := state.Read(filepath.Join(b.dir, "state")); err != nil {
 		t.Fatalf("no state after up: %v", err)
 	}
 
 	// Keep the preselection (everything this install made), confirm.
 	r = b.runOn(t, true, "0\ny\n", "down")
-	if r.code != 0 {
-		t.Fatalf("down exit %d\nstderr: %s\nstdout: %s", r.code, r.stderr, r.stdout)
+	checkPlain(t, "down", r, "What should be removed?", "Gitea content: org 5minorg", "Remove ", "removed")
+	if _, err := state.Read(filepath.Join(b.dir, "state")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("state after down: %v, want none", err)
 	}
-	for _, want := range []string{"What should be removed?", "Gitea content: org 5minorg", "Remove ", "removed"} {
+}
+
+// checkPlain wants cmd to have succeeded with output that says each of
+// wants and holds no escape code.
+func checkPlain(t *testing.T, cmd string, r result, wants ...string) {
+	t.Helper()
+	if r.code != 0 {
+		t.Fatalf("%s exit %d\nstderr: %s\nstdout: %s", cmd, r.code, r.stderr, r.stdout)
+	}
+	for _, want := range wants {
 		if !strings.Contains(r.stdout, want) {
-			t.Errorf("down's output lacks %q:\n%s", want, r.stdout)
+			t.Errorf("%s's output lacks %q:\n%s", cmd, want, r.stdout)
 		}
 	}
 	if strings.Contains(r.stdout, "\x1b") {
-		t.Errorf("down's output has escape codes:\n%q", r.stdout)
-	}
-	if _, err := state.Read(filepath.Join(b.dir, "state")); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("state after down: %v, want none", err)
+		t.Errorf("%s's output has escape codes:\n%q", cmd, r.stdout)
 	}
 }
 
