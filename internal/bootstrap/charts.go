@@ -175,9 +175,10 @@ func (in *Install) platform() charts.Platform {
 	return charts.Platform{
 		Name: o.Name, Port: o.Port,
 		GiteaAdmin: o.GiteaAdmin, GiteaAdminPassword: o.GiteaAdminPassword,
-		RunnerToken:  in.RunnerToken,
-		CACert:       in.Charts.CACert,
-		HumanitecOrg: o.HumanitecOrg, AgentPrivateKey: in.Charts.AgentPrivateKey,
+		AllowLocalMigrations: o.BackstageRepoLocal(),
+		RunnerToken:          in.RunnerToken,
+		CACert:               in.Charts.CACert,
+		HumanitecOrg:         o.HumanitecOrg, AgentPrivateKey: in.Charts.AgentPrivateKey,
 		Sources: in.Charts.Sources,
 	}
 }

@@ -184,7 +184,7 @@ func (in *Install) kind(ctx context.Context, sc *StepContext) (*cluster.Kind, er
 		Engine: eng,
 		Config: cluster.Config{
 			Name: in.Options.Name, Port: in.Options.Port, ForwardPort: in.Options.ForwardPort(),
-			ListenAddress: in.Options.ListenAddress, Provider: provider,
+			RegistryPort: config.RegistryPort, ListenAddress: in.Options.ListenAddress, Provider: provider,
 		},
 		StateDir:     in.Store.Dir(),
 		ExportPath:   in.Cluster.ExportKubeconfig,

@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/pocketidp/pocketidp/internal/config"
 	"github.com/pocketidp/pocketidp/internal/secret"
 )
 
@@ -41,7 +42,10 @@ const (
 	// upstream Backstage workflow pushes localhost:5001/backstage:<tag>)
 	// and on the nodes (which pull that same reference).
 	RegistryHost = "localhost:5001"
-	registryPort = 5001
+	registryPort = config.RegistryPort
+	// registryDebugAddr is where the registry's debug server goes: off our
+	// port (the image's config puts it on :5001), on the node's loopback.
+	registryDebugAddr = "127.0.0.1:5002"
 	// registryServicePort is the registry Service's port inside the cluster.
 	registryServicePort = 5000
 
@@ -51,6 +55,8 @@ const (
 
 	// Images the releases add next to their charts' own.
 	registryImage = "registry:3.0.0"
+	// giteaVersion is Gitea's image tag (the chart adds -rootless).
+	giteaVersion = "1.27.3"
 	// busybox is already what the runner chart's init container runs, so
 	// the forwarder costs no extra image.
 	busyboxImage = "busybox:1.38.0"
@@ -191,7 +197,7 @@ func Traefik(p Platform) Release {
 	return Release{
 		Name: TraefikRelease, Namespace: TraefikNamespace, Source: p.Sources.withDefaults().Traefik,
 		Values: TraefikValues{
-			IngressClass: TraefikIngressClass{Enabled: true, IsDefaultClass: true, Name: "traefik"},
+			IngressClass: TraefikIngressClass{Enabled: true, IsDefaultClass: true, Name: config.IngressClass},
 			Ports: TraefikPorts{
 				Web: TraefikPort{ExposedPort: 80, NodePort: HTTPNodePort},
 				// The Service listens on the host's port too: CoreDNS sends
@@ -209,14 +215,28 @@ func Traefik(p Platform) Release {
 
 // GiteaValues are the values of the official gitea chart PocketIDP sets.
 type GiteaValues struct {
-	Gitea         GiteaSection `json:"gitea"`
-	Ingress       GiteaIngress `json:"ingress"`
-	Persistence   Toggle       `json:"persistence"`
-	PostgreSQL    Toggle       `json:"postgresql"`
-	PostgreSQLHA  Toggle       `json:"postgresql-ha"`
-	Valkey        Toggle       `json:"valkey"`
-	ValkeyCluster Toggle       `json:"valkey-cluster"`
-	Test          Toggle       `json:"test"`
+	Image         GiteaImage    `json:"image"`
+	Strategy      GiteaStrategy `json:"strategy"`
+	Gitea         GiteaSection  `json:"gitea"`
+	Ingress       GiteaIngress  `json:"ingress"`
+	Persistence   Toggle        `json:"persistence"`
+	PostgreSQL    Toggle        `json:"postgresql"`
+	PostgreSQLHA  Toggle        `json:"postgresql-ha"`
+	Valkey        Toggle        `json:"valkey"`
+	ValkeyCluster Toggle        `json:"valkey-cluster"`
+	Test          Toggle        `json:"test"`
+}
+
+// GiteaImage pins Gitea's version, whatever the chart's appVersion says:
+// the version the test bed runs (scripts/testbin/gitea).
+type GiteaImage struct {
+	Tag      string `json:"tag"`
+	Rootless bool   `json:"rootless"`
+}
+
+// GiteaStrategy is the Deployment's update strategy.
+type GiteaStrategy struct {
+	Type string `json:"type"`
 }
 
 // Toggle turns a chart part or subchart on or off.
@@ -327,6 +347,12 @@ func Gitea(p Platform) Release {
 		Name: GiteaRelease, Namespace: GiteaNamespace, Source: p.Sources.withDefaults().Gitea,
 		Secrets: []Secret{admin},
 		Values: GiteaValues{
+			Image: GiteaImage{Tag: giteaVersion, Rootless: true},
+			// One pod at a time: the chart's RollingUpdate starts the new pod
+			// beside the old, which holds the volume's LevelDB queue lock, so
+			// the new one never gets ready and the rollout deadlocks
+			// (bitnami/charts#19834).
+			Strategy: GiteaStrategy{Type: "Recreate"},
 			Gitea: GiteaSection{
 				Admin: GiteaAdmin{ExistingSecret: GiteaAdminSecret, Email: p.GiteaAdmin + "@git.localhost", PasswordMode: "keepUpdated"},
 				Config: GiteaConfig{
@@ -342,7 +368,7 @@ func Gitea(p Platform) Release {
 				// upgraded and the pod restarted to apply it (keepUpdated).
 				PodAnnotations: map[string]string{"pocketidp.dev/admin-checksum": checksum(admin)},
 			},
-			Ingress: GiteaIngress{Enabled: true, ClassName: "traefik", Hosts: []GiteaIngressHost{
+			Ingress: GiteaIngress{Enabled: true, ClassName: config.IngressClass, Hosts: []GiteaIngressHost{
 				{Host: p.giteaHost(), Paths: root},
 				{Host: p.nodeName(), Paths: root},
 			}},
@@ -369,6 +395,8 @@ func checksum(s Secret) string {
 type RegistryValues struct {
 	Image              string               `json:"image"`
 	Port               int                  `json:"port"`
+	DebugAddr          string               `json:"debugAddr"`
+	LogLevel           string               `json:"logLevel"`
 	ServicePort        int                  `json:"servicePort"`
 	StoragePath        string               `json:"storagePath"`
 	ContainerdCertsDir string               `json:"containerdCertsDir"`
@@ -422,7 +450,8 @@ func Registry(p Platform) (Release, error) {
 	return Release{
 		Name: RegistryRelease, Namespace: RegistryNamespace, Source: p.Sources.withDefaults().Registry,
 		Values: RegistryValues{
-			Image: registryImage, Port: registryPort, ServicePort: registryServicePort,
+			Image: registryImage, Port: registryPort, DebugAddr: registryDebugAddr, LogLevel: "info",
+			ServicePort: registryServicePort,
 			StoragePath: "/var/lib/pocketidp-registry", ContainerdCertsDir: "/etc/containerd/certs.d",
 			RegistryHost: RegistryHost, HostsTOML: hosts,
 			LocalRegistry: LocalRegistryHosting{

@@ -50,6 +50,11 @@ type Config struct {
 	// ForwardPort, when not zero, is a second host port for the HTTPS
 	// NodePort: in a Coder workspace, where `coder port-forward` ends.
 	ForwardPort int
+	// RegistryPort, when not zero, publishes the node's port of the same
+	// number, where the image registry listens on the node's network, as
+	// the host's RegistryPort: `docker push localhost:5001/...` from the
+	// host reaches the registry the cluster pulls from.
+	RegistryPort int
 	// Provider is the container engine kind drives: docker or podman.
 	Provider string
 	// Image overrides NodeImage (tests, offline mirrors).
@@ -89,6 +94,9 @@ func (c Config) Validate() error {
 	if c.ForwardPort < 0 || c.ForwardPort > 65535 || (c.ForwardPort != 0 && (c.ForwardPort == c.Port || c.ForwardPort == c.HTTPPort)) {
 		return fmt.Errorf("kind config: forward port %d is out of range or equals another port", c.ForwardPort)
 	}
+	if c.RegistryPort < 0 || c.RegistryPort > 65535 || (c.RegistryPort != 0 && (c.RegistryPort == c.Port || c.RegistryPort == c.HTTPPort || c.RegistryPort == c.ForwardPort)) {
+		return fmt.Errorf("kind config: registry port %d is out of range or equals another port", c.RegistryPort)
+	}
 	if net.ParseIP(c.ListenAddress) == nil {
 		return fmt.Errorf("kind config: listen address %q is not an IP address", c.ListenAddress)
 	}
@@ -99,7 +107,8 @@ func (c Config) Validate() error {
 }
 
 // KindConfig returns the v1alpha4 cluster config: one control-plane node
-// labelled for the ingress, the ingress NodePorts mapped to the host, and
+// labelled for the ingress, the ingress NodePorts and the registry's port
+// mapped to the host, and
 // containerd reading registry hosts from RegistryConfigDir.
 func (c Config) KindConfig() *v1alpha4.Cluster {
 	ports := []v1alpha4.PortMapping{{
@@ -120,6 +129,14 @@ func (c Config) KindConfig() *v1alpha4.Cluster {
 		ports = append(ports, v1alpha4.PortMapping{
 			ContainerPort: IngressHTTPNodePort,
 			HostPort:      int32(c.HTTPPort),
+			ListenAddress: c.ListenAddress,
+			Protocol:      v1alpha4.PortMappingProtocolTCP,
+		})
+	}
+	if c.RegistryPort != 0 {
+		ports = append(ports, v1alpha4.PortMapping{
+			ContainerPort: int32(c.RegistryPort),
+			HostPort:      int32(c.RegistryPort),
 			ListenAddress: c.ListenAddress,
 			Protocol:      v1alpha4.PortMappingProtocolTCP,
 		})

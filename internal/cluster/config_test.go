@@ -34,7 +34,7 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 func defaultConfig() Config {
-	return Config{Name: "5min-idp", Port: 8443, ListenAddress: "127.0.0.1", Provider: "docker"}
+	return Config{Name: "5min-idp", Port: 8443, ListenAddress: "127.0.0.1", Provider: "docker", RegistryPort: 5001}
 }
 
 func TestRenderGolden(t *testing.T) {

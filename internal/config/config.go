@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/pocketidp/pocketidp/internal/secret"
@@ -34,6 +35,14 @@ const (
 	// takes 10–15 minutes on a laptop.
 	DefaultWaitTimeout = 40 * time.Minute
 	EnvType            = "5min-local"
+	// RegistryPort is the image registry's port: on the kind node, in CI
+	// jobs (both as localhost:5001, the name the upstream Backstage
+	// workflow pushes to) and on the host, as the course and kind's
+	// local-registry guide publish it.
+	RegistryPort = 5001
+	// IngressClass is the cluster's IngressClass, Traefik's: Gitea's
+	// Ingress and the orchestrator's app Ingresses name it.
+	IngressClass = "traefik"
 )
 
 // Options are the choices of an install. They are saved in the state file
@@ -105,6 +114,29 @@ func (o Options) SourceRef() string {
 	return o.BackstageRef
 }
 
+// BackstageRepoLocal reports whether BackstageRepo is on a local network (a
+// private or loopback address, or a name such networks use), which Gitea
+// refuses to migrate from unless told to allow local networks.
+func (o Options) BackstageRepoLocal() bool {
+	u, err := url.Parse(o.BackstageRepo)
+	if err != nil || u.Hostname() == "" {
+		return false
+	}
+	host := strings.ToLower(u.Hostname())
+	if ip := net.ParseIP(host); ip != nil {
+		return ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified()
+	}
+	if !strings.Contains(host, ".") {
+		return true // a single-label name only resolves on a local network
+	}
+	for _, suffix := range []string{".localhost", ".local", ".lan", ".internal", ".home.arpa"} {
+		if strings.HasSuffix(host, suffix) {
+			return true
+		}
+	}
+	return false
+}
+
 // CoderForwardPort is the workspace port the course forwards to: its setup
 // says `coder port-forward <workspace> --tcp 8443:443`, so in a Coder
 // workspace the ingress answers on it too.
@@ -119,15 +151,17 @@ func (o Options) ForwardPort() int {
 	return CoderForwardPort
 }
 
-// HostPorts are the host ports a new kind cluster binds on ListenAddress.
+// HostPorts are the host ports a new kind cluster binds on ListenAddress:
+// the ingress's, and the image registry's.
 func (o Options) HostPorts() []int {
 	if o.ExistingCluster() {
 		return nil
 	}
+	ports := []int{o.Port}
 	if fp := o.ForwardPort(); fp != 0 {
-		return []int{o.Port, fp}
+		ports = append(ports, fp)
 	}
-	return []int{o.Port}
+	return append(ports, RegistryPort)
 }
 
 // NodeName is the name of the kind control-plane container.

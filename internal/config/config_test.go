@@ -26,7 +26,8 @@ func TestSourceRef(t *testing.T) {
 }
 
 // TestHostPorts: a Coder workspace also maps 443, where the course's
-// `coder port-forward <ws> --tcp 8443:443` ends; an existing cluster maps
+// `coder port-forward <ws> --tcp 8443:443` ends; the registry is on the
+// host's 5001, as the course publishes it; an existing cluster maps
 // nothing of ours.
 func TestHostPorts(t *testing.T) {
 	tests := []struct {
@@ -35,9 +36,9 @@ func TestHostPorts(t *testing.T) {
 		want    []int
 		wantFwd int
 	}{
-		{"laptop", func(*Options) {}, []int{8443}, 0},
-		{"Coder", func(o *Options) { o.Coder = true }, []int{8443, 443}, 443},
-		{"Coder on 443 already", func(o *Options) { o.Coder, o.Port = true, 443 }, []int{443}, 0},
+		{"laptop", func(*Options) {}, []int{8443, 5001}, 0},
+		{"Coder", func(o *Options) { o.Coder = true }, []int{8443, 443, 5001}, 443},
+		{"Coder on 443 already", func(o *Options) { o.Coder, o.Port = true, 443 }, []int{443, 5001}, 0},
 		{"Coder, existing cluster", func(o *Options) { o.Coder, o.Kubeconfig = true, "/k" }, nil, 0},
 	}
 	for _, tt := range tests {
@@ -49,6 +50,36 @@ func TestHostPorts(t *testing.T) {
 			}
 			if got := o.ForwardPort(); got != tt.wantFwd {
 				t.Errorf("ForwardPort() = %d, want %d", got, tt.wantFwd)
+			}
+		})
+	}
+}
+
+// TestBackstageRepoLocal: Gitea refuses local-network migrations unless
+// allowed, so a repository there must turn that on; public hosts must not.
+func TestBackstageRepoLocal(t *testing.T) {
+	tests := []struct {
+		repo string
+		want bool
+	}{
+		{DefaultBackstageRepo, false},
+		{"https://gitlab.example.com/team/backstage.git", false},
+		{"http://192.168.1.20:3000/me/backstage.git", true},
+		{"http://10.0.0.5/me/backstage.git", true},
+		{"http://127.0.0.1:3000/me/backstage.git", true},
+		{"http://[::1]:3000/me/backstage.git", true},
+		{"http://gitserver/me/backstage.git", true},
+		{"https://git.corp.internal/me/backstage.git", true},
+		{"http://nas.local/backstage.git", true},
+		{"https://8.8.8.8/backstage.git", false},
+		{"not a url", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.repo, func(t *testing.T) {
+			o := Defaults()
+			o.BackstageRepo = tt.repo
+			if got := o.BackstageRepoLocal(); got != tt.want {
+				t.Errorf("BackstageRepoLocal() = %v, want %v", got, tt.want)
 			}
 		})
 	}

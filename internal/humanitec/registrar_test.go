@@ -245,7 +245,7 @@ func TestInterruptedRunResumesWithoutDuplicates(t *testing.T) {
 				}
 			}
 			if creates["/orgs/fake-org/env-types"] != 1 || creates["/orgs/fake-org/apps"] != 2 ||
-				creates["/orgs/fake-org/resources/defs"] != 6 || creates["/orgs/fake-org/agents"] != 1 ||
+				creates["/orgs/fake-org/resources/defs"] != 8 || creates["/orgs/fake-org/agents"] != 1 ||
 				creates["/orgs/fake-org/apps/5min-backstage-abcd/values"] != 4 {
 				t.Errorf("successful creates per path = %v; want each object made once", creates)
 			}

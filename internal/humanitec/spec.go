@@ -55,13 +55,15 @@ const (
 	DefNamespace = "k8s-namespace"
 	DefDNS       = "dns-localhost"
 	DefPostgres  = "postgres"
+	DefMySQL     = "mysql"
+	DefIngress   = "ingress-traefik"
 	DefVolume    = "volume-emptydir"
 	DefAgent     = "agent"
 	DefCluster   = "k8s-cluster"
 )
 
 // definitionSuffixes in registration order.
-var definitionSuffixes = []string{DefNamespace, DefDNS, DefPostgres, DefVolume, DefAgent, DefCluster}
+var definitionSuffixes = []string{DefNamespace, DefDNS, DefIngress, DefPostgres, DefMySQL, DefVolume, DefAgent, DefCluster}
 
 // DefinitionIDs are the ids of the install's resource definitions.
 func DefinitionIDs(installID string) []string {
@@ -153,8 +155,32 @@ func NewSpec(in SpecInput) Spec {
 				Criteria:  onEnvType,
 			},
 			{
+				// The ingress the dns definition brings along: without one of
+				// ours, Humanitec's default renders it for ingress-nginx,
+				// which this cluster does not run.
+				ID: p + DefIngress, Name: p + DefIngress, Type: "ingress", DriverType: "humanitec/ingress",
+				DriverInputs: &DriverInputs{Values: map[string]any{
+					"class": config.IngressClass,
+					// No tls section of its own: Traefik serves its default
+					// certificate (PocketIDP's, which names the app hosts) on
+					// the websecure entry point.
+					"no_tls": true,
+					"annotations": map[string]any{
+						"traefik.ingress.kubernetes.io/router.entrypoints": "websecure",
+						"traefik.ingress.kubernetes.io/router.tls":         "true",
+					},
+				}},
+				Criteria: onEnvType,
+			},
+			{
 				ID: p + DefPostgres, Name: p + DefPostgres, Type: "postgres", DriverType: "humanitec/template",
 				DriverInputs: &DriverInputs{Values: map[string]any{"templates": postgresTemplates}},
+				Criteria:     []Criterion{{EnvType: EnvTypeID, Class: "default"}},
+			},
+			{
+				// The 5min-node-service template asks for `type: mysql`.
+				ID: p + DefMySQL, Name: p + DefMySQL, Type: "mysql", DriverType: "humanitec/template",
+				DriverInputs: &DriverInputs{Values: map[string]any{"templates": mysqlTemplates}},
 				Criteria:     []Criterion{{EnvType: EnvTypeID, Class: "default"}},
 			},
 			{
@@ -290,6 +316,114 @@ postgres-statefulset.yaml:
               volumeMounts:
                 - name: data
                   mountPath: /var/lib/postgresql/data
+      volumeClaimTemplates:
+        - metadata:
+            name: data
+          spec:
+            accessModes: ["ReadWriteOnce"]
+            resources:
+              requests:
+                storage: 1Gi`),
+	"outputs": strings.TrimSpace(`
+host: {{ .init.name }}
+port: {{ .init.port }}
+name: {{ .init.database }}`),
+	"secrets": strings.TrimSpace(`
+username: {{ .init.user }}
+password: {{ .init.password }}`),
+}
+
+// mysqlTemplates, like postgresTemplates, run one MySQL StatefulSet per
+// resource in the app's namespace, its credentials kept in the cookie.
+var mysqlTemplates = map[string]any{
+	"init": strings.TrimSpace(`
+{{- if .cookie }}
+name: {{ .cookie.name }}
+port: {{ .cookie.port }}
+user: {{ .cookie.user }}
+password: {{ .cookie.password }}
+rootPassword: {{ .cookie.rootPassword }}
+database: {{ .cookie.database }}
+{{- else }}
+name: mysql-{{ randAlpha 10 | lower }}
+port: 3306
+user: {{ randAlpha 8 | lower | quote }}
+password: {{ randAlphaNum 24 | quote }}
+rootPassword: {{ randAlphaNum 24 | quote }}
+database: {{ randAlpha 8 | lower | quote }}
+{{- end }}`),
+	"cookie": strings.TrimSpace(`
+name: {{ .init.name }}
+port: {{ .init.port }}
+user: {{ .init.user }}
+password: {{ .init.password }}
+rootPassword: {{ .init.rootPassword }}
+database: {{ .init.database }}`),
+	"manifests": strings.TrimSpace(`
+mysql-secret.yaml:
+  location: namespace
+  data:
+    apiVersion: v1
+    kind: Secret
+    metadata:
+      name: {{ .init.name }}
+    type: Opaque
+    stringData:
+      MYSQL_USER: {{ .init.user | quote }}
+      MYSQL_PASSWORD: {{ .init.password | quote }}
+      MYSQL_ROOT_PASSWORD: {{ .init.rootPassword | quote }}
+      MYSQL_DATABASE: {{ .init.database | quote }}
+mysql-service.yaml:
+  location: namespace
+  data:
+    apiVersion: v1
+    kind: Service
+    metadata:
+      name: {{ .init.name }}
+    spec:
+      clusterIP: None
+      selector:
+        app.kubernetes.io/name: {{ .init.name }}
+      ports:
+        - name: mysql
+          port: {{ .init.port }}
+mysql-statefulset.yaml:
+  location: namespace
+  data:
+    apiVersion: apps/v1
+    kind: StatefulSet
+    metadata:
+      name: {{ .init.name }}
+    spec:
+      serviceName: {{ .init.name }}
+      replicas: 1
+      selector:
+        matchLabels:
+          app.kubernetes.io/name: {{ .init.name }}
+      template:
+        metadata:
+          labels:
+            app.kubernetes.io/name: {{ .init.name }}
+        spec:
+          automountServiceAccountToken: false
+          containers:
+            - name: mysql
+              image: mysql:8.4
+              envFrom:
+                - secretRef:
+                    name: {{ .init.name }}
+              env:
+                - name: MYSQL_TCP_PORT
+                  value: {{ .init.port | quote }}
+              ports:
+                - name: mysql
+                  containerPort: {{ .init.port }}
+              readinessProbe:
+                exec:
+                  command: ["sh", "-c", "mysqladmin ping -h 127.0.0.1 -P \"$MYSQL_TCP_PORT\" -u root -p\"$MYSQL_ROOT_PASSWORD\""]
+              volumeMounts:
+                - name: data
+                  mountPath: /var/lib/mysql
       volumeClaimTemplates:
         - metadata:
             name: data

@@ -115,7 +115,7 @@ func TestTeardownRemovesExactlyOursInOrder(t *testing.T) {
 	if want := []string{"app my-service", "class postgres/5min", "definition hum-rp-postgres-ex-postgres"}; !slices.Equal(foreign, want) {
 		t.Errorf("foreign = %q, want %q", foreign, want)
 	}
-	if len(inv.Ours) != 10 { // env type, 2 apps, 6 definitions, agent
+	if len(inv.Ours) != 12 { // env type, 2 apps, 8 definitions, agent
 		t.Errorf("ours = %v", inv.Ours)
 	}
 
@@ -136,7 +136,7 @@ func TestTeardownRemovesExactlyOursInOrder(t *testing.T) {
 	}
 	del := deletes(fake)
 	checkOrder(t, del, "app", "criteria|definition", "agent")
-	if len(del) != 2+6+6+1 {
+	if len(del) != 2+8+8+1 {
 		t.Errorf("deletes = %q", del)
 	}
 	for _, o := range e.objects() {
