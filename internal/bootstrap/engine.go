@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime/debug"
 	"slices"
 	"sync"
@@ -35,7 +36,7 @@ func NewPlan(steps ...Step) (*Plan, error) {
 		p.byName[name] = i
 	}
 	for _, s := range steps {
-		for _, n := range s.Needs {
+		for _, n := range slices.Concat(s.Needs, s.UndoAfter) {
 			if _, ok := p.byName[n]; !ok {
 				return nil, fmt.Errorf("plan: step %q needs unknown step %q", s.Action.Name(), n)
 			}
@@ -44,7 +45,53 @@ func NewPlan(steps ...Step) (*Plan, error) {
 	if _, err := p.order(); err != nil {
 		return nil, err
 	}
+	if err := acyclic(p.undoNeeds()); err != nil {
+		return nil, fmt.Errorf("plan, undone: %w", err)
+	}
 	return p, nil
+}
+
+// undoNeeds is, for each step, what must be undone before it: the steps
+// that need it, and its UndoAfter.
+func (p *Plan) undoNeeds() map[string][]string {
+	needs := make(map[string][]string, len(p.steps))
+	for _, s := range p.steps {
+		for _, n := range s.Needs {
+			needs[n] = append(needs[n], s.Action.Name())
+		}
+		needs[s.Action.Name()] = append(needs[s.Action.Name()], s.UndoAfter...)
+	}
+	return needs
+}
+
+// acyclic reports a cycle in a graph of names: a schedule over it would
+// leave the steps on the cycle waiting for ever.
+func acyclic(needs map[string][]string) error {
+	const visiting, visited = 1, 2
+	mark := map[string]int{}
+	var visit func(name string, path []string) error
+	visit = func(name string, path []string) error {
+		switch mark[name] {
+		case visited:
+			return nil
+		case visiting:
+			return fmt.Errorf("dependency cycle %v", append(path, name))
+		}
+		mark[name] = visiting
+		for _, n := range needs[name] {
+			if err := visit(n, append(path, name)); err != nil {
+				return err
+			}
+		}
+		mark[name] = visited
+		return nil
+	}
+	for _, name := range slices.Sorted(maps.Keys(needs)) {
+		if err := visit(name, nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Steps returns the steps in a dependency order (each after what it needs),
@@ -157,15 +204,10 @@ func (r *Runner) Run(ctx context.Context, p *Plan) error {
 }
 
 // Undo takes the plan back: each step's Undo runs after the Undo of every
-// step that needs it. Steps without Undo are passed over.
+// step that needs it and of its UndoAfter. Steps without Undo are passed
+// over.
 func (r *Runner) Undo(ctx context.Context, p *Plan) error {
-	needs := make(map[string][]string, len(p.steps))
-	for _, s := range p.steps {
-		for _, n := range s.Needs {
-			needs[n] = append(needs[n], s.Action.Name())
-		}
-	}
-	return r.schedule(ctx, p, needs, r.backward)
+	return r.schedule(ctx, p, p.undoNeeds(), r.backward)
 }
 
 type run struct {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -274,6 +275,43 @@ func TestUndoRunsInReverse(t *testing.T) {
 	}
 }
 
+// TestUndoAfter: a step that a removal goes through (the agent chart, while
+// Humanitec deletes apps through the agent) is undone after that removal,
+// although nothing in the forward plan ties them.
+func TestUndoAfter(t *testing.T) {
+	tr := &trace{}
+	undo := func(name string, needs, after []string) Step {
+		return Step{Action: Func{StepName: name, UndoFunc: func(context.Context, *StepContext) error {
+			tr.add(name)
+			return nil
+		}}, Needs: needs, UndoAfter: after}
+	}
+	// Listed first and independent: without UndoAfter it goes first.
+	p := mustPlan(t, undo("agent-chart", nil, []string{"apps"}), undo("apps", nil, nil))
+	if err := (&Runner{Concurrency: 1}).Undo(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	if tr.index("apps") > tr.index("agent-chart") || len(tr.lines) != 2 {
+		t.Errorf("undone in order %v, want apps before agent-chart", tr.lines)
+	}
+}
+
+// TestDownRemovesHumanitecBeforeTheAgentChart: the real plan's edge.
+func TestDownRemovesHumanitecBeforeTheAgentChart(t *testing.T) {
+	in := &Install{}
+	in.Options.HumanitecOrg = "o"
+	p, err := UpPlan(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	needs := p.undoNeeds()
+	for _, want := range []string{StepHumanitecApps, StepHumanitecDefinitions} {
+		if !slices.Contains(needs[StepAgent], want) {
+			t.Errorf("%s is undone without waiting for %s (waits for %v)", StepAgent, want, needs[StepAgent])
+		}
+	}
+}
+
 func TestPlanValidation(t *testing.T) {
 	a := func(name string, needs ...string) Step { return Step{Action: Func{StepName: name}, Needs: needs} }
 	tests := []struct {
@@ -284,6 +322,9 @@ func TestPlanValidation(t *testing.T) {
 		{"duplicate", []Step{a("x"), a("x")}, "appears twice"},
 		{"unknown need", []Step{a("x", "y")}, "unknown step"},
 		{"cycle", []Step{a("x", "y"), a("y", "x")}, "cycle"},
+		{"unknown undo-after", []Step{{Action: Func{StepName: "x"}, UndoAfter: []string{"y"}}}, "unknown step"},
+		// y needs x, so x is undone after y; x undone before y is a cycle.
+		{"undo cycle", []Step{a("x"), {Action: Func{StepName: "y"}, Needs: []string{"x"}, UndoAfter: []string{"x"}}}, "cycle"},
 		{"no name", []Step{a("")}, "no name"},
 	}
 	for _, tt := range tests {

@@ -64,6 +64,21 @@ func UpPlan(in *Install) (*Plan, error) {
 	need(StepGiteaReady, StepGitea, StepTraefik)
 	need(StepHumanitecDefinitions, StepCluster)
 	need(StepGiteaTrigger, StepRunner, StepHumanitecValues, StepHumanitecDefinitions, StepAgent)
+	// On `down`, Humanitec deletes the apps' resources in the cluster and
+	// drops the definitions through the agent: its chart goes after them.
+	undoAfter := func(name string, after ...string) {
+		for i := range steps {
+			if steps[i].Action.Name() != name {
+				continue
+			}
+			for _, a := range after {
+				if has(a) {
+					steps[i].UndoAfter = append(steps[i].UndoAfter, a)
+				}
+			}
+		}
+	}
+	undoAfter(StepAgent, StepHumanitecApps, StepHumanitecDefinitions)
 	// Everything else waits for the state to record the options first,
 	// and then for Humanitec to accept org and token: a wrong token must
 	// stop the run before anything is created (no cluster, no key).

@@ -31,6 +31,11 @@ type Step struct {
 	Action Action
 	// Needs names the steps that must finish before this one starts.
 	Needs []string
+	// UndoAfter names steps whose Undo must finish before this one's
+	// Undo starts, on top of the reverse of Needs: what a removal still
+	// goes through (the Humanitec agent, while Humanitec deletes apps
+	// through it) stays until that removal is done.
+	UndoAfter []string
 	// Timeout bounds the step; zero means DefaultStepTimeout.
 	Timeout time.Duration
 }
