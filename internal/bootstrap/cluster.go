@@ -483,7 +483,7 @@ type corednsStep struct{ in *Install }
 func (corednsStep) Name() string { return StepCoreDNS }
 
 // IngressTarget is the ingress Service's name inside the cluster.
-var IngressTarget = cluster.IngressServiceName + "." + cluster.IngressNamespace + ".svc.cluster.local"
+var IngressTarget = cluster.IngressServiceHost
 
 func (in *Install) dnsRules() coredns.Rules {
 	return coredns.Rules{

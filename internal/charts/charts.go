@@ -134,27 +134,30 @@ type Progress func(current, total int, msg string)
 // Installer applies releases. It is safe for concurrent use by several
 // goroutines, each applying a different release.
 type Installer struct {
-	opts     Options
-	log      *slog.Logger
-	kube     kubernetes.Interface
-	registry *registry.Client
-	shared   *shared
+	chartLoader
+	kube   kubernetes.Interface
+	shared *shared
 }
 
-// New checks the options and prepares the clients. It reaches nothing yet.
-func New(opts Options) (*Installer, error) {
-	if opts.Getter == nil {
-		return nil, errors.New("charts: no cluster to install into (Options.Getter is nil)")
-	}
+// chartLoader finds charts: built in, in --chart-dir, in the download cache or
+// on the network. The Installer and the Renderer share it.
+type chartLoader struct {
+	opts     Options
+	log      *slog.Logger
+	registry *registry.Client
+}
+
+// newLoader fills the options' defaults and makes the registry client.
+func newLoader(opts Options) (chartLoader, error) {
 	if opts.CacheDir == "" {
 		dir, err := os.UserCacheDir()
 		if err != nil {
-			return nil, fmt.Errorf("charts: find the cache dir: %w", err)
+			return chartLoader{}, fmt.Errorf("charts: find the cache dir: %w", err)
 		}
 		opts.CacheDir = filepath.Join(dir, "pocketidp", "charts")
 	}
 	if err := os.MkdirAll(opts.CacheDir, 0o755); err != nil {
-		return nil, fmt.Errorf("charts: create cache dir: %w", err)
+		return chartLoader{}, fmt.Errorf("charts: create cache dir: %w", err)
 	}
 	if opts.Wait == "" {
 		opts.Wait = WaitReady
@@ -169,6 +172,22 @@ func New(opts Options) (*Installer, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	reg, err := newRegistryClient(opts)
+	if err != nil {
+		return chartLoader{}, err
+	}
+	return chartLoader{opts: opts, log: log, registry: reg}, nil
+}
+
+// New checks the options and prepares the clients. It reaches nothing yet.
+func New(opts Options) (*Installer, error) {
+	if opts.Getter == nil {
+		return nil, errors.New("charts: no cluster to install into (Options.Getter is nil)")
+	}
+	ld, err := newLoader(opts)
+	if err != nil {
+		return nil, err
+	}
 	rc, err := opts.Getter.ToRESTConfig()
 	if err != nil {
 		return nil, fmt.Errorf("charts: kubernetes config: %w", err)
@@ -177,12 +196,7 @@ func New(opts Options) (*Installer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("charts: kubernetes client: %w", err)
 	}
-	reg, err := newRegistryClient(opts)
-	if err != nil {
-		return nil, err
-	}
-	return &Installer{opts: opts, log: log, kube: cs, registry: reg,
-		shared: &shared{ns: map[string]*nsConfig{}}}, nil
+	return &Installer{chartLoader: ld, kube: cs, shared: &shared{ns: map[string]*nsConfig{}}}, nil
 }
 
 // WithLogger returns an installer that reports to log (a step's logger) and

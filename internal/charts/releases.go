@@ -13,8 +13,10 @@ import (
 
 	"github.com/BurntSushi/toml"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"sigs.k8s.io/yaml"
 
+	"github.com/pocketidp/pocketidp/internal/cluster"
 	"github.com/pocketidp/pocketidp/internal/config"
 	"github.com/pocketidp/pocketidp/internal/secret"
 )
@@ -57,17 +59,19 @@ const (
 	registryImage = "registry:3.0.0"
 	// giteaVersion is Gitea's image tag (the chart adds -rootless).
 	giteaVersion = "1.27.3"
-	// busybox is already what the runner chart's init container runs, so
-	// the forwarder costs no extra image.
-	busyboxImage = "busybox:1.38.0"
+	// The runner pod's images: act_runner, the Docker daemon its jobs run
+	// on, and busybox for the loopback forwarders (tcpsvd and nc).
+	actRunnerImage = "docker.io/gitea/act_runner:0.2.13"
+	dindImage      = "docker.io/library/docker:28.5.2-dind"
+	busyboxImage   = "docker.io/library/busybox:1.38.0"
 )
 
 //go:embed all:registrychart
 var registryChartFiles embed.FS
 
-// registryChart is the chart's folder inside the embedded files.
-func registryChart() fs.FS {
-	sub, err := fs.Sub(registryChartFiles, "registrychart")
+// embeddedChart is a chart's folder inside the embedded files.
+func embeddedChart(files embed.FS, dir string) fs.FS {
+	sub, err := fs.Sub(files, dir)
 	if err != nil {
 		panic(err) // the folder is compiled in: cannot be missing
 	}
@@ -79,15 +83,16 @@ type Sources struct {
 	Traefik, Gitea, Runner, Agent, Registry Source
 }
 
-// DefaultSources are the pinned upstream charts (and PocketIDP's own
-// registry chart, built into the binary).
+// DefaultSources are the pinned upstream charts, and PocketIDP's own
+// registry and runner charts, built into the binary (every template they
+// rely on is ours and tested).
 func DefaultSources() Sources {
 	return Sources{
 		Traefik:  Source{Repo: "https://traefik.github.io/charts", Chart: "traefik", Version: "41.3.0"},
 		Gitea:    Source{Repo: "https://dl.gitea.com/charts", Chart: "gitea", Version: "12.7.0"},
-		Runner:   Source{Repo: "https://dl.gitea.com/charts", Chart: "actions", Version: "0.1.2"},
+		Runner:   Source{Chart: "pocketidp-runner", Version: "0.1.0", Embedded: embeddedChart(runnerChartFiles, "runnerchart")},
 		Agent:    Source{Repo: "oci://ghcr.io/humanitec/charts", Chart: "humanitec-agent", Version: "1.2.10"},
-		Registry: Source{Chart: "pocketidp-registry", Version: "0.1.0", Embedded: registryChart()},
+		Registry: Source{Chart: "pocketidp-registry", Version: "0.1.0", Embedded: embeddedChart(registryChartFiles, "registrychart")},
 	}
 }
 
@@ -435,9 +440,14 @@ func RegistryHostsTOML() (string, error) {
 	return b.String(), err
 }
 
+// RegistryServiceName is the registry Service's DNS name.
+func RegistryServiceName() string {
+	return fmt.Sprintf("%s.%s.svc.cluster.local", RegistryRelease, RegistryNamespace)
+}
+
 // RegistryServiceHost is the registry's address from pods.
 func RegistryServiceHost() string {
-	return fmt.Sprintf("%s.%s.svc.cluster.local:%d", RegistryRelease, RegistryNamespace, registryServicePort)
+	return fmt.Sprintf("%s:%d", RegistryServiceName(), registryServicePort)
 }
 
 // Registry is the image registry: a registry on every node's
@@ -465,36 +475,55 @@ func Registry(p Platform) (Release, error) {
 
 // --- Runner ---
 
-// RunnerValues are the values of Gitea's actions chart PocketIDP sets.
+//go:embed all:runnerchart
+var runnerChartFiles embed.FS
+
+// RunnerValues are the values of PocketIDP's runner chart (runnerchart/).
 type RunnerValues struct {
-	Enabled           bool              `json:"enabled"`
-	GiteaRootURL      string            `json:"giteaRootURL"`
-	ExistingSecret    string            `json:"existingSecret"`
-	ExistingSecretKey string            `json:"existingSecretKey"`
-	StatefulSet       RunnerStatefulSet `json:"statefulset"`
-	// PostExtraInitContainers holds the registry forwarder, a native
-	// sidecar (an init container that keeps running).
-	PostExtraInitContainers []corev1.Container `json:"postExtraInitContainers"`
+	Images            RunnerImages      `json:"images"`
+	GiteaURL          string            `json:"giteaURL"`
+	RegistrationToken SecretKey         `json:"registrationToken"`
+	CA                RunnerCA          `json:"ca"`
+	Config            string            `json:"config"`
+	Storage           string            `json:"storage"`
+	Forwards          []LoopbackForward `json:"forwards"`
+	DinD              RunnerDinD        `json:"dind"`
 }
 
-// RunnerStatefulSet is the chart's statefulset: key.
-type RunnerStatefulSet struct {
-	Replicas     int             `json:"replicas"`
-	ExtraVolumes []corev1.Volume `json:"extraVolumes"`
-	Runner       RunnerContainer `json:"runner"`
-	DinD         DinDContainer   `json:"dind"`
+// RunnerImages are the runner pod's images.
+type RunnerImages struct {
+	Runner    string `json:"runner"`
+	DinD      string `json:"dind"`
+	Forwarder string `json:"forwarder"`
 }
 
-// RunnerContainer is the act_runner container.
-type RunnerContainer struct {
-	// Config is act_runner's config.yaml (marshalled from ActRunnerConfig).
-	Config            string               `json:"config"`
-	ExtraVolumeMounts []corev1.VolumeMount `json:"extraVolumeMounts"`
+// SecretKey names one key of a Secret.
+type SecretKey struct {
+	Secret string `json:"secret"`
+	Key    string `json:"key"`
 }
 
-// DinDContainer is the Docker-in-Docker sidecar: the job's Docker daemon.
-type DinDContainer struct {
-	ExtraVolumeMounts []corev1.VolumeMount `json:"extraVolumeMounts"`
+// RunnerCA is where PocketIDP's CA goes in the runner pod.
+type RunnerCA struct {
+	SecretKey `json:",inline"`
+	// Dir is the CA's folder in the DinD container, which jobs mount.
+	Dir string `json:"dir"`
+	// RunnerFile is the CA among act_runner's system roots.
+	RunnerFile string `json:"runnerFile"`
+}
+
+// LoopbackForward listens on the pod's 127.0.0.1:Port and relays each
+// connection to Host:TargetPort.
+type LoopbackForward struct {
+	Name       string `json:"name"`
+	Port       int    `json:"port"`
+	Host       string `json:"host"`
+	TargetPort int    `json:"targetPort"`
+}
+
+// RunnerDinD is the Docker daemon's container.
+type RunnerDinD struct {
+	Resources corev1.ResourceRequirements `json:"resources"`
 }
 
 // ActRunnerConfig is the part of act_runner's config PocketIDP sets.
@@ -533,7 +562,7 @@ type ActRunnerContainer struct {
 	DockerTimeout string   `json:"docker_timeout"`
 }
 
-// Where the runner pod's pieces live.
+// Where the runner pod's pieces live (the chart's paths).
 const (
 	caDir         = "/pocketidp-ca" // CA Secret, in the DinD container and in jobs
 	dockerCertDir = "/certs/client" // DinD's client certificates (the chart's shared /certs)
@@ -549,17 +578,18 @@ var RunnerLabels = []string{
 	"ubuntu-22.04:docker://docker.gitea.com/runner-images:ubuntu-22.04",
 }
 
-// Runner is Gitea's actions chart: act_runner with a Docker-in-Docker
-// sidecar whose daemon runs the jobs, registered with the token from
-// Gitea's API, trusting PocketIDP's CA.
+// Runner is PocketIDP's runner chart: act_runner with a Docker-in-Docker
+// daemon that runs the jobs, registered with the token from Gitea's API,
+// trusting PocketIDP's CA.
 //
-// Why localhost:5001 works in CI jobs: jobs run on the host network of the
-// DinD daemon, which is the runner pod's network; a forwarder in the pod
-// listens on 127.0.0.1:5001 and relays to the registry Service. So the
-// unmodified `docker push localhost:5001/backstage:<tag>` (made by the
-// daemon, which treats localhost registries as plain HTTP) reaches the
-// registry, and the nodes pull the same reference from their own
-// localhost:5001, where the registry listens.
+// Jobs run on the daemon's host network, which is the runner pod's network.
+// There, git (libcurl) sends https://git.localhost:<port> and every other
+// *.localhost name to 127.0.0.1 without asking DNS, and the upstream
+// Backstage workflow pushes localhost:5001/backstage:<tag>: forwarders in
+// the pod listen on 127.0.0.1:<port> (to the ingress Service; TLS passes
+// through, so Traefik routes by the name asked for) and on 127.0.0.1:5001
+// (to the registry Service). The nodes pull that same reference from their
+// own localhost:5001, where the registry listens.
 func Runner(p Platform) (Release, error) {
 	gitea := p.GiteaURL()
 	cfg := ActRunnerConfig{
@@ -581,8 +611,8 @@ func Runner(p Platform) (Release, error) {
 		},
 		Cache: ActRunnerCache{Enabled: true},
 		Container: ActRunnerContainer{
-			// The daemon's network is the pod's: 127.0.0.1:2376 (DinD) and
-			// 127.0.0.1:5001 (registry forwarder), and the pod's DNS, where
+			// The daemon's network is the pod's: 127.0.0.1:2376 (DinD),
+			// the loopback forwarders, and the pod's DNS, where
 			// git.localhost is the ingress.
 			Network: "host",
 			Options: strings.Join([]string{
@@ -598,10 +628,6 @@ func Runner(p Platform) (Release, error) {
 	if err != nil {
 		return Release{}, fmt.Errorf("act_runner config: %w", err)
 	}
-	host, port, _ := strings.Cut(RegistryServiceHost(), ":")
-	always := corev1.ContainerRestartPolicyAlways
-	caVolume := corev1.Volume{Name: CASecret, VolumeSource: corev1.VolumeSource{
-		Secret: &corev1.SecretVolumeSource{SecretName: CASecret}}}
 	secrets := []Secret{{Name: CASecret, Data: map[string]secret.Value{caKey: secret.New(string(p.CACert))}}}
 	// Without a token (Gitea gives none once a runner is registered) the
 	// Secret an earlier run made is kept as it is: the runner registered
@@ -616,31 +642,24 @@ func Runner(p Platform) (Release, error) {
 		NamespaceLabels: map[string]string{"pod-security.kubernetes.io/enforce": "privileged"},
 		Secrets:         secrets,
 		Values: RunnerValues{
-			Enabled:           true,
-			GiteaRootURL:      strings.TrimSuffix(gitea, "/"),
-			ExistingSecret:    RunnerTokenSecret,
-			ExistingSecretKey: "token",
-			StatefulSet: RunnerStatefulSet{
-				Replicas:     1,
-				ExtraVolumes: []corev1.Volume{caVolume},
-				Runner: RunnerContainer{
-					Config: string(cfgYAML),
-					ExtraVolumeMounts: []corev1.VolumeMount{
-						{Name: CASecret, MountPath: runnerCAFile, SubPath: caKey, ReadOnly: true}},
-				},
-				// Job containers are the daemon's: their -v sources are paths
-				// in the DinD container, so the CA is mounted there.
-				DinD: DinDContainer{ExtraVolumeMounts: []corev1.VolumeMount{
-					{Name: CASecret, MountPath: caDir, ReadOnly: true}}},
+			Images:            RunnerImages{Runner: actRunnerImage, DinD: dindImage, Forwarder: busyboxImage},
+			GiteaURL:          strings.TrimSuffix(gitea, "/"),
+			RegistrationToken: SecretKey{Secret: RunnerTokenSecret, Key: "token"},
+			CA:                RunnerCA{SecretKey: SecretKey{Secret: CASecret, Key: caKey}, Dir: caDir, RunnerFile: runnerCAFile},
+			Config:            string(cfgYAML),
+			Storage:           "1Gi",
+			Forwards: []LoopbackForward{
+				{Name: "ingress", Port: p.Port, Host: cluster.IngressServiceHost, TargetPort: p.Port},
+				{Name: "registry", Port: registryPort, Host: RegistryServiceName(), TargetPort: registryServicePort},
 			},
-			PostExtraInitContainers: []corev1.Container{{
-				Name:          "registry-forward",
-				Image:         busyboxImage,
-				RestartPolicy: &always,
-				// tcpsvd accepts on the pod's localhost:5001 and runs one nc
-				// per connection to the registry Service.
-				Command: []string{"tcpsvd", "-c", "64", "127.0.0.1", fmt.Sprint(registryPort), "nc", host, port},
-			}},
+			// A Backstage image build (yarn install and a webpack build)
+			// needs about 1.5 GiB and a core: asked for, so the scheduler
+			// does not crowd it. No limit: an OOM-killed build would fail
+			// for the size of the machine, not for a fault.
+			DinD: RunnerDinD{Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+				corev1.ResourceCPU:    resource.MustParse("500m"),
+				corev1.ResourceMemory: resource.MustParse("1536Mi"),
+			}}},
 		},
 	}, nil
 }

@@ -167,8 +167,9 @@ func TestReleaseShape(t *testing.T) {
 		{"gitea no valkey-cluster", get(Gitea(p), "valkey-cluster", "enabled"), false},
 		{"gitea admin from secret", get(Gitea(p), "gitea", "admin", "existingSecret"), GiteaAdminSecret},
 		{"gitea node-name host", get(Gitea(p), "ingress", "hosts").([]any)[1].(map[string]any)["host"], "5min-idp-control-plane"},
-		{"runner url", get(runner, "giteaRootURL"), "https://git.localhost:8443"},
-		{"runner token secret", get(runner, "existingSecret"), RunnerTokenSecret},
+		{"runner url", get(runner, "giteaURL"), "https://git.localhost:8443"},
+		{"runner token secret", get(runner, "registrationToken", "secret"), RunnerTokenSecret},
+		{"gitea recreate", get(Gitea(p), "strategy", "type"), "Recreate"},
 		{"registry hosting host", get(registry, "localRegistryHosting", "host"), "localhost:5001"},
 		{"agent org", get(Agent(p), "humanitec", "org"), "my-org"},
 		{"agent key", get(Agent(p), "humanitec", "privateKey"), testKey},
@@ -181,7 +182,7 @@ func TestReleaseShape(t *testing.T) {
 
 	// The act_runner config is YAML inside a value: parse it back.
 	var cfg ActRunnerConfig
-	if err := yaml.Unmarshal([]byte(get(runner, "statefulset", "runner", "config").(string)), &cfg); err != nil {
+	if err := yaml.Unmarshal([]byte(get(runner, "config").(string)), &cfg); err != nil {
 		t.Fatalf("act_runner config does not parse: %v", err)
 	}
 	var labels []string
@@ -200,11 +201,11 @@ func TestReleaseShape(t *testing.T) {
 		t.Errorf("git in jobs must trust the CA for the Gitea URL: %q", cfg.Runner.Envs["GIT_CONFIG_KEY_0"])
 	}
 
-	// The forwarder makes localhost:5001 in the runner pod the registry.
-	fwd := get(runner, "postExtraInitContainers").([]any)[0].(map[string]any)
-	cmd := strings.Join(anyStrings(fwd["command"].([]any)), " ")
-	if fwd["restartPolicy"] != "Always" || !strings.Contains(cmd, "127.0.0.1 5001 nc registry.registry.svc.cluster.local 5000") {
-		t.Errorf("registry forwarder = restartPolicy %v, command %q", fwd["restartPolicy"], cmd)
+	// The forwarders give the runner pod's loopback the ingress's port
+	// and the registry's.
+	fwd := get(runner, "forwards").([]any)
+	if len(fwd) != 2 || fwd[0].(map[string]any)["port"] != float64(8443) || fwd[1].(map[string]any)["port"] != float64(5001) {
+		t.Errorf("forwards = %v", fwd)
 	}
 }
 
@@ -240,7 +241,7 @@ func TestSourcesDefaults(t *testing.T) {
 		t.Errorf("override lost: %+v", s.Gitea)
 	}
 	d := DefaultSources()
-	if s.Traefik != d.Traefik || s.Agent != d.Agent || s.Runner != d.Runner {
+	if s.Traefik != d.Traefik || s.Agent != d.Agent || s.Runner.String() != d.Runner.String() {
 		t.Errorf("defaults not filled: %+v", s)
 	}
 	if !d.Agent.OCI() || d.Traefik.OCI() {

@@ -85,7 +85,7 @@ func (e *FetchError) Fix() string {
 // loadChart finds the chart: built in, else the offline folder, else the
 // download cache, else the network (then it is kept in the cache, so a
 // re-run or an upgrade of the same version needs no network).
-func (i *Installer) loadChart(src Source) (*chart.Chart, error) {
+func (i *chartLoader) loadChart(src Source) (*chart.Chart, error) {
 	if src.Embedded != nil {
 		ch, err := loadFS(src.Embedded)
 		if err != nil {
@@ -97,6 +97,13 @@ func (i *Installer) loadChart(src Source) (*chart.Chart, error) {
 		p := filepath.Join(i.opts.ChartDir, src.Archive())
 		if _, err := os.Stat(p); err == nil {
 			return loadArchive(p, src)
+		}
+		if ch, p, err := loadSourceBuild(i.opts.ChartDir, src); err != nil {
+			return nil, err
+		} else if ch != nil {
+			i.log.Warn(fmt.Sprintf("using %s, an unreleased build of the %s chart's source, from --chart-dir in place of the pinned %s",
+				filepath.Base(p), src.Chart, src.Version), "chart", src.Chart, "file", p)
+			return ch, nil
 		}
 		i.log.Debug("chart not in --chart-dir, trying the cache and the network", "chart", src.Archive(), "dir", i.opts.ChartDir)
 	}
@@ -142,6 +149,35 @@ func loadArchive(p string, src Source) (*chart.Chart, error) {
 	return ch, nil
 }
 
+// sourceBuildVersion is the version a chart's source tree carries until a
+// release sets it when packaging (the Gitea chart's Chart.yaml says 0.0.0).
+const sourceBuildVersion = "0.0.0"
+
+// loadSourceBuild finds, in dir, an archive of src's chart packaged from its
+// unreleased source (<chart>-0.0.0*.tgz whose Chart.yaml is that chart at
+// 0.0.0): a chart-dir for a version whose release archive cannot be had, as
+// in a network without the chart repository. Any other version is refused
+// by the exact-name rule, so a wrong file cannot install something else.
+// It returns a nil chart when there is none.
+func loadSourceBuild(dir string, src Source) (*chart.Chart, string, error) {
+	matches, err := filepath.Glob(filepath.Join(dir, src.Chart+"-"+sourceBuildVersion+"*.tgz"))
+	if err != nil || len(matches) == 0 {
+		return nil, "", err
+	}
+	if len(matches) > 1 {
+		return nil, "", fmt.Errorf("--chart-dir %s holds several source builds of %s (%s): keep one, or add %s",
+			dir, src.Chart, strings.Join(matches, ", "), src.Archive())
+	}
+	ch, err := loader.Load(matches[0])
+	if err != nil {
+		return nil, "", fmt.Errorf("load chart archive %s: %w", matches[0], err)
+	}
+	if err := checkChart(ch, Source{Chart: src.Chart, Version: sourceBuildVersion}); err != nil {
+		return nil, "", fmt.Errorf("chart archive %s: %w", matches[0], err)
+	}
+	return ch, matches[0], nil
+}
+
 // checkChart refuses an archive that is not the pinned chart, so a wrongly
 // named file in --chart-dir cannot install something else.
 func checkChart(ch *chart.Chart, src Source) error {
@@ -176,7 +212,7 @@ func loadFS(fsys fs.FS) (*chart.Chart, error) {
 }
 
 // download fetches the chart archive from its repository or registry.
-func (i *Installer) download(src Source) ([]byte, error) {
+func (i *chartLoader) download(src Source) ([]byte, error) {
 	if src.OCI() {
 		ref := strings.TrimPrefix(src.Repo, "oci://") + "/" + src.Chart + ":" + src.Version
 		res, err := i.registry.Pull(ref)

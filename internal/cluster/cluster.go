@@ -33,6 +33,8 @@ import (
 const (
 	IngressNamespace   = "traefik"
 	IngressServiceName = "traefik"
+	// IngressServiceHost is the Service's DNS name.
+	IngressServiceHost = IngressServiceName + "." + IngressNamespace + ".svc.cluster.local"
 )
 
 // DefaultReadyTimeout bounds the wait for the node to become Ready after
