@@ -2,7 +2,6 @@ package bootstrap
 
 import (
 	"context"
-	"encoding/json"
 	"maps"
 	"net"
 	"path/filepath"
@@ -38,7 +37,10 @@ func newChartEnv(t *testing.T) *chartEnv {
 	t.Helper()
 	c := testenv.APIServer(t)
 	var dirs []string
-	for _, n := range []string{"traefik", "gitea", "actions", "humanitec-agent"} {
+	// Humanitec's agent chart cannot be read anywhere here: a stand-in.
+	// Traefik and Gitea are the real charts; the registry and runner are
+	// PocketIDP's own, built in.
+	for _, n := range []string{"humanitec-agent"} {
 		abs, err := filepath.Abs(filepath.Join("..", "charts", "testdata", "charts", n))
 		if err != nil {
 			t.Fatal(err)
@@ -51,7 +53,11 @@ func newChartEnv(t *testing.T) *chartEnv {
 		t.Fatal(err)
 	}
 	// No kubelet: wait for hooks only.
-	inst, err := charts.New(charts.Options{Getter: getter, CacheDir: t.TempDir(), Wait: charts.WaitHooksOnly, Timeout: time.Minute})
+	upstream, err := filepath.Abs(filepath.Join("..", "charts", "testdata", "upstream"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := charts.New(charts.Options{Getter: getter, ChartDir: upstream, CacheDir: t.TempDir(), Wait: charts.WaitHooksOnly, Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,15 +69,13 @@ func newChartEnv(t *testing.T) *chartEnv {
 	opts := config.Defaults()
 	opts.Kubeconfig, opts.Context = c.KubeconfigPath, testenv.KubeContext // existing-cluster mode
 	opts.HumanitecOrg, opts.HumanitecToken = "my-org", secret.New("humanitec-token")
+	opts.ChartDir = upstream
 	in := &Install{Options: opts, Charts: ChartsInput{
 		Getter: getter, Installer: inst,
 		CACert:          []byte("-----BEGIN CERTIFICATE-----\nTESTCA\n-----END CERTIFICATE-----"),
 		AgentPrivateKey: secret.New("-----BEGIN PRIVATE KEY-----\nTESTKEY\n-----END PRIVATE KEY-----"),
 		Sources: charts.Sources{
-			Traefik: charts.Source{Repo: repo.URL, Chart: d.Traefik.Chart, Version: d.Traefik.Version},
-			Gitea:   charts.Source{Repo: repo.URL, Chart: d.Gitea.Chart, Version: d.Gitea.Version},
-			Runner:  charts.Source{Repo: repo.URL, Chart: d.Runner.Chart, Version: d.Runner.Version},
-			Agent:   charts.Source{Repo: repo.URL, Chart: d.Agent.Chart, Version: d.Agent.Version},
+			Agent: charts.Source{Repo: repo.URL, Chart: d.Agent.Chart, Version: d.Agent.Version},
 		},
 	}}
 	return &chartEnv{in: in, kube: cs, repo: repo}
@@ -190,22 +194,22 @@ func TestChartStepsEndToEnd(t *testing.T) {
 	if got := revisions(); len(got) != 5 {
 		t.Fatalf("deployed releases after up: %v, want 5", got)
 	}
-	// The runner got the token and the values the stand-in rendered are
-	// the release's.
+	// The runner got the token, and the real Gitea chart wrote our
+	// app.ini.
 	tok, err := e.kube.CoreV1().Secrets(charts.RunnerNamespace).Get(ctx, charts.RunnerTokenSecret, metav1.GetOptions{})
 	if err != nil || string(tok.Data["token"]) != "registration-token" {
 		t.Errorf("runner token secret: %v %q", err, tok.Data["token"])
 	}
-	cm, err := e.kube.CoreV1().ConfigMaps(charts.GiteaNamespace).Get(ctx, "gitea-values", metav1.GetOptions{})
+	ini, err := e.kube.CoreV1().Secrets(charts.GiteaNamespace).Get(ctx, "gitea-inline-config", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var vals map[string]any
-	if err := json.Unmarshal([]byte(cm.Data["values.json"]), &vals); err != nil {
-		t.Fatal(err)
+	if server := string(ini.Data["server"]); !strings.Contains(server, "ROOT_URL=https://git.localhost:8443/") {
+		t.Errorf("gitea [server] rendered %q", server)
 	}
-	if root := vals["gitea"].(map[string]any)["config"].(map[string]any)["server"].(map[string]any)["ROOT_URL"]; root != "https://git.localhost:8443/" {
-		t.Errorf("gitea ROOT_URL rendered %v", root)
+	ss, err := e.kube.AppsV1().StatefulSets(charts.RunnerNamespace).Get(ctx, charts.RunnerRelease, metav1.GetOptions{})
+	if err != nil || len(ss.Spec.Template.Spec.InitContainers) != 3 {
+		t.Errorf("runner StatefulSet: %v (init containers %d, want the two forwarders and DinD)", err, len(ss.Spec.Template.Spec.InitContainers))
 	}
 
 	// re-run: every chart step is skipped and no revision is added
@@ -287,8 +291,18 @@ func TestChartStepsRepositoryUnreachable(t *testing.T) {
 	}
 	down := "http://" + l.Addr().String()
 	l.Close()
-	s := &e.in.Charts.Sources
-	s.Traefik.Repo, s.Gitea.Repo, s.Runner.Repo, s.Agent.Repo = down, down, down, down
+	// No --chart-dir: every upstream chart comes from the repository.
+	inst, err := charts.New(charts.Options{Getter: e.in.Charts.Getter, CacheDir: t.TempDir(), Wait: charts.WaitHooksOnly, Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.in.Charts.Installer, e.in.Options.ChartDir = inst, ""
+	d := charts.DefaultSources()
+	e.in.Charts.Sources = charts.Sources{
+		Traefik: charts.Source{Repo: down, Chart: d.Traefik.Chart, Version: d.Traefik.Version},
+		Gitea:   charts.Source{Repo: down, Chart: d.Gitea.Chart, Version: d.Gitea.Version},
+		Agent:   charts.Source{Repo: down, Chart: d.Agent.Chart, Version: d.Agent.Version},
+	}
 
 	ev, err := e.run(t, false)
 	if err == nil {

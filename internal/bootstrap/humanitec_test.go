@@ -213,12 +213,12 @@ func TestHumanitecIndependentRegistrationsOverlap(t *testing.T) {
 	// Progress reports k of n objects.
 	var progress bool
 	for _, e := range events {
-		if e.Step == StepHumanitecDefinitions && e.Kind == Progress && e.Total == 6 && e.Current == 6 {
+		if e.Step == StepHumanitecDefinitions && e.Kind == Progress && e.Total == 8 && e.Current == 8 {
 			progress = true
 		}
 	}
 	if !progress {
-		t.Error("no 6 of 6 progress event for the definitions")
+		t.Error("no 8 of 8 progress event for the definitions")
 	}
 }
 

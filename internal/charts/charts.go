@@ -357,9 +357,9 @@ func history(cfg *action.Configuration, name string) (last, deployed *releasev1.
 
 // matches reports whether a release revision has the chart version and
 // values wanted.
-func matches(r *releasev1.Release, src Source, vals map[string]any) (bool, error) {
+func matches(r *releasev1.Release, src Source, version string, vals map[string]any) (bool, error) {
 	if r.Chart == nil || r.Chart.Metadata == nil ||
-		r.Chart.Metadata.Name != src.Chart || r.Chart.Metadata.Version != src.Version {
+		r.Chart.Metadata.Name != src.Chart || r.Chart.Metadata.Version != version {
 		return false, nil
 	}
 	have, err := normalize(r.Config)
@@ -389,7 +389,7 @@ func (i *Installer) Done(ctx context.Context, rel Release) (bool, error) {
 	if err != nil || last == nil || last.Info.Status != rcommon.StatusDeployed {
 		return false, err
 	}
-	ok, err := matches(last, rel.Source, vals)
+	ok, err := matches(last, rel.Source, i.installedVersion(rel.Source), vals)
 	if err != nil || !ok {
 		return false, err
 	}
@@ -437,7 +437,7 @@ func (i *Installer) Apply(ctx context.Context, rel Release, progress Progress) (
 	}
 
 	if last != nil && last.Info.Status == rcommon.StatusDeployed {
-		same, err := matches(last, rel.Source, vals)
+		same, err := matches(last, rel.Source, i.installedVersion(rel.Source), vals)
 		if err != nil {
 			return res, err
 		}

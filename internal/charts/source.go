@@ -149,6 +149,22 @@ func loadArchive(p string, src Source) (*chart.Chart, error) {
 	return ch, nil
 }
 
+// installedVersion is the chart version a release of src has once applied:
+// src.Version, or 0.0.0 where --chart-dir gives a source build in its place
+// (loadSourceBuild), so that a re-run sees nothing to upgrade.
+func (i *chartLoader) installedVersion(src Source) string {
+	if src.Embedded != nil || i.opts.ChartDir == "" {
+		return src.Version
+	}
+	if _, err := os.Stat(filepath.Join(i.opts.ChartDir, src.Archive())); err == nil {
+		return src.Version
+	}
+	if ch, _, err := loadSourceBuild(i.opts.ChartDir, src); err == nil && ch != nil {
+		return sourceBuildVersion
+	}
+	return src.Version
+}
+
 // sourceBuildVersion is the version a chart's source tree carries until a
 // release sets it when packaging (the Gitea chart's Chart.yaml says 0.0.0).
 const sourceBuildVersion = "0.0.0"

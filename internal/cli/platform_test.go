@@ -34,7 +34,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // bed is the test bed of a whole run in existing-cluster mode: a real API
 // server (no pods run: charts install without waiting for them), a real
 // Gitea standing in for the in-cluster one, the Humanitec fake, and the
-// stand-in charts as local archives (--chart-dir).
+// real Traefik and Gitea charts as local archives (--chart-dir).
 type bed struct {
 	kube     *testenv.Cluster
 	gitea    *testenv.GiteaServer
@@ -49,15 +49,27 @@ type bed struct {
 func newBed(t testing.TB) *bed {
 	t.Helper()
 	b := &bed{kube: testenv.APIServer(t), gitea: testenv.Gitea(t), hum: humanitectest.New(t), dir: t.TempDir()}
-	var charts []string
-	for _, n := range []string{"traefik", "gitea", "actions", "humanitec-agent"} {
-		abs, err := filepath.Abs(filepath.Join("..", "charts", "testdata", "charts", n))
+	// The real Traefik and Gitea charts; Humanitec's agent chart cannot be
+	// read here, so a stand-in; the registry and runner charts are built in.
+	agent, err := filepath.Abs(filepath.Join("..", "charts", "testdata", "charts", "humanitec-agent"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.chartDir = testenv.ChartRepo(t, agent).Dir
+	upstream := filepath.Join("..", "charts", "testdata", "upstream")
+	archives, err := filepath.Glob(filepath.Join(upstream, "*.tgz"))
+	if err != nil || len(archives) == 0 {
+		t.Fatalf("no real chart archives in %s: %v", upstream, err)
+	}
+	for _, a := range archives {
+		data, err := os.ReadFile(a)
 		if err != nil {
 			t.Fatal(err)
 		}
-		charts = append(charts, abs)
+		if err := os.WriteFile(filepath.Join(b.chartDir, filepath.Base(a)), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	b.chartDir = testenv.ChartRepo(t, charts...).Dir
 
 	// The cluster's CoreDNS, as kind ships it: the coredns step edits it.
 	cs, err := b.kube.Clientset()

@@ -86,6 +86,7 @@ func TestRenderContents(t *testing.T) {
 	want := []v1alpha4.PortMapping{
 		{ContainerPort: 30443, HostPort: 8443, ListenAddress: "127.0.0.1", Protocol: "TCP"},
 		{ContainerPort: 30080, HostPort: 8080, ListenAddress: "127.0.0.1", Protocol: "TCP"},
+		{ContainerPort: 5001, HostPort: 5001, ListenAddress: "127.0.0.1", Protocol: "TCP"},
 	}
 	if !reflect.DeepEqual(n.ExtraPortMappings, want) {
 		t.Errorf("port mappings = %+v, want %+v", n.ExtraPortMappings, want)
