@@ -490,6 +490,7 @@ func (in *Install) dnsRules() coredns.Rules {
 		Target:        IngressTarget,
 		Hosts:         append([]string{"git.localhost"}, in.Cluster.ExtraHosts...),
 		LocalhostApps: true,
+		Aliases:       map[string]string{config.CourseGiteaHost: charts.CourseHostServiceHost()},
 	}
 }
 

@@ -186,7 +186,8 @@ func recreateNeeded(prev, next config.Options) error {
 
 // clusterData is the cluster as Humanitec's agent reaches it from inside:
 // for kind the node's own name (what `kind get kubeconfig --internal` says),
-// for an existing cluster its kubeconfig as it is.
+// for an existing cluster its kubeconfig's server, unless that is an address
+// only the host reaches (then the kubernetes Service).
 func (in *Install) clusterData(ctx context.Context) (humanitec.ClusterData, error) {
 	acc, err := in.Kube(ctx)
 	if err != nil {
@@ -196,7 +197,7 @@ func (in *Install) clusterData(ctx context.Context) (humanitec.ClusterData, erro
 	if err := rest.LoadTLSFiles(rc); err != nil {
 		return humanitec.ClusterData{}, fmt.Errorf("read the cluster's certificates: %w", err)
 	}
-	server := rc.Host
+	server := humanitec.InClusterServer(rc.Host)
 	if acc.Kind {
 		server = "https://" + in.Options.NodeName() + ":6443"
 	}

@@ -43,6 +43,14 @@ const (
 	// IngressClass is the cluster's IngressClass, Traefik's: Gitea's
 	// Ingress and the orchestrator's app Ingresses name it.
 	IngressClass = "traefik"
+	// CourseGiteaHost is the name the course's Backstage app (its
+	// app-config's Gitea integration) and templates (repoUrl) use for
+	// Gitea inside the cluster, with CourseGiteaPort: the default kind
+	// node's name and the ingress's node port. It is hard-coded there, so
+	// every install makes it resolve inside the cluster, whatever --name
+	// or cluster it has.
+	CourseGiteaHost = DefaultName + "-control-plane"
+	CourseGiteaPort = 30443
 )
 
 // Options are the choices of an install. They are saved in the state file

@@ -171,8 +171,12 @@ func (c *Cluster) startAPIServerOnce(ctx context.Context, bin, tokenFile, saKeyF
 		"--token-auth-file="+tokenFile,
 		"--authorization-mode=RBAC",
 		// No controller-manager creates default ServiceAccounts, so the
-		// admission plugin that requires them would refuse every pod.
-		"--disable-admission-plugins=ServiceAccount",
+		// admission plugin that requires them would refuse every pod. Nor
+		// does its pvc-protection controller remove the finalizer
+		// StorageObjectInUseProtection puts on each PVC once no pod uses
+		// it (none ever runs here): a chart's PVC (Gitea's) would hold
+		// its namespace Terminating for ever after `down`.
+		"--disable-admission-plugins=ServiceAccount,StorageObjectInUseProtection",
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--service-account-key-file="+saKeyFile,
 		"--service-account-signing-key-file="+saKeyFile,
