@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
 	"github.com/pocketidp/pocketidp/internal/charts"
 	"github.com/pocketidp/pocketidp/internal/cluster"
 	"github.com/pocketidp/pocketidp/internal/secret"
@@ -58,7 +61,9 @@ func chartsSteps(in *Install) []Step {
 		{Action: chartStep{in: in, name: StepGitea, timeout: 8 * time.Minute, release: func(p charts.Platform) (charts.Release, error) {
 			return charts.Gitea(p), nil
 		}}, Timeout: 10 * time.Minute},
-		{Action: chartStep{in: in, name: StepRegistry, release: charts.Registry}, Timeout: 7 * time.Minute},
+		{Action: chartStep{in: in, name: StepRegistry, release: charts.Registry, check: func(ctx context.Context, sc *StepContext, _ *charts.Installer, _ charts.Release, _ charts.Platform) error {
+			return registryNodesCheck(ctx, in, sc)
+		}}, Timeout: 7 * time.Minute},
 		{Action: chartStep{in: in, name: StepRunner, timeout: 8 * time.Minute, release: charts.Runner, check: runnerTokenCheck},
 			Needs: []string{StepRunnerToken, StepRegistry}, Timeout: 10 * time.Minute},
 	}
@@ -78,7 +83,7 @@ type chartStep struct {
 	timeout time.Duration // of each Helm operation; zero means the installer's
 	release func(charts.Platform) (charts.Release, error)
 	// check runs before the release is applied.
-	check func(ctx context.Context, inst *charts.Installer, rel charts.Release, p charts.Platform) error
+	check func(ctx context.Context, sc *StepContext, inst *charts.Installer, rel charts.Release, p charts.Platform) error
 }
 
 func (s chartStep) Name() string { return s.name }
@@ -105,7 +110,7 @@ func (s chartStep) Run(ctx context.Context, sc *StepContext) error {
 		return err
 	}
 	if s.check != nil {
-		if err := s.check(ctx, inst, rel, p); err != nil {
+		if err := s.check(ctx, sc, inst, rel, p); err != nil {
 			return err
 		}
 	}
@@ -146,7 +151,7 @@ func (s chartStep) Undo(ctx context.Context, sc *StepContext) error {
 
 // runnerTokenCheck: Gitea hands out no token once a runner is registered;
 // then the Secret an earlier run made must still be there.
-func runnerTokenCheck(ctx context.Context, inst *charts.Installer, rel charts.Release, p charts.Platform) error {
+func runnerTokenCheck(ctx context.Context, _ *StepContext, inst *charts.Installer, rel charts.Release, p charts.Platform) error {
 	if !p.RunnerToken.Empty() {
 		return nil
 	}
@@ -156,6 +161,30 @@ func runnerTokenCheck(ctx context.Context, inst *charts.Installer, rel charts.Re
 	}
 	return fmt.Errorf("no runner registration token: Gitea reports a runner registered already, and the %s/%s Secret of an earlier run is gone (fix: remove the stale runner in Gitea's site administration, Actions, Runners, then run up again)",
 		rel.Namespace, charts.RunnerTokenSecret)
+}
+
+// registryNodesCheck warns that the registry serves one node: it is that
+// node's localhost:5001, where its container runtime pulls from. PocketIDP's
+// kind cluster has one node; an existing cluster may have more, and a pod on
+// another node cannot pull localhost:5001 images.
+func registryNodesCheck(ctx context.Context, in *Install, sc *StepContext) error {
+	acc, err := in.Kube(ctx)
+	if err != nil {
+		return err
+	}
+	cs, err := kubernetes.NewForConfig(acc.RESTConfig)
+	if err != nil {
+		return err
+	}
+	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("list the cluster's nodes: %w", err)
+	}
+	if n := len(nodes.Items); n > 1 {
+		sc.Logger().Warn(fmt.Sprintf("the cluster has %d nodes and the registry serves one of them: pods that pull %s/… images must run on the registry's node (see `kubectl -n %s get pods -o wide`; fix: pin them there with a nodeSelector, or use a one-node cluster)",
+			n, charts.RegistryHost, charts.RegistryNamespace))
+	}
+	return nil
 }
 
 // platform is what the releases are made from.

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	releasev1 "helm.sh/helm/v4/pkg/release/v1"
 	"helm.sh/helm/v4/pkg/storage"
 	"helm.sh/helm/v4/pkg/storage/driver"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -181,10 +183,25 @@ func TestChartStepsEndToEnd(t *testing.T) {
 		return out
 	}
 
+	// An existing cluster of two nodes: the registry serves one of them.
+	for _, n := range []string{"node-a", "node-b"} {
+		if _, err := e.kube.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: n}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	// up
 	ev, err := e.run(t, false)
 	if err != nil {
 		t.Fatalf("first run: %v", err)
+	}
+	ev.mu.Lock()
+	warned := slices.ContainsFunc(ev.all, func(x Event) bool {
+		return x.Step == StepRegistry && x.Level == "WARN" && strings.Contains(x.Message, "2 nodes and the registry serves one")
+	})
+	ev.mu.Unlock()
+	if !warned {
+		t.Error("no warning that the registry serves one node of two")
 	}
 	for _, s := range chartSteps {
 		if k := ev.final(s).Kind; k != Done {
