@@ -80,7 +80,7 @@ type flags struct {
 	output, logFile, stateDir, giteaURL                                                        string
 	backstageRepo, backstageRef, backstageSource                                               string
 	port                                                                                       int
-	trust, yes, skipHumanitec, verbose, includeTutorial, noPodWait, wait                       bool
+	trust, yes, skipHumanitec, verbose, includeTutorial, noPodWait, wait, dryRun               bool
 	timeout, waitTimeout                                                                       time.Duration
 }
 
@@ -162,8 +162,13 @@ triggers the Backstage deployment. Without a subcommand it runs "up".`,
 	down := &cobra.Command{Use: "down", Short: "Remove what this install created", Args: cobra.NoArgs, RunE: a.runDown}
 	down.Flags().BoolVar(&a.flags.includeTutorial, "include-tutorial-objects", false,
 		"also remove Humanitec objects on 5min-local that PocketIDP did not create (the tutorial's class 5min, scaffolded apps)")
+	up := &cobra.Command{Use: "up", Short: "Create the platform, or converge it if it exists", Args: cobra.NoArgs, RunE: a.runUp,
+		Example: "  pocketidp up --dry-run                 # the plan, creating nothing\n" +
+			"  pocketidp up --dry-run -o yaml         # every object up would create, secrets masked\n" +
+			"  pocketidp up --yes --skip-humanitec    # headless, without Humanitec"}
+	up.Flags().BoolVar(&a.flags.dryRun, "dry-run", false, "show the plan and create nothing; with -o yaml, every object up would create (secrets masked)")
 	root.AddCommand(
-		&cobra.Command{Use: "up", Short: "Create the platform, or converge it if it exists", Args: cobra.NoArgs, RunE: a.runUp},
+		up,
 		down,
 		&cobra.Command{Use: "status", Short: "Show what exists, its health and URLs", Args: cobra.NoArgs, RunE: a.runStatus},
 		&cobra.Command{Use: "doctor", Short: "Check the machine before creating anything", Args: cobra.NoArgs, RunE: a.runDoctor},

@@ -147,8 +147,18 @@ func TestBadInput(t *testing.T) {
 		},
 		{
 			name: "bad output", host: doctortest.Healthy,
-			env: humanitecEnv, args: []string{"up", "-o", "yaml"}, code: ExitBadInput,
-			stderr: []string{`output "yaml" is not known`},
+			env: humanitecEnv, args: []string{"up", "-o", "xml"}, code: ExitBadInput,
+			stderr: []string{`output "xml" is not known`},
+		},
+		{
+			name: "yaml without --dry-run", host: doctortest.Healthy,
+			env: humanitecEnv, args: []string{"up", "--yes", "-o", "yaml"}, code: ExitBadInput,
+			stderr: []string{"-o yaml shows what up would create", "pass --dry-run"},
+		},
+		{
+			name: "dry run with a bad name", host: doctortest.Healthy,
+			env: humanitecEnv, args: []string{"up", "--dry-run", "--name", "Bad_Name"}, code: ExitBadInput,
+			stderr: []string{`cluster name "Bad_Name" is not valid`},
 		},
 		{
 			name: "down headless needs --yes", host: doctortest.Healthy,

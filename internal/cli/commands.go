@@ -138,6 +138,12 @@ func (a *app) runner(in *bootstrap.Install, sink bootstrap.Sink, status bootstra
 }
 
 func (a *app) runUp(cmd *cobra.Command, _ []string) error {
+	if a.flags.dryRun {
+		return a.upDryRun(cmd)
+	}
+	if a.flags.output == outputYAML {
+		return &config.InputError{Msg: "-o yaml shows what up would create, without creating it", Hint: "pass --dry-run with -o yaml, or use -o text or -o json"}
+	}
 	mode := a.mode()
 	// The wizard asks for what is missing, so only headless runs must have
 	// everything up front.
