@@ -35,9 +35,14 @@ type env struct {
 	sources Sources
 }
 
-// standIns are the stand-in charts, named and versioned like the upstream
-// charts they replace.
-var standIns = []string{"traefik", "gitea", "actions", "humanitec-agent", "broken"}
+// standIns are small charts, named and versioned like the upstream charts,
+// that render their values into a ConfigMap: these tests are about the
+// installer's mechanics (install, no-op, upgrade, recovery, cache, cleanup),
+// which want many releases side by side in one API server, and the real
+// Traefik chart's cluster-wide objects (its IngressClass, CRDs) allow one.
+// The real Traefik and Gitea charts are rendered in render_test.go and
+// installed by the bootstrap and cli tests.
+var standIns = []string{"traefik", "gitea", "humanitec-agent", "broken"}
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
@@ -61,9 +66,9 @@ func newEnv(t testing.TB) *env {
 	e.sources = Sources{
 		Traefik:  Source{Repo: repo.URL, Chart: d.Traefik.Chart, Version: d.Traefik.Version},
 		Gitea:    Source{Repo: repo.URL, Chart: d.Gitea.Chart, Version: d.Gitea.Version},
-		Runner:   Source{Repo: repo.URL, Chart: d.Runner.Chart, Version: d.Runner.Version},
 		Agent:    Source{Repo: repo.URL, Chart: d.Agent.Chart, Version: d.Agent.Version},
-		Registry: d.Registry, // the real chart: it is ours and built in
+		Registry: d.Registry, // the real charts: ours, built in
+		Runner:   d.Runner,
 	}
 	return e
 }
