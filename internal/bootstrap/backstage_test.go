@@ -342,7 +342,7 @@ func backstageInstall(t *testing.T, g *testenv.GiteaServer, hum *humanitectest.S
 // runSteps runs steps as one plan, recording the events (also sent to
 // watch, when not nil).
 func runSteps(ctx context.Context, in *Install, watch Sink, steps []Step) ([]Event, error) {
-	plan, err := NewPlan(steps...)
+	plan, err := NewPlan(wireSubset(steps)...)
 	if err != nil {
 		return nil, err
 	}

@@ -48,11 +48,8 @@ const (
 	StepRunnerToken = "gitea/runner-token"
 )
 
-// chartsSteps are the chart releases as steps. Traefik, Gitea, the registry
-// and the agent are independent and install at the same time; the runner
-// waits for its registration token (and so for Gitea) and for the registry
-// its forwarder points at. The cluster, TLS and Humanitec steps they also
-// need are added by the plan.
+// chartsSteps are the chart releases as steps (their order: the edges in
+// plan.go).
 func chartsSteps(in *Install) []Step {
 	steps := []Step{
 		{Action: chartStep{in: in, name: StepTraefik, release: func(p charts.Platform) (charts.Release, error) {
@@ -64,8 +61,7 @@ func chartsSteps(in *Install) []Step {
 		{Action: chartStep{in: in, name: StepRegistry, release: charts.Registry, check: func(ctx context.Context, sc *StepContext, _ *charts.Installer, _ charts.Release, _ charts.Platform) error {
 			return registryNodesCheck(ctx, in, sc)
 		}}, Timeout: 7 * time.Minute},
-		{Action: chartStep{in: in, name: StepRunner, timeout: 8 * time.Minute, release: charts.Runner, check: runnerTokenCheck},
-			Needs: []string{StepRunnerToken, StepRegistry}, Timeout: 10 * time.Minute},
+		{Action: chartStep{in: in, name: StepRunner, timeout: 8 * time.Minute, release: charts.Runner, check: runnerTokenCheck}, Timeout: 10 * time.Minute},
 	}
 	if !in.Options.SkipHumanitec {
 		steps = append(steps, Step{Action: chartStep{in: in, name: StepAgent, release: func(p charts.Platform) (charts.Release, error) {

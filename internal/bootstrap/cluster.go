@@ -68,14 +68,14 @@ func clusterSteps(in *Install) []Step {
 	steps := []Step{
 		// Pulling the node image dominates a cold create.
 		{Action: clusterStep{in}, Timeout: 15 * time.Minute},
-		{Action: tlsStep{in}, Needs: []string{StepCluster}, Timeout: 2 * time.Minute},
-		{Action: corednsStep{in}, Needs: []string{StepCluster}, Timeout: 2 * time.Minute},
+		{Action: tlsStep{in}, Timeout: 2 * time.Minute},
+		{Action: corednsStep{in}, Timeout: 2 * time.Minute},
 	}
 	// Never in Coder mode: the workspace's trust store is not the user's.
 	// Also for `down` when an earlier run trusted the CA and --trust is gone.
 	if !in.Options.Coder && (in.Options.Trust || in.hasObjectKind(objTrustedCA)) {
 		// sudo may wait for a password.
-		steps = append(steps, Step{Action: trustStep{in}, Needs: []string{StepTLS}, Timeout: 5 * time.Minute})
+		steps = append(steps, Step{Action: trustStep{in}, Timeout: 5 * time.Minute})
 	}
 	return steps
 }

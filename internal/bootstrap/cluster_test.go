@@ -141,7 +141,7 @@ func (e *clusterEnv) run(undo bool) (*Install, *stepEvents, error) {
 	e.t.Helper()
 	in := e.install()
 	defer in.Store.Close()
-	plan, err := NewPlan(clusterSteps(in)...)
+	plan, err := NewPlan(wireSubset(clusterSteps(in))...)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -335,7 +335,7 @@ func (r *Runner) forward(ctx context.Context, rn *run, s Step) error {
 
 func (r *Runner) backward(ctx context.Context, rn *run, s Step) error {
 	u, ok := s.Action.(Undoer)
-	if f, isFunc := s.Action.(Func); !ok || (isFunc && f.UndoFunc == nil) {
+	if !ok {
 		return nil // nothing to take back
 	}
 	return rn.exec(ctx, s, func(sctx context.Context, sc *StepContext) (bool, error) {

@@ -45,12 +45,12 @@ type GiteaInput struct {
 func giteaSteps(in *Install) []Step {
 	return []Step{
 		{Action: giteaReady{in}, Timeout: gitea.DefaultReadyTimeout + time.Minute},
-		{Action: giteaOrg{in}, Needs: []string{StepGiteaReady}, Timeout: 3 * time.Minute},
+		{Action: giteaOrg{in}, Timeout: 3 * time.Minute},
 		// A migration from GitHub over a slow line takes minutes.
-		{Action: giteaBackstageRepo{in}, Needs: []string{StepGiteaOrg}, Timeout: 15 * time.Minute},
-		{Action: giteaActionsConfig{in}, Needs: []string{StepGiteaOrg}, Timeout: 3 * time.Minute},
-		{Action: giteaRunnerToken{in}, Needs: []string{StepGiteaReady}, Timeout: 3 * time.Minute},
-		{Action: giteaTrigger{in}, Needs: []string{StepGiteaBackstageRepo, StepGiteaActions}, Timeout: 3 * time.Minute},
+		{Action: giteaBackstageRepo{in}, Timeout: 15 * time.Minute},
+		{Action: giteaActionsConfig{in}, Timeout: 3 * time.Minute},
+		{Action: giteaRunnerToken{in}, Timeout: 3 * time.Minute},
+		{Action: giteaTrigger{in}, Timeout: 3 * time.Minute},
 	}
 }
 

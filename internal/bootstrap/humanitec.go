@@ -36,11 +36,9 @@ type HumanitecInput struct {
 	// Orchestrator, when set, is used as it is; otherwise the classic
 	// Humanitec API is reached with the options' org, token and URL.
 	Orchestrator humanitec.Orchestrator
-	// Cluster gives the k8s-cluster definition the cluster as the agent
-	// inside it reaches it: from the cluster's internal kubeconfig
-	// (kind get kubeconfig --internal), e.g. with
-	// humanitec.ClusterDataFromKubeconfig. The cluster step sets it; the
-	// definitions step calls it.
+	// Cluster, when set, gives the k8s-cluster definition the cluster as
+	// the agent inside it reaches it; otherwise that is derived from the
+	// install's cluster access (clusterData).
 	Cluster func(ctx context.Context) (humanitec.ClusterData, error)
 	// IncludeTutorialObjects makes `down` also remove what PocketIDP did
 	// not create on 5min-local (`down --include-tutorial-objects`).
@@ -84,7 +82,7 @@ func (in *Install) humanitec() (humanitec.Orchestrator, error) {
 			// sets it after this is made.
 			Cluster: func(ctx context.Context) (humanitec.ClusterData, error) {
 				if h.Cluster == nil {
-					return humanitec.ClusterData{}, errors.New("the cluster step has not provided the cluster's internal kubeconfig")
+					return in.clusterData(ctx)
 				}
 				return h.Cluster(ctx)
 			},
@@ -138,32 +136,23 @@ func HumanitecInventory(ctx context.Context, in *Install) (humanitec.Inventory, 
 }
 
 // humanitecSteps registers the install with the orchestrator and takes it
-// back on `down`. Needs outside this set (the state step before the check,
-// the cluster step before the definitions, charts/agent after the agent and
-// its key) are the plan's to add. Nothing when Humanitec is skipped.
+// back on `down` (their order: the edges in plan.go). Nothing when
+// Humanitec is skipped.
 func humanitecSteps(in *Install) []Step {
 	if in.Options.SkipHumanitec {
 		return nil
 	}
-	group := func(g humanitec.Group, needs ...string) Step {
-		return Step{Action: humanitecGroup{in: in, group: g}, Needs: needs, Timeout: 5 * time.Minute}
+	group := func(g humanitec.Group) Step {
+		return Step{Action: humanitecGroup{in: in, group: g}, Timeout: 5 * time.Minute}
 	}
 	return []Step{
 		{Action: humanitecCheck{in: in}, Timeout: 2 * time.Minute},
-		// Making a 4096-bit key takes seconds of CPU; it needs nothing, so
-		// it happens while the cluster comes up.
 		{Action: humanitecAgentKey{in: in}, Timeout: 2 * time.Minute},
-		group(humanitec.GroupEnvType, StepHumanitecCheck),
-		// The agent waits for the env type only so that `down` removes the
-		// env type last; it costs nothing on the way up, where the apps
-		// and their values take as long.
-		group(humanitec.GroupAgent, StepHumanitecEnvType, StepHumanitecAgentKey),
-		group(humanitec.GroupApps, StepHumanitecEnvType),
-		group(humanitec.GroupValues, StepHumanitecApps),
-		// The definitions match the env type and name the agent; on the
-		// way down they go before both (and, inside their removal, after
-		// the apps).
-		group(humanitec.GroupDefinitions, StepHumanitecEnvType, StepHumanitecAgent),
+		group(humanitec.GroupEnvType),
+		group(humanitec.GroupAgent),
+		group(humanitec.GroupApps),
+		group(humanitec.GroupValues),
+		group(humanitec.GroupDefinitions),
 	}
 }
 

@@ -59,7 +59,7 @@ func humInstall(t *testing.T, fake *humanitectest.Server, token string) *Install
 
 func humRun(t *testing.T, in *Install, undo bool) ([]Event, error) {
 	t.Helper()
-	p, err := NewPlan(humanitecSteps(in)...)
+	p, err := NewPlan(wireSubset(humanitecSteps(in))...)
 	if err != nil {
 		t.Fatal(err)
 	}
