@@ -43,7 +43,6 @@ type Step struct {
 // DefaultStepTimeout bounds a step that did not choose its own deadline.
 const DefaultStepTimeout = 10 * time.Minute
 
-
 // StepContext is what a running step reports through.
 type StepContext struct {
 	name   string
