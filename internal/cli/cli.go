@@ -141,7 +141,7 @@ triggers the Backstage deployment. Without a subcommand it runs "up".`,
 	f.StringVar(&a.flags.chartDir, "chart-dir", "", "folder of local chart archives (.tgz) for offline installs")
 	f.BoolVar(&a.flags.trust, "trust", false, "install the local CA into the system trust store (removed by down)")
 	f.BoolVarP(&a.flags.yes, "yes", "y", false, "ask nothing: run headless with flags and environment")
-	f.StringVarP(&a.flags.output, "output", "o", "text", "output format: text or json")
+	f.StringVarP(&a.flags.output, "output", "o", "text", "output format: text or json (and yaml with up --dry-run)")
 	f.StringVar(&a.flags.logFile, "log-file", "", "debug log file (default: a new file under the user cache dir)")
 	f.StringVar(&a.flags.stateDir, "state-dir", "", "folder of the install's state (default: the user config dir)")
 	f.DurationVar(&a.flags.timeout, "timeout", config.DefaultTimeout, "give up on the platform after this long (--wait-timeout comes on top for Backstage)")
