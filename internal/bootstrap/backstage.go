@@ -107,7 +107,7 @@ func backstageSteps(in *Install) []Step {
 // ActionsURL is the Actions page of the Backstage repository, as the user
 // opens it.
 func ActionsURL(port int) string {
-	return fmt.Sprintf("https://git.localhost:%d/%s/%s/actions", port, config.DefaultGiteaOrg, gitea.DefaultRepo)
+	return fmt.Sprintf("%s/%s/%s/actions", config.GiteaURL(port), config.DefaultGiteaOrg, gitea.DefaultRepo)
 }
 
 // humanitecEnvURL is Backstage's environment in Humanitec's UI.

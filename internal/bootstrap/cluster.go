@@ -488,7 +488,7 @@ var IngressTarget = cluster.IngressServiceHost
 func (in *Install) dnsRules() coredns.Rules {
 	return coredns.Rules{
 		Target:        IngressTarget,
-		Hosts:         append([]string{"git.localhost"}, in.Cluster.ExtraHosts...),
+		Hosts:         append([]string{config.GiteaHost}, in.Cluster.ExtraHosts...),
 		LocalhostApps: true,
 		Aliases:       map[string]string{config.CourseGiteaHost: charts.CourseHostServiceHost()},
 	}

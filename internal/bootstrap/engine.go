@@ -13,6 +13,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/pocketidp/pocketidp/internal/state"
 )
 
 // Plan is a set of steps with their dependencies, checked to be a DAG.
@@ -147,10 +149,10 @@ type StatusStore interface {
 
 // Step outcomes recorded in the StatusStore.
 const (
-	statusDone        = "done"
-	statusFailed      = "failed"
-	statusInterrupted = "interrupted"
-	statusUndone      = "undone"
+	statusDone        = state.StepDone
+	statusFailed      = state.StepFailed
+	statusInterrupted = state.StepInterrupted
+	statusUndone      = state.StepUndone
 )
 
 // Runner runs plans. Configure it, then call Run or Undo (the Helm action

@@ -35,6 +35,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/pocketidp/pocketidp/internal/cluster"
+	"github.com/pocketidp/pocketidp/internal/config"
 	"github.com/pocketidp/pocketidp/internal/secret"
 )
 
@@ -54,8 +55,8 @@ const (
 // Labels PocketIDP puts on what it creates beside the charts (namespaces,
 // Secrets), so uninstall removes only its own.
 const (
-	ManagedByLabel = "app.kubernetes.io/managed-by"
-	ManagedBy      = "pocketidp"
+	ManagedByLabel = config.ManagedByLabel
+	ManagedBy      = config.ManagedBy
 	releaseLabel   = "pocketidp.dev/release"
 )
 

@@ -24,7 +24,7 @@ import (
 // The releases of the platform: names, namespaces and where their charts
 // come from. Chart versions are pinned; a change here is a reviewed change.
 const (
-	TraefikRelease, TraefikNamespace   = "traefik", "traefik"
+	TraefikRelease, TraefikNamespace   = config.IngressServiceName, config.IngressNamespace
 	GiteaRelease, GiteaNamespace       = "gitea", "gitea"
 	RegistryRelease, RegistryNamespace = "registry", "registry"
 	RunnerRelease, RunnerNamespace     = "runner", "gitea-runner"
@@ -52,8 +52,8 @@ const (
 	registryServicePort = 5000
 
 	// Node ports kind maps to the host (item 1 maps 30443 to --port).
-	HTTPSNodePort = 30443
-	HTTPNodePort  = 30080
+	HTTPSNodePort = config.IngressHTTPSNodePort
+	HTTPNodePort  = config.IngressHTTPNodePort
 
 	// Images the releases add next to their charts' own.
 	registryImage = "registry:3.0.0"
@@ -137,13 +137,13 @@ type Platform struct {
 	Sources Sources
 }
 
-func (p Platform) giteaHost() string { return "git.localhost" }
+func (p Platform) giteaHost() string { return config.GiteaHost }
 
 // GiteaURL is Gitea's address for browsers, pods and CI jobs alike, with
 // the trailing slash Gitea's ROOT_URL wants.
 func (p Platform) GiteaURL() string { return fmt.Sprintf("https://%s:%d/", p.giteaHost(), p.Port) }
 
-func (p Platform) nodeName() string { return p.Name + "-control-plane" }
+func (p Platform) nodeName() string { return config.NodeName(p.Name) }
 
 // --- Traefik ---
 
@@ -241,7 +241,7 @@ func courseHostService() map[string]any {
 		"metadata": map[string]any{
 			"name":      CourseHostService,
 			"namespace": TraefikNamespace,
-			"labels":    map[string]any{"app.kubernetes.io/part-of": "pocketidp"},
+			"labels":    map[string]any{"app.kubernetes.io/part-of": config.ManagedBy},
 		},
 		"spec": map[string]any{
 			"type": "ClusterIP",

@@ -55,7 +55,7 @@ const (
 // .localhost is refused: browsers reject *.localhost, so every app host is
 // listed by name.
 func Hosts(clusterName string, extra ...string) ([]string, error) {
-	hosts := []string{"localhost", "git.localhost", clusterName + "-control-plane", "127.0.0.1", "::1"}
+	hosts := []string{"localhost", config.GiteaHost, config.NodeName(clusterName), "127.0.0.1", "::1"}
 	if course := config.CourseGiteaHost; !slices.Contains(hosts, course) {
 		// The course's Backstage reaches Gitea by this name, whatever the
 		// cluster is called.
