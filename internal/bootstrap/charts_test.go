@@ -22,7 +22,9 @@ import (
 
 	"github.com/pocketidp/pocketidp/internal/charts"
 	"github.com/pocketidp/pocketidp/internal/config"
+	"github.com/pocketidp/pocketidp/internal/humanitec"
 	"github.com/pocketidp/pocketidp/internal/secret"
+	"github.com/pocketidp/pocketidp/internal/state"
 	"github.com/pocketidp/pocketidp/internal/testenv"
 )
 
@@ -72,14 +74,25 @@ func newChartEnv(t *testing.T) *chartEnv {
 	opts.Kubeconfig, opts.Context = c.KubeconfigPath, testenv.KubeContext // existing-cluster mode
 	opts.HumanitecOrg, opts.HumanitecToken = "my-org", secret.New("humanitec-token")
 	opts.ChartDir = upstream
-	in := &Install{Options: opts, Charts: ChartsInput{
+	// The CA and the agent's key, as the tls and agent-key steps leave them
+	// in the state dir for the chart steps.
+	store, err := state.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	in := &Install{Options: opts, Store: store, Charts: ChartsInput{
 		Getter: getter, Installer: inst,
-		CACert:          []byte("-----BEGIN CERTIFICATE-----\nTESTCA\n-----END CERTIFICATE-----"),
-		AgentPrivateKey: secret.New("-----BEGIN PRIVATE KEY-----\nTESTKEY\n-----END PRIVATE KEY-----"),
 		Sources: charts.Sources{
 			Agent: charts.Source{Repo: repo.URL, Chart: d.Agent.Chart, Version: d.Agent.Version},
 		},
 	}}
+	if _, _, err := in.tlsStore().EnsureCA(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := humanitec.EnsureAgentKey(in.HumanitecAgentKeyPath()); err != nil {
+		t.Fatal(err)
+	}
 	return &chartEnv{in: in, kube: cs, repo: repo}
 }
 
@@ -88,9 +101,8 @@ func newChartEnv(t *testing.T) *chartEnv {
 func (e *chartEnv) plan(t *testing.T) *Plan {
 	t.Helper()
 	token := Func{StepName: StepRunnerToken,
-		RunFunc: func(context.Context, *StepContext) error {
-			e.in.setRunnerToken(secret.New("registration-token"))
-			return nil
+		RunFunc: func(_ context.Context, sc *StepContext) error {
+			return runnerToken.Set(sc, secret.New("registration-token"))
 		},
 		DoneFunc: func(context.Context, *StepContext) (bool, error) { return false, nil }}
 	return subPlan(t, append([]Step{{Action: token}}, chartsSteps(e.in)...)...)

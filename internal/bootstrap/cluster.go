@@ -247,7 +247,9 @@ func (s clusterStep) Done(ctx context.Context, sc *StepContext) (bool, error) {
 		}
 		return false, nil
 	}
-	return true, in.setKube(acc)
+	// The access is Kube's to derive when a later step asks: Done only
+	// answers.
+	return true, nil
 }
 
 func (s clusterStep) Run(ctx context.Context, sc *StepContext) error {
@@ -354,7 +356,16 @@ type tlsStep struct{ in *Install }
 func (tlsStep) Name() string { return StepTLS }
 
 func (in *Install) tlsStore() *pkitls.Store {
-	return &pkitls.Store{Dir: filepath.Join(in.Store.Dir(), "tls")}
+	return &pkitls.Store{Dir: filepath.Join(in.stateDir(), "tls")}
+}
+
+// stateDir is the open state's folder, or the options' when no state is
+// open (`status` reads, it does not lock).
+func (in *Install) stateDir() string {
+	if in.Store != nil {
+		return in.Store.Dir()
+	}
+	return in.Options.StateDir
 }
 
 // certHosts are the names the ingress certificate covers: Gitea's, the
@@ -375,11 +386,17 @@ func (in *Install) certHosts() ([]string, error) {
 	return hosts, nil
 }
 
-// setCACert hands the CA to the chart steps (the runner trusts it).
-func (in *Install) setCACert(pem []byte) {
-	in.mu.Lock()
-	in.Charts.CACert = pem
-	in.mu.Unlock()
+// caCertPEM is PocketIDP's CA certificate as the tls step left it in the
+// state dir (the runner and the ingress client trust it); nil before that.
+func (in *Install) caCertPEM() []byte {
+	if in.stateDir() == "" {
+		return nil
+	}
+	ca, err := in.tlsStore().LoadCA()
+	if err != nil {
+		return nil
+	}
+	return ca.CertPEM
 }
 
 func (s tlsStep) Done(ctx context.Context, _ *StepContext) (bool, error) {
@@ -400,11 +417,7 @@ func (s tlsStep) Done(ctx context.Context, _ *StepContext) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	ok, err := pkitls.SecretCurrent(ctx, cs, TLSSecret, leaf, ca.CertPEM)
-	if ok {
-		in.setCACert(ca.CertPEM)
-	}
-	return ok, err
+	return pkitls.SecretCurrent(ctx, cs, TLSSecret, leaf, ca.CertPEM)
 }
 
 func (s tlsStep) Run(ctx context.Context, sc *StepContext) error {
@@ -440,7 +453,6 @@ func (s tlsStep) Run(ctx context.Context, sc *StepContext) error {
 	if res.Changed {
 		sc.Logger().Info("TLS Secret " + TLSSecret.String() + " written")
 	}
-	in.setCACert(ca.CertPEM)
 	return nil
 }
 

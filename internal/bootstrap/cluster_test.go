@@ -330,7 +330,7 @@ func TestClusterStepsExistingCluster(t *testing.T) {
 	if hint := in.IngressHint(); !strings.Contains(hint, "port-forward -n traefik svc/traefik 8443:websecure") {
 		t.Errorf("ingress hint = %q", hint)
 	}
-	if in.Charts.Getter == nil || len(in.Charts.CACert) == 0 {
+	if in.Charts.Getter == nil || len(in.caCertPEM()) == 0 {
 		t.Error("the chart steps did not get the cluster getter and the CA")
 	}
 	if _, err := os.Stat(filepath.Join(e.stateDir, "kubeconfig")); !errors.Is(err, os.ErrNotExist) {
@@ -357,7 +357,7 @@ func TestClusterStepsExistingCluster(t *testing.T) {
 	if s2, c2 := resourceVersions(t, cs); s2 != secretRV || c2 != cmRV {
 		t.Errorf("re-run wrote: Secret %s→%s, ConfigMap %s→%s", secretRV, s2, cmRV, c2)
 	}
-	if in.Charts.Getter == nil || len(in.Charts.CACert) == 0 {
+	if in.Charts.Getter == nil || len(in.caCertPEM()) == 0 {
 		t.Error("re-run: skipped steps did not hand on the getter and the CA")
 	}
 

@@ -98,20 +98,11 @@ func (in *Install) giteaHTTPClient() (*http.Client, error) {
 }
 
 // IngressClient reaches the apps through the ingress: it trusts
-// PocketIDP's CA (from the tls step, or Install.Charts.CACert, or the state
-// dir during `down`)
-// and sends *.localhost to the address the ingress listens on, since not
+// PocketIDP's CA (as the tls step left it in the state dir) and sends *.localhost to the address the ingress listens on, since not
 // every resolver maps those names to loopback. Proxies are bypassed: the
 // ingress is local.
 func (in *Install) IngressClient() (*http.Client, error) {
-	in.mu.Lock()
-	caPEM := in.Charts.CACert
-	in.mu.Unlock()
-	if len(caPEM) == 0 && in.Store != nil {
-		if ca, err := in.tlsStore().LoadCA(); err == nil {
-			caPEM = ca.CertPEM
-		}
-	}
+	caPEM := in.caCertPEM()
 	pool, err := x509.SystemCertPool()
 	if err != nil {
 		pool = x509.NewCertPool()
@@ -252,8 +243,8 @@ func (s giteaActionsConfig) Undo(ctx context.Context, sc *StepContext) error {
 }
 
 // giteaRunnerToken gets a runner registration token into
-// Install.RunnerToken for the runner chart. Done when a runner is
-// registered: then the token is not needed (and RunnerToken stays empty).
+// runnerToken's output for the runner chart. Done when a runner is
+// registered: then the token is not needed (and the output stays empty).
 type giteaRunnerToken struct{ in *Install }
 
 func (giteaRunnerToken) Name() string { return StepRunnerToken }
@@ -275,10 +266,7 @@ func (s giteaRunnerToken) Run(ctx context.Context, sc *StepContext) error {
 	if err != nil {
 		return err
 	}
-	// Read by the runner chart step, which needs this one: the engine
-	// orders the write before the read.
-	s.in.setRunnerToken(t)
-	return nil
+	return runnerToken.Set(sc, t)
 }
 
 // giteaTrigger makes the commit that starts the first Backstage build, once

@@ -174,8 +174,8 @@ func (s humanitecCheck) Run(ctx context.Context, sc *StepContext) error {
 	return o.Check(ctx, reporter(sc))
 }
 
-// humanitecAgentKey makes (or finds) the agent's key pair in the state dir
-// and hands the private half to the agent chart step.
+// humanitecAgentKey makes (or finds) the agent's key pair in the state dir,
+// where the agent chart step reads it (agentPrivateKey).
 type humanitecAgentKey struct{ in *Install }
 
 func (humanitecAgentKey) Name() string { return StepHumanitecAgentKey }
@@ -186,8 +186,7 @@ func (s humanitecAgentKey) Done(_ context.Context, _ *StepContext) (bool, error)
 		// Missing or unusable: Run makes one (or says why it cannot).
 		return false, nil
 	}
-	s.in.setAgentKey(k.PrivatePEM)
-	return true, nil
+	return !k.PrivatePEM.Empty(), nil
 }
 
 func (s humanitecAgentKey) Run(_ context.Context, sc *StepContext) error {
@@ -198,7 +197,6 @@ func (s humanitecAgentKey) Run(_ context.Context, sc *StepContext) error {
 	if created {
 		sc.Logger().Info("made the agent key pair (RSA 4096)", "path", s.in.HumanitecAgentKeyPath(), "fingerprint", k.Fingerprint)
 	}
-	s.in.setAgentKey(k.PrivatePEM)
 	return nil
 }
 
@@ -255,9 +253,15 @@ func (s humanitecGroup) Undo(ctx context.Context, sc *StepContext) error {
 	return nil
 }
 
-// setAgentKey hands the agent's private key to the charts/agent step.
-func (in *Install) setAgentKey(pem secret.Value) {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	in.Charts.AgentPrivateKey = pem
+// agentPrivateKey is the agent's private key as the agent-key step left it
+// in the state dir; empty before that step ran (the dry run).
+func (in *Install) agentPrivateKey() (secret.Value, error) {
+	if in.Store == nil {
+		return secret.Value{}, nil
+	}
+	k, err := humanitec.LoadAgentKey(in.HumanitecAgentKeyPath())
+	if err != nil {
+		return secret.Value{}, fmt.Errorf("the agent's key (made by step %s): %w", StepHumanitecAgentKey, err)
+	}
+	return k.PrivatePEM, nil
 }

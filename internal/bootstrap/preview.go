@@ -169,7 +169,10 @@ func (pv *Preview) addReleases(in *Install, plan *Plan) error {
 	if err != nil {
 		return err
 	}
-	p := in.platform()
+	p, err := in.platform()
+	if err != nil {
+		return err
+	}
 	// What other steps make while `up` runs stands in for itself.
 	if p.RunnerToken.Empty() {
 		p.RunnerToken = secret.New(madeAtInstall)
@@ -224,7 +227,7 @@ func (pv *Preview) addGitea(in *Install) error {
 	o := in.Options
 	cfg := gitea.ConfigFromOptions(o)
 	seed := map[string]any{
-		"url":   in.platform().GiteaURL(),
+		"url":   o.GiteaURL() + "/",
 		"admin": map[string]any{"username": cfg.Admin, "password": masked},
 		"org":   cfg.Org,
 		"repositories": []any{map[string]any{

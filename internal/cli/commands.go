@@ -30,7 +30,6 @@ import (
 	"github.com/pocketidp/pocketidp/internal/output"
 	"github.com/pocketidp/pocketidp/internal/secret"
 	"github.com/pocketidp/pocketidp/internal/state"
-	pkitls "github.com/pocketidp/pocketidp/internal/tls"
 	"github.com/pocketidp/pocketidp/internal/tui"
 )
 
@@ -500,10 +499,8 @@ const probeTimeout = 5 * time.Second
 // CA), and records each answer: the state says what was made, this says
 // whether it works now.
 func probe(ctx context.Context, o config.Options, stateDir string, links []tui.Link) {
+	o.StateDir = stateDir // the CA is there
 	in := &bootstrap.Install{Options: o}
-	if ca, err := (&pkitls.Store{Dir: filepath.Join(stateDir, "tls")}).LoadCA(); err == nil {
-		in.Charts.CACert = ca.CertPEM
-	}
 	hc, err := in.IngressClient()
 	if err != nil {
 		for i := range links {
