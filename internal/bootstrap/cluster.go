@@ -300,7 +300,14 @@ func (s clusterStep) Run(ctx context.Context, sc *StepContext) error {
 		}
 		acc, err = k.Create(ctx)
 		if err != nil {
-			if gone, lerr := k.Exists(context.WithoutCancel(ctx)); lerr == nil && !gone {
+			if ctx.Err() != nil {
+				// Interrupted: kind's library takes no context and goes on
+				// in the background, so the node may yet appear. The
+				// record stays: the next run knows the cluster is its own
+				// and recreates it if it is half-made.
+				return err
+			}
+			if there, lerr := k.Exists(context.WithoutCancel(ctx)); lerr == nil && !there {
 				// kind removed the nodes: nothing is left to own.
 				_ = in.Store.RemoveObject(objKindCluster, in.Options.Name)
 			}

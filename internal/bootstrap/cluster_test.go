@@ -139,6 +139,11 @@ func (e *clusterEnv) install() *Install {
 // state, as one `pocketidp up` (or down) would.
 func (e *clusterEnv) run(undo bool) (*Install, *stepEvents, error) {
 	e.t.Helper()
+	return e.runCtx(context.Background(), undo)
+}
+
+func (e *clusterEnv) runCtx(ctx context.Context, undo bool) (*Install, *stepEvents, error) {
+	e.t.Helper()
 	in := e.install()
 	defer in.Store.Close()
 	plan, err := NewPlan(wireSubset(clusterSteps(in))...)
@@ -148,9 +153,44 @@ func (e *clusterEnv) run(undo bool) (*Install, *stepEvents, error) {
 	ev := &stepEvents{}
 	r := &Runner{Sink: ev, Status: in.Store}
 	if undo {
-		return in, ev, r.Undo(context.Background(), plan)
+		return in, ev, r.Undo(ctx, plan)
 	}
-	return in, ev, r.Run(context.Background(), plan)
+	return in, ev, r.Run(ctx, plan)
+}
+
+// An interrupted create keeps the record that the cluster is this
+// install's: kind goes on in the background and the node appears after the
+// step gave up. The next run takes it as its own instead of refusing it.
+func TestClusterCreateInterrupted(t *testing.T) {
+	api := testenv.APIServer(t)
+	cs := kube(t, api)
+	seedCoreDNS(t, cs)
+	readyNode(t, cs, "5min-idp-control-plane")
+	server, err := clientcmd.LoadFromFile(api.KubeconfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	eng := &clustertest.Engine{Server: server, OnCreate: func(context.Context, string) error {
+		cancel() // Ctrl-C while kind works; it finishes the node anyway
+		return context.Canceled
+	}}
+	e := kindEnv(t, api, eng, &fakeTrust{})
+	if _, _, err := e.runCtx(ctx, false); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted up: %v, want canceled", err)
+	}
+	if !e.hasObject(objKindCluster, "5min-idp") {
+		t.Fatalf("the interrupted run dropped the record of its cluster: %v", e.objects())
+	}
+	// kind, in the background, finishes the node after the step gave up.
+	eng.OnCreate = nil
+	eng.AddCluster("5min-idp", cluster.Container{Running: true, Ports: map[int][]cluster.HostPort{
+		config.IngressHTTPSNodePort: {{IP: "127.0.0.1", Port: 8443}},
+		config.RegistryPort:         {{IP: "127.0.0.1", Port: config.RegistryPort}},
+	}})
+	if _, ev, err := e.run(false); err != nil || ev.outcome(StepCluster) != Done {
+		t.Fatalf("run after the interruption: %v, cluster %s\n%s", err, ev.outcome(StepCluster), ev.text())
+	}
 }
 
 func (e *clusterEnv) objects() []state.Object {

@@ -601,12 +601,26 @@ func (i *Installer) uninstallRelease(cfg *action.Configuration, rel Release) err
 // Uninstall removes the release, the Secrets made for it and its namespace
 // when PocketIDP created it. A release already gone is not an error.
 func (i *Installer) Uninstall(ctx context.Context, rel Release) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("uninstall release %s: %w", rel.Name, err)
+	}
 	cfg, unlock, err := i.config(rel.Namespace)
 	if err != nil {
 		return err
 	}
-	err = i.uninstallRelease(cfg, rel)
-	unlock()
+	// Helm's uninstall takes no context, and waits (hooks, resources) up to
+	// its timeout: it runs aside so that Ctrl-C ends `down` at once. It
+	// keeps the namespace's lock until it is done, in the background.
+	done := make(chan error, 1)
+	go func() {
+		defer unlock()
+		done <- i.uninstallRelease(cfg, rel)
+	}()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		return fmt.Errorf("uninstall release %s: %w (Helm goes on until pocketidp exits; run down again)", rel.Name, ctx.Err())
+	}
 	if err != nil {
 		return err
 	}

@@ -601,3 +601,46 @@ func TestApplyCancelled(t *testing.T) {
 		t.Fatal("Apply with a cancelled context succeeded")
 	}
 }
+
+// TestUninstallCancelled: Ctrl-C cuts an uninstall short although Helm's
+// takes no context (here it waits for a pre-delete hook Job that no
+// controller runs).
+func TestUninstallCancelled(t *testing.T) {
+	e := newEnv(t)
+	dir := filepath.Join(t.TempDir(), "slowdown")
+	files := map[string]string{
+		"Chart.yaml":          "apiVersion: v2\nname: slowdown\nversion: 0.1.0\n",
+		"templates/cm.yaml":   "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata: {}\n",
+		"templates/hook.yaml": "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {{ .Release.Name }}-pre-delete\n  annotations:\n    helm.sh/hook: pre-delete\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: wait\n        image: busybox\n",
+	}
+	for name, body := range files {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	repo := testenv.ChartRepo(t, dir)
+	rel := unique(t, Release{Name: "slowdown", Namespace: "slowdown", Source: Source{Repo: repo.URL, Chart: "slowdown", Version: "0.1.0"},
+		Values: map[string]any{}, Timeout: 2 * time.Minute})
+	if _, err := e.inst.Apply(context.Background(), rel, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Its own installer, logging nowhere: Helm goes on after the test.
+	getter, err := GetterFromConfig(e.cluster.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := New(Options{Getter: getter, CacheDir: t.TempDir(), Wait: WaitHooksOnly, Timeout: time.Minute, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	start := time.Now()
+	err = inst.Uninstall(ctx, rel)
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 30*time.Second {
+		t.Fatalf("Uninstall = %v after %s; want the context's error at once", err, time.Since(start))
+	}
+}
