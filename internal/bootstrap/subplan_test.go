@@ -21,30 +21,9 @@ func subPlan(t testing.TB, steps ...Step) *Plan {
 }
 
 func wireSubset(steps []Step) []Step {
-	has := map[string]bool{}
-	for _, s := range steps {
-		has[s.Action.Name()] = true
-	}
-	table := map[string]edge{}
-	for _, e := range edges {
-		table[e.step] = e
-	}
-	out := make([]Step, len(steps))
-	for i, s := range steps {
-		if e, ok := table[s.Action.Name()]; ok {
-			s.Needs, s.UndoAfter = nil, nil
-			for _, n := range e.needs {
-				if has[n.step] {
-					s.Needs = append(s.Needs, n.step)
-				}
-			}
-			for _, a := range e.undoAfter {
-				if has[a] {
-					s.UndoAfter = append(s.UndoAfter, a)
-				}
-			}
-		}
-		out[i] = s
+	out, err := connect(steps, true)
+	if err != nil {
+		panic(err) // partial wiring refuses nothing
 	}
 	return out
 }
