@@ -1,15 +1,14 @@
 package coredns
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+	goldenfile "github.com/pocketidp/pocketidp/internal/golden"
+)
 
 var rules = Rules{
 	Target:        "traefik.traefik.svc.cluster.local",
@@ -34,14 +33,7 @@ func TestPatchGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden := strings.TrimSuffix(in, ".txt") + ".patched.golden"
-			if *update {
-				if err := os.WriteFile(filepath.Join("testdata", golden), []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			} else if want := read(t, golden); got != want {
-				t.Errorf("patched Corefile differs from %s (go test -update rewrites it)\n--- got\n%s\n--- want\n%s", golden, got, want)
-			}
+			goldenfile.Check(t, filepath.Join("testdata", strings.TrimSuffix(in, ".txt")+".patched.golden"), []byte(got))
 
 			again, err := Patch(got, rules)
 			if err != nil || again != got {
