@@ -228,15 +228,18 @@ func (a *app) programOptions() []tea.ProgramOption {
 	return []tea.ProgramOption{tea.WithInput(a.env.Stdin), tea.WithOutput(a.env.Stdout)}
 }
 
-// checkHumanitec is the wizard's live check of org and token: one read call.
+// checkHumanitec is the wizard's live check of org and token: the run's
+// own check (user, org, role).
 func (a *app) checkHumanitec(o config.Options) func(context.Context, string, secret.Value) error {
 	return func(ctx context.Context, org string, token secret.Value) error {
-		c, err := humanitec.New(humanitec.Config{BaseURL: o.HumanitecAPIURL, Org: org, Token: token})
+		// Two attempts: a person is waiting, and a network that fails twice
+		// is reported as such (the token is kept).
+		c, err := humanitec.New(humanitec.Config{BaseURL: o.HumanitecAPIURL, Org: org, Token: token,
+			Retry: humanitec.Retry{Attempts: 2}})
 		if err != nil {
 			return err
 		}
-		_, err = c.Organization(ctx)
-		return err
+		return humanitec.CheckAccess(ctx, c, humanitec.Reporter{})
 	}
 }
 

@@ -36,11 +36,13 @@ type WizardInput struct {
 	// Doctor and Plan are shown on the review page.
 	Doctor []doctor.Result
 	Plan   []PlanStep
-	// Check asks Humanitec whether org and token work (one read call). nil
-	// accepts any well-formed input.
+	// Check asks Humanitec whether org and token work: the run's own check.
+	// A refusal is a *config.InputError (the token is dropped); any other
+	// error means Humanitec could not tell (the token is kept). nil accepts
+	// any well-formed input.
 	Check func(ctx context.Context, org string, token secret.Value) error
-	// Refresh re-runs the doctor and the plan for the options chosen, when
-	// they changed from Options; nil shows Doctor and Plan as given.
+	// Refresh re-runs the doctor and the plan for the options chosen, each
+	// time the review page opens; nil shows Doctor and Plan as given.
 	Refresh func(ctx context.Context, o config.Options) ([]doctor.Result, []PlanStep)
 	// Accessible asks with plain prompts instead of the full-screen form
 	// (huh's accessible mode), as does TERM=dumb.
@@ -112,6 +114,9 @@ type wizardModel struct {
 	form  *huh.Form
 	// checkErr is the last live check's answer, shown above the form.
 	checkErr    error
+	// redactor masks every secret the wizard has seen in what it shows:
+	// a server's error may echo the token.
+	redactor    *secret.Redactor
 	settingsErr error
 	doctor      []doctor.Result
 	plan        []PlanStep
@@ -125,7 +130,13 @@ type wizardModel struct {
 }
 
 func newWizardModel(ctx context.Context, in WizardInput, animate bool) *wizardModel {
+	r := &secret.Redactor{}
+	r.Add(in.Options.HumanitecToken)
+	if in.Options.GiteaAdminPassword.Reveal() != in.Options.GiteaAdmin {
+		r.Add(in.Options.GiteaAdminPassword)
+	}
 	return &wizardModel{
+		redactor: r,
 		ctx:     ctx,
 		in:      in,
 		opts:    in.Options,
@@ -263,7 +274,7 @@ func (m *wizardModel) credentialsGroup() *huh.Group {
 	hasToken := !m.opts.HumanitecToken.Empty()
 	tokenDesc := "API token of a service user with the Administrator role."
 	if hasToken {
-		tokenDesc = "Leave empty to use the token from HUMANITEC_TOKEN."
+		tokenDesc = "Leave empty to use the token given before (HUMANITEC_TOKEN, or typed here)."
 	}
 	org := huh.NewInput().Key("org").
 		Title("Humanitec org id").
@@ -305,6 +316,7 @@ func validOrg(s string) error {
 func (m *wizardModel) applyCredentials() (org string, tok secret.Value, check bool) {
 	org = strings.TrimSpace(m.v.org)
 	tok = secret.New(m.v.token)
+	m.redactor.Add(tok)
 	if tok.Empty() {
 		tok = m.opts.HumanitecToken
 	}
@@ -339,13 +351,30 @@ func (m *wizardModel) checked(err error) (tea.Model, tea.Cmd) {
 		return m.toSettings(true)
 	}
 	// Back to the form with the answer above it and the token field
-	// focused: the token is what is usually wrong.
+	// focused: the token is what is usually wrong. A token Humanitec did
+	// not refuse (no answer) is kept, so enter checks it again.
 	m.checkErr = err
-	m.opts.HumanitecToken = secret.Value{} // refused, even if it came from HUMANITEC_TOKEN
+	if refused(err) {
+		m.opts.HumanitecToken = secret.Value{} // refused, even if it came from HUMANITEC_TOKEN
+	}
 	m.phase = phaseCredentials
 	m.v.token = ""
 	_, initCmd := m.newForm(m.credentialsGroup())
 	return m, tea.Batch(initCmd, m.form.NextField())
+}
+
+// refused reports whether Humanitec answered the check with a no, rather
+// than not answering.
+func refused(err error) bool { return config.IsInput(err) }
+
+// checkMessage is the live check's answer as the wizard says it, with every
+// secret masked.
+func (m *wizardModel) checkMessage(err error) string {
+	if refused(err) {
+		return iconFailed + " Humanitec did not accept these: " + m.redactor.Redact(err.Error())
+	}
+	return iconFailed + " Could not check them with Humanitec: " + m.redactor.Redact(err.Error()) +
+		". The token is kept: press enter to try again, or leave the org empty to skip Humanitec."
 }
 
 // --- settings ---
@@ -439,8 +468,7 @@ func validField(apply func(o *config.Options, s string) error) func(string) erro
 // applySettings takes the settings form's values into the options. It
 // reports needCreds when Humanitec was switched back on without org and
 // token, and keeps the options unchanged (settingsErr set) when they are bad.
-func (m *wizardModel) applySettings() (needCreds, changed bool) {
-	before := m.opts
+func (m *wizardModel) applySettings() (needCreds bool) {
 	o := m.opts
 	d := config.Defaults()
 	o.Name = cmp.Or(strings.TrimSpace(m.v.name), d.Name)
@@ -455,24 +483,27 @@ func (m *wizardModel) applySettings() (needCreds, changed bool) {
 	o.Wait = m.v.wait
 	if !o.SkipHumanitec && (o.HumanitecOrg == "" || o.HumanitecToken.Empty()) {
 		m.opts, m.settingsErr = o, nil
-		return true, true
+		return true
 	}
 	if err := o.Validate(); err != nil {
 		m.settingsErr = err
-		return false, false
+		return false
 	}
 	m.opts, m.settingsErr = o, nil
-	return false, changedForDoctor(before, o)
+	return false
 }
 
 func (m *wizardModel) settingsDone() (tea.Model, tea.Cmd) {
-	needCreds, changed := m.applySettings()
+	needCreds := m.applySettings()
 	switch {
 	case needCreds:
 		return m.toCredentials()
 	case m.settingsErr != nil:
 		return m.toSettingsEdit()
-	case m.in.Refresh != nil && changed:
+	case m.in.Refresh != nil:
+		// The review shows the machine as it is now, for the options as
+		// they are now (credentials typed since the wizard started, an
+		// engine stopped meanwhile): it is checked every time.
 		m.phase, m.form = phaseRefreshing, nil
 		refresh, ctx, o := m.in.Refresh, m.ctx, m.opts
 		return m, tea.Batch(m.spin(), func() tea.Msg {
@@ -481,14 +512,6 @@ func (m *wizardModel) settingsDone() (tea.Model, tea.Cmd) {
 		})
 	}
 	return m.toReview()
-}
-
-// changedForDoctor reports whether the doctor or the plan could answer
-// differently for b than for a.
-func changedForDoctor(a, b config.Options) bool {
-	return a.Name != b.Name || a.Port != b.Port || a.ListenAddress != b.ListenAddress ||
-		a.Kubeconfig != b.Kubeconfig || a.Context != b.Context || a.Trust != b.Trust ||
-		a.SkipHumanitec != b.SkipHumanitec || a.HumanitecOrg != b.HumanitecOrg || a.Wait != b.Wait
 }
 
 // --- review ---
@@ -614,7 +637,7 @@ func (m *wizardModel) render() string {
 	case m.phase == phaseWelcome:
 		parts = append(parts, "", keyHelp("enter", "start", "ctrl+c", "quit"))
 	}
-	return clip(strings.Join(parts, "\n"), w)
+	return clip(m.redactor.Redact(strings.Join(parts, "\n")), w)
 }
 
 // pageBody is what a page shows above its form.
@@ -625,13 +648,13 @@ func (m *wizardModel) pageBody() string {
 		return welcomeText(m.opts, w)
 	case phaseCredentials:
 		if m.checkErr != nil {
-			return badStyle.Width(w).Render(iconFailed+" Humanitec did not accept these: "+m.checkErr.Error()) + "\n"
+			return badStyle.Width(w).Render(m.checkMessage(m.checkErr)) + "\n"
 		}
 	case phaseChecking:
 		return m.spinner.View() + " Checking org " + m.opts.HumanitecOrg + " and the token with Humanitec…"
 	case phaseSettingsEdit:
 		if m.settingsErr != nil {
-			return badStyle.Width(w).Render(iconFailed+" "+m.settingsErr.Error()) + "\n"
+			return badStyle.Width(w).Render(iconFailed+" "+m.redactor.Redact(m.settingsErr.Error())) + "\n"
 		}
 	case phaseRefreshing:
 		return m.spinner.View() + " Checking the machine for these settings…"
