@@ -99,4 +99,3 @@ func CheckAccess(ctx context.Context, c *Client, r Reporter) error {
 	}
 	return nil
 }
-

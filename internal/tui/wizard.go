@@ -113,7 +113,7 @@ type wizardModel struct {
 	phase wizardPhase
 	form  *huh.Form
 	// checkErr is the last live check's answer, shown above the form.
-	checkErr    error
+	checkErr error
 	// redactor masks every secret the wizard has seen in what it shows:
 	// a server's error may echo the token.
 	redactor    *secret.Redactor
@@ -137,16 +137,16 @@ func newWizardModel(ctx context.Context, in WizardInput, animate bool) *wizardMo
 	}
 	return &wizardModel{
 		redactor: r,
-		ctx:     ctx,
-		in:      in,
-		opts:    in.Options,
-		v:       &wizardValues{keep: true, create: true},
-		doctor:  in.Doctor,
-		plan:    in.Plan,
-		spinner: spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(lipgloss.NewStyle().Foreground(accent))),
-		animate: animate,
-		width:   defaultWidth,
-		height:  defaultHeight,
+		ctx:      ctx,
+		in:       in,
+		opts:     in.Options,
+		v:        &wizardValues{keep: true, create: true},
+		doctor:   in.Doctor,
+		plan:     in.Plan,
+		spinner:  spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(lipgloss.NewStyle().Foreground(accent))),
+		animate:  animate,
+		width:    defaultWidth,
+		height:   defaultHeight,
 	}
 }
 
