@@ -42,9 +42,11 @@ type HumanitecInput struct {
 	// humanitec.ClusterDataFromKubeconfig. The cluster step sets it; the
 	// definitions step calls it.
 	Cluster func(ctx context.Context) (humanitec.ClusterData, error)
-	// IncludeTutorialObjects makes `down` also remove what PocketIDP did
-	// not create on 5min-local (`down --include-tutorial-objects`).
-	IncludeTutorialObjects bool
+	// Foreign are the objects on 5min-local that PocketIDP did not create
+	// that `down` removes, each by its Ref.Key ("app scaffolded"): the ones
+	// the user picked, or all listed with --include-tutorial-objects.
+	// Nothing else of theirs is touched.
+	Foreign []string
 
 	once sync.Once
 	orch humanitec.Orchestrator
@@ -228,6 +230,26 @@ type humanitecGroup struct {
 
 func (s humanitecGroup) Name() string { return "humanitec/" + string(s.group) }
 
+// StepHumanitecForeign removes, on `down` only, the objects PocketIDP did
+// not create that the user picked (HumanitecInput.Foreign). It is its own
+// step so that keeping this install's Humanitec objects does not keep them.
+const StepHumanitecForeign = "humanitec/" + string(humanitec.GroupForeign)
+
+// humanitecForeignStep is in the down plan when something was picked: it
+// goes before the env type, which the picked apps may hold.
+func humanitecForeignStep(in *Install) []Step {
+	if in.Options.SkipHumanitec || len(in.Humanitec.Foreign) == 0 {
+		return nil
+	}
+	return []Step{{Action: humanitecUndoOnly{humanitecGroup{in: in, group: humanitec.GroupForeign}},
+		Needs: []string{StepHumanitecEnvType}, Timeout: 5 * time.Minute}}
+}
+
+// humanitecUndoOnly has nothing to make: only its Undo does something.
+type humanitecUndoOnly struct{ humanitecGroup }
+
+func (humanitecUndoOnly) Run(context.Context, *StepContext) error { return nil }
+
 func (s humanitecGroup) Done(ctx context.Context, sc *StepContext) (bool, error) {
 	o, err := s.in.humanitec()
 	if err != nil {
@@ -259,7 +281,7 @@ func (s humanitecGroup) Undo(ctx context.Context, sc *StepContext) error {
 	if err != nil {
 		return err
 	}
-	opts := humanitec.TeardownOptions{IncludeTutorialObjects: s.in.Humanitec.IncludeTutorialObjects}
+	opts := humanitec.TeardownOptions{Foreign: s.in.Humanitec.Foreign}
 	if err := o.Remove(ctx, s.group, opts, reporter(sc)); err != nil {
 		return fmt.Errorf("remove %s: %w", s.group, err)
 	}

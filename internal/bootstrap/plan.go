@@ -102,7 +102,7 @@ func DownPlan(in *Install) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	steps := up.Steps()
+	steps := append(up.Steps(), humanitecForeignStep(in)...)
 	for i, s := range steps {
 		if in.Keep[s.Action.Name()] {
 			steps[i].Action = kept{s.Action.Name()}

@@ -342,7 +342,6 @@ func (a *app) runDown(cmd *cobra.Command, _ []string) error {
 	}
 	defer store.Close()
 	in.Store = store
-	in.Humanitec.IncludeTutorialObjects = a.flags.includeTutorial
 	if err := bootstrap.DownCheck(ctx, in); err != nil {
 		return err
 	}
@@ -370,10 +369,13 @@ func (a *app) runDown(cmd *cobra.Command, _ []string) error {
 		}
 		return nil
 	}
-	items := teardownItems(ctx, in)
+	items := teardownItems(ctx, in, a.flags.includeTutorial)
 	if !mode.Asks() || in.Options.Yes {
 		if in.Options.Output == "text" {
 			fmt.Fprint(a.env.Stdout, a.redactor.Redact(tui.TeardownList(items)))
+		}
+		if _, removeState, err = applySelection(in, items, checked(items)); err != nil {
+			return err
 		}
 		return downPlain(downDone(in))
 	}
@@ -396,7 +398,7 @@ func (a *app) runDown(cmd *cobra.Command, _ []string) error {
 		fmt.Fprintln(a.env.Stdout, "Nothing selected: nothing removed.")
 		return nil
 	}
-	removeState = rm && removeState
+	removeState = rm
 	if mode == tui.Accessible {
 		return downPlain("Done: what you chose is removed.")
 	}

@@ -342,7 +342,7 @@ func TestAccessibleTerminal(t *testing.T) {
 
 	// Keep the preselection (everything this install made), confirm.
 	r = b.runOn(t, true, "0\ny\n", "down")
-	checkPlain(t, "down", r, "What should be removed?", "Gitea content: org 5minorg", "Remove ", "removed")
+	checkPlain(t, "down", r, "What should be removed?", "Gitea content: what PocketIDP made in Gitea (org 5minorg", "Remove ", "removed")
 	if _, err := state.Read(filepath.Join(b.dir, "state")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("state after down: %v, want none", err)
 	}
@@ -417,7 +417,7 @@ func TestDownHumanitecCredentials(t *testing.T) {
 	if !strings.Contains(r.stdout, "except this install's Humanitec objects") {
 		t.Errorf("down --skip-humanitec does not say what it left:\n%s", r.stdout)
 	}
-	if !strings.Contains(r.stdout, "Removing:\n") || !strings.Contains(r.stdout, "Gitea content: org 5minorg") ||
+	if !strings.Contains(r.stdout, "Removing:\n") || !strings.Contains(r.stdout, "      org 5minorg\n") ||
 		strings.Contains(r.stdout, "Humanitec objects of this install:") {
 		t.Errorf("down --skip-humanitec does not list what it removes, or lists Humanitec's:\n%s", r.stdout)
 	}

@@ -28,6 +28,9 @@ const (
 	GroupValues      Group = "values"
 	GroupAgent       Group = "agent"
 	GroupDefinitions Group = "definitions"
+	// GroupForeign is never registered: Remove(GroupForeign) deletes the
+	// objects PocketIDP did not create that TeardownOptions.Foreign names.
+	GroupForeign Group = "tutorial-objects"
 )
 
 // Groups lists every group in registration order.
@@ -60,6 +63,10 @@ type TeardownOptions struct {
 	// tutorial's class "5min" and definitions matched to 5min-local or
 	// that class (`down --include-tutorial-objects`).
 	IncludeTutorialObjects bool
+	// Foreign are the objects PocketIDP did not create that the user
+	// picked one by one (by Ref.Key): Remove(GroupForeign) deletes these
+	// and nothing else.
+	Foreign []string
 }
 
 // Orchestrator is what the install needs from a platform orchestrator. The
