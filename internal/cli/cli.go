@@ -72,6 +72,9 @@ type app struct {
 	flags    flags
 	// logPath is the debug log of this run, printed on failure.
 	logPath string
+	// saved names the options an earlier run saved that this one reuses
+	// (savedFlags); `up` says so before it starts.
+	saved []string
 }
 
 // flags are the raw command-line values before they meet the environment.
@@ -80,7 +83,7 @@ type flags struct {
 	output, logFile, stateDir, giteaURL                                                        string
 	backstageRepo, backstageRef, backstageSource                                               string
 	port                                                                                       int
-	trust, yes, skipHumanitec, verbose, includeTutorial, noPodWait, wait                       bool
+	trust, yes, skipHumanitec, verbose, includeTutorial, noPodWait, wait, forget               bool
 	timeout, waitTimeout                                                                       time.Duration
 }
 
@@ -162,6 +165,8 @@ triggers the Backstage deployment. Without a subcommand it runs "up".`,
 	down := &cobra.Command{Use: "down", Short: "Remove what this install created", Args: cobra.NoArgs, RunE: a.runDown}
 	down.Flags().BoolVar(&a.flags.includeTutorial, "include-tutorial-objects", false,
 		"also remove Humanitec objects on 5min-local that PocketIDP did not create (the tutorial's class 5min, scaffolded apps)")
+	down.Flags().BoolVar(&a.flags.forget, "forget", false,
+		"only forget the install (its state, CA and keys), touching nothing else: for an install whose cluster or Humanitec objects are gone or cannot be reached")
 	root.AddCommand(
 		&cobra.Command{Use: "up", Short: "Create the platform, or converge it if it exists", Args: cobra.NoArgs, RunE: a.runUp},
 		down,
@@ -192,6 +197,7 @@ func (a *app) options(cmd *cobra.Command) (config.Options, error) {
 		pw := o.GiteaAdminPassword
 		o = prev.Options
 		o.GiteaAdminPassword = pw
+		a.saved = savedFlags(prev.Options, cmd.Flags())
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return o, err
 	}

@@ -146,6 +146,7 @@ func (a *app) runUp(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	defer closeLog()
+	fmt.Fprint(a.env.Stderr, savedNote(a.saved, in.Options.StateDir))
 	if !mode.Asks() {
 		return a.upPlain(cmd.Context(), in)
 	}
@@ -342,8 +343,11 @@ func (a *app) runDown(cmd *cobra.Command, _ []string) error {
 	}
 	defer store.Close()
 	in.Store = store
+	if a.flags.forget {
+		return a.forget(in, store)
+	}
 	if err := bootstrap.DownCheck(ctx, in); err != nil {
-		return err
+		return withForgetHint(err)
 	}
 
 	removeState := !in.LeavesHumanitec()
@@ -353,7 +357,7 @@ func (a *app) runDown(cmd *cobra.Command, _ []string) error {
 			return nil, err
 		}
 		if err := a.runner(in, sink, store).Undo(ctx, plan); err != nil {
-			return nil, err
+			return nil, withForgetHint(err)
 		}
 		if !removeState {
 			return nil, nil
@@ -397,6 +401,10 @@ func (a *app) runDown(cmd *cobra.Command, _ []string) error {
 	if !anything {
 		fmt.Fprintln(a.env.Stdout, "Nothing selected: nothing removed.")
 		return nil
+	}
+	if rm && len(chosen) == 1 {
+		// "Local state" alone: forget the install, touch nothing else.
+		return a.forget(in, store)
 	}
 	removeState = rm
 	if mode == tui.Accessible {

@@ -106,7 +106,7 @@ type Check struct {
 }
 
 // Checks returns the checks that apply to o. An existing cluster needs no
-// container engine, host port or local resources of ours.
+// container engine, host port or local resources of ours, but must answer.
 func Checks(o config.Options) []Check {
 	var cs []Check
 	if !o.ExistingCluster() {
@@ -116,8 +116,10 @@ func Checks(o config.Options) []Check {
 			Check{"resources", CheckResources},
 			Check{"inotify", CheckInotify},
 		)
+	} else {
+		cs = append(cs, Check{"cluster", CheckCluster})
 	}
-	return append(cs, Check{"humanitec", CheckHumanitec})
+	return append(cs, Check{"state", CheckStateDir}, Check{"humanitec", CheckHumanitec})
 }
 
 // Engine is the container engine kind will use.

@@ -2,6 +2,8 @@ package doctor
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -98,7 +100,54 @@ func TestExistingClusterNeedsNoEngineOrPort(t *testing.T) {
 	for _, c := range Checks(o) {
 		names = append(names, c.Name)
 	}
-	if strings.Join(names, ",") != "humanitec" {
+	if strings.Join(names, ",") != "cluster,state,humanitec" {
 		t.Fatalf("checks %v", names)
+	}
+}
+
+// TestInputChecks: a kubeconfig that cannot be read, and a state dir that
+// cannot be written, fail the doctor, so `up` stops before saving them
+// (issue 14, points 4 and 15).
+func TestInputChecks(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "a-file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	readOnly := filepath.Join(dir, "read-only")
+	if err := os.Mkdir(readOnly, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		check func(context.Context, Host, config.Options) Result
+		set   func(*config.Options)
+		found string
+		fix   string
+	}{
+		{"missing kubeconfig", CheckCluster, func(o *config.Options) { o.Kubeconfig = filepath.Join(dir, "nope") },
+			"cannot be read", `--kubeconfig ""`},
+		{"state dir is a file", CheckStateDir, func(o *config.Options) { o.StateDir = filepath.Join(file, "state") },
+			"is a file", "--state-dir"},
+		{"state dir not writable", CheckStateDir, func(o *config.Options) { o.StateDir = filepath.Join(readOnly, "state") },
+			"cannot be written", "--state-dir"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.name == "state dir not writable" && os.Geteuid() == 0 {
+				t.Skip("root writes anywhere")
+			}
+			o := opts()
+			tt.set(&o)
+			r := tt.check(context.Background(), nil, o)
+			if r.Status != Fail || !strings.Contains(r.Found, tt.found) || !strings.Contains(r.Fix, tt.fix) {
+				t.Errorf("got %+v, want a failure saying %q with a fix naming %q", r, tt.found, tt.fix)
+			}
+		})
+	}
+	o := opts()
+	o.StateDir = filepath.Join(dir, "new", "state")
+	if r := CheckStateDir(context.Background(), nil, o); r.Status != OK {
+		t.Errorf("a state dir that does not exist yet under a writable folder: %+v", r)
 	}
 }
