@@ -173,6 +173,28 @@ func reporter(sc *StepContext) humanitec.Reporter {
 	return humanitec.Reporter{Log: sc.Logger(), Progress: sc.Progress}
 }
 
+// StepHumanitecToken checks org and token among the pre-flight checks,
+// before anything (the state included) is written.
+const StepHumanitecToken = "doctor/humanitec-token"
+
+// humanitecTokenStep is the run's token check (humanitec.CheckAccess) as a
+// pre-flight step: only when org and token are there to check, and not
+// when a test's orchestrator stands in for Humanitec.
+func humanitecTokenStep(in *Install) []Step {
+	if in.Options.SkipHumanitec || in.Options.CheckHumanitec() != nil || in.Humanitec.Orchestrator != nil {
+		return nil
+	}
+	return []Step{{Action: Func{StepName: StepHumanitecToken, RunFunc: func(ctx context.Context, sc *StepContext) error {
+		c, err := humanitec.New(humanitec.Config{
+			BaseURL: in.Options.HumanitecAPIURL, Org: in.Options.HumanitecOrg, Token: in.Options.HumanitecToken, Logger: in.Log,
+		})
+		if err != nil {
+			return &config.InputError{Msg: err.Error(), Hint: "unset HUMANITEC_API_URL to use " + humanitec.DefaultBaseURL}
+		}
+		return humanitec.CheckAccess(ctx, c, reporter(sc))
+	}}, Timeout: 2 * time.Minute}}
+}
+
 // humanitecCheck is the first call of every run: token and org, with reads.
 // It has no Done: credentials can change between runs.
 type humanitecCheck struct{ in *Install }

@@ -37,6 +37,9 @@ type Env struct {
 	Getenv func(string) string
 	// IsTTY reports whether stdout is a terminal.
 	IsTTY bool
+	// StdinTTY reports whether stdin is a terminal: a wizard needs keys as
+	// well as a screen (`pocketidp < /dev/null` has a screen only).
+	StdinTTY bool
 	// Host is the machine the doctor looks at.
 	Host doctor.Host
 	// Now stamps log file names; nil means time.Now.
@@ -44,10 +47,10 @@ type Env struct {
 }
 
 // OSEnv is the real process.
-func OSEnv(isTTY bool) Env {
+func OSEnv(stdinTTY, stdoutTTY bool) Env {
 	return Env{
 		Args: os.Args[1:], Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
-		Getenv: os.Getenv, IsTTY: isTTY, Host: doctor.System{},
+		Getenv: os.Getenv, IsTTY: stdoutTTY, StdinTTY: stdinTTY, Host: doctor.System{},
 	}
 }
 
@@ -75,6 +78,14 @@ type app struct {
 	// saved names the options an earlier run saved that this one reuses
 	// (savedFlags); `up` says so before it starts.
 	saved []string
+	// cmdName is the command that runs (up, down, ...), and started is set
+	// once it changed something (the state written, a removal begun): the
+	// Ctrl-C message says what is true.
+	cmdName string
+	started bool
+	// inputErr is bad input found in the options of a headless `up`: it is
+	// reported with the pre-flight checks' findings, all at once.
+	inputErr error
 }
 
 // flags are the raw command-line values before they meet the environment.
@@ -91,17 +102,19 @@ func (a *app) exit(err error) int {
 	if err == nil {
 		return ExitOK
 	}
-	msg := a.redactor.Redact(err.Error())
-	var ue usageError
+	problems := flatten(err)
 	switch {
-	case errors.Is(err, context.Canceled):
-		fmt.Fprintf(a.env.Stderr, "pocketidp: interrupted; state is saved, run the same command again to resume\n")
+	case interrupted(err):
+		fmt.Fprintf(a.env.Stderr, "pocketidp: %s\n", a.interruptedMessage(err))
 		return ExitInterrupted
-	case errors.As(err, &ue), config.IsInput(err):
-		fmt.Fprintf(a.env.Stderr, "pocketidp: %s\n", indentJoined(msg))
+	case badInput(err):
+		writeProblems(a.env.Stderr, problems, a.redactor.Redact, fmt.Sprintf("%d problems to fix; nothing was created or removed:", len(problems)))
 		return ExitBadInput
 	default:
-		fmt.Fprintf(a.env.Stderr, "pocketidp: %s\n", indentJoined(msg))
+		writeProblems(a.env.Stderr, problems, a.redactor.Redact, fmt.Sprintf("%d problems:", len(problems)))
+		if steps := failedSteps(err); len(steps) > 0 {
+			fmt.Fprintf(a.env.Stderr, "failed step: %s\n", strings.Join(steps, ", "))
+		}
 		if a.logPath != "" {
 			fmt.Fprintf(a.env.Stderr, "full log: %s\n", a.logPath)
 		}
@@ -115,6 +128,22 @@ func indentJoined(s string) string { return strings.ReplaceAll(s, "\n", "\n  ") 
 // usageError is a mistake on the command line itself.
 type usageError struct{ error }
 
+// unknownCommand refuses arguments to a command that takes none: the
+// root's only arguments are subcommands, so one it does not know is
+// probably a typo, and cobra's suggestions say which ("did you mean").
+func unknownCommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if cmd.HasParent() {
+		msg = fmt.Sprintf("%q takes no arguments, got %q", cmd.CommandPath(), strings.Join(args, " "))
+	} else if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += "; did you mean " + strings.Join(s, " or ") + "?"
+	}
+	return usageError{fmt.Errorf("%s (see %s --help)", msg, cmd.Root().CommandPath())}
+}
+
 func (a *app) rootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "pocketidp",
@@ -125,11 +154,13 @@ registry, registers the platform with the Humanitec Platform Orchestrator, and
 triggers the Backstage deployment. Without a subcommand it runs "up".`,
 		SilenceUsage:      true,
 		SilenceErrors:     true,
-		Args:              cobra.NoArgs,
+		Args:              unknownCommand,
 		RunE:              a.runUp,
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	// Two edits away is a typo ("stauts"); cobra's own default.
+	root.SuggestionsMinimumDistance = 2
 
 	f := root.PersistentFlags()
 	f.StringVar(&a.flags.org, "humanitec-org", "", "Humanitec org id (env HUMANITEC_ORG)")
@@ -162,17 +193,17 @@ triggers the Backstage deployment. Without a subcommand it runs "up".`,
 	f.BoolVar(&a.flags.noPodWait, "no-pod-wait", false, "install charts without waiting for their pods")
 	_ = f.MarkHidden("no-pod-wait")
 
-	down := &cobra.Command{Use: "down", Short: "Remove what this install created", Args: cobra.NoArgs, RunE: a.runDown}
+	down := &cobra.Command{Use: "down", Short: "Remove what this install created", Args: unknownCommand, RunE: a.runDown}
 	down.Flags().BoolVar(&a.flags.includeTutorial, "include-tutorial-objects", false,
 		"also remove Humanitec objects on 5min-local that PocketIDP did not create (the tutorial's class 5min, scaffolded apps)")
 	down.Flags().BoolVar(&a.flags.forget, "forget", false,
 		"only forget the install (its state, CA and keys), touching nothing else: for an install whose cluster or Humanitec objects are gone or cannot be reached")
 	root.AddCommand(
-		&cobra.Command{Use: "up", Short: "Create the platform, or converge it if it exists", Args: cobra.NoArgs, RunE: a.runUp},
+		&cobra.Command{Use: "up", Short: "Create the platform, or converge it if it exists", Args: unknownCommand, RunE: a.runUp},
 		down,
-		&cobra.Command{Use: "status", Short: "Show what exists, its health and URLs", Args: cobra.NoArgs, RunE: a.runStatus},
-		&cobra.Command{Use: "doctor", Short: "Check the machine before creating anything", Args: cobra.NoArgs, RunE: a.runDoctor},
-		&cobra.Command{Use: "version", Short: "Print the version", Args: cobra.NoArgs, RunE: a.runVersion},
+		&cobra.Command{Use: "status", Short: "Show what exists, its health and URLs", Args: unknownCommand, RunE: a.runStatus},
+		&cobra.Command{Use: "doctor", Short: "Check the machine before creating anything", Args: unknownCommand, RunE: a.runDoctor},
+		&cobra.Command{Use: "version", Short: "Print the version", Args: unknownCommand, RunE: a.runVersion},
 	)
 	for _, c := range root.Commands() {
 		c.SetFlagErrorFunc(root.FlagErrorFunc())
@@ -192,14 +223,17 @@ func (a *app) options(cmd *cobra.Command) (config.Options, error) {
 		}
 		stateDir = d
 	}
-	if prev, err := state.Read(stateDir); err == nil {
+	prev, err := state.Read(stateDir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return o, &config.InputError{Msg: fmt.Sprintf("the install's state in %s cannot be read: %v", stateDir, err),
+			Hint: "pass --state-dir with a folder PocketIDP may use (it is made when missing)"}
+	}
+	if err == nil {
 		// The saved options lack the password (never saved): keep the default.
 		pw := o.GiteaAdminPassword
 		o = prev.Options
 		o.GiteaAdminPassword = pw
 		a.saved = savedFlags(prev.Options, cmd.Flags())
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return o, err
 	}
 	o.StateDir = stateDir
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/pocketidp/pocketidp/internal/config"
 	"github.com/pocketidp/pocketidp/internal/doctor/doctortest"
+	"github.com/pocketidp/pocketidp/internal/humanitec/humanitectest"
 	"github.com/pocketidp/pocketidp/internal/secret"
 	"github.com/pocketidp/pocketidp/internal/state"
 	"github.com/pocketidp/pocketidp/internal/tui"
@@ -34,6 +36,16 @@ func run(t *testing.T, host *doctortest.Host, env map[string]string, args ...str
 	dir := t.TempDir()
 	stateDir := filepath.Join(dir, "state")
 	args = append(args, "--state-dir", stateDir, "--log-file", filepath.Join(dir, "log", "debug.log"))
+	if env["HUMANITEC_TOKEN"] != "" && env["HUMANITEC_API_URL"] == "" && len(args) > 0 && args[0] == "up" {
+		// up checks the token before anything else: against a fake that
+		// knows org and token (as an Administrator), never the real API.
+		fake := humanitectest.New(t)
+		fake.AddOrg(env["HUMANITEC_ORG"])
+		fake.AddUser(env["HUMANITEC_TOKEN"], humanitectest.User{ID: "learner",
+			Roles: map[string]string{"/orgs/" + env["HUMANITEC_ORG"]: humanitectest.RoleAdministrator}})
+		env = maps.Clone(env)
+		env["HUMANITEC_API_URL"] = fake.URL
+	}
 	var out, errb bytes.Buffer
 	code := Run(context.Background(), Env{
 		Args: args, Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,

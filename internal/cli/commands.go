@@ -67,6 +67,7 @@ func writeJSON(w io.Writer, v any) error {
 
 // prepare resolves and validates the options and opens the debug log.
 func (a *app) prepare(cmd *cobra.Command, validate bool) (*bootstrap.Install, func(), error) {
+	a.cmdName = cmd.Name()
 	o, err := a.options(cmd)
 	if err != nil {
 		return nil, nil, err
@@ -76,7 +77,11 @@ func (a *app) prepare(cmd *cobra.Command, validate bool) (*bootstrap.Install, fu
 			// SPEC §3: --yes without org and token builds everything else.
 			o.SkipHumanitec = true
 		}
-		if err := o.Validate(); err != nil {
+		if err := o.Validate(); config.IsInput(err) {
+			// Reported with the pre-flight checks' findings: the user
+			// fixes everything in one go.
+			a.inputErr = err
+		} else if err != nil {
 			return nil, nil, err
 		}
 	} else if o.Output != "text" && o.Output != "json" {
@@ -139,6 +144,9 @@ func (a *app) runner(in *bootstrap.Install, sink bootstrap.Sink, status bootstra
 
 func (a *app) runUp(cmd *cobra.Command, _ []string) error {
 	mode := a.mode()
+	if err := a.bareNeedsTerminal(cmd, mode); err != nil {
+		return err
+	}
 	// The wizard asks for what is missing, so only headless runs must have
 	// everything up front.
 	in, closeLog, err := a.prepare(cmd, !mode.Asks())
@@ -209,6 +217,11 @@ func upBudget(o config.Options) time.Duration {
 
 // upPlain runs `up` with plain lines (or JSON) and ends with the summary.
 func (a *app) upPlain(ctx context.Context, in *bootstrap.Install) error {
+	if a.inputErr != nil {
+		// The options are bad (maybe the timeout itself): the pre-flight
+		// checks run for their findings alone, then the run stops.
+		return a.preflight(ctx, in, a.sink(in.Options))
+	}
 	ctx, cancel := context.WithTimeout(ctx, upBudget(in.Options))
 	defer cancel()
 	sum, err := a.up(ctx, in, a.sink(in.Options))
@@ -222,7 +235,7 @@ func (a *app) upPlain(ctx context.Context, in *bootstrap.Install) error {
 // --yes, not under Coder or CI, with text output). Decided before any
 // Bubble Tea program starts.
 func (a *app) mode() tui.Mode {
-	return tui.SelectMode(tui.ModeInput{IsTTY: a.env.IsTTY, Yes: a.flags.yes, Output: a.flags.output, Getenv: a.env.Getenv})
+	return tui.SelectMode(tui.ModeInput{IsTTY: a.env.IsTTY && a.env.StdinTTY, Yes: a.flags.yes, Output: a.flags.output, Getenv: a.env.Getenv})
 }
 
 func (a *app) programOptions() []tea.ProgramOption {
@@ -273,13 +286,7 @@ func (a *app) planPreview(in *bootstrap.Install) []tui.PlanStep {
 // up runs the doctor, then the plan, with events to sink, and returns the
 // summary card's content.
 func (a *app) up(ctx context.Context, in *bootstrap.Install, sink bootstrap.Sink) (*tui.Summary, error) {
-	// The doctor runs before the state is opened: if it fails, nothing at
-	// all was created, not even the state dir.
-	doc, err := bootstrap.DoctorPlan(in)
-	if err != nil {
-		return nil, err
-	}
-	if err := a.runner(in, sink, nil).Run(ctx, doc); err != nil {
+	if err := a.preflight(ctx, in, sink); err != nil {
 		return nil, err
 	}
 	store, err := state.Open(in.Options.StateDir)
@@ -287,6 +294,7 @@ func (a *app) up(ctx context.Context, in *bootstrap.Install, sink bootstrap.Sink
 		return nil, err
 	}
 	defer store.Close()
+	a.started = true
 	in.Store = store
 	plan, err := bootstrap.UpPlan(in)
 	if err != nil {
@@ -296,6 +304,22 @@ func (a *app) up(ctx context.Context, in *bootstrap.Install, sink bootstrap.Sink
 		return nil, err
 	}
 	return a.summary(in), nil
+}
+
+// preflight runs the doctor's checks and, with Humanitec, the token check
+// before the state is opened: if they fail, nothing at all was created,
+// not even the state dir. Their findings and bad options found before
+// (a.inputErr) are reported together, each once.
+func (a *app) preflight(ctx context.Context, in *bootstrap.Install, sink bootstrap.Sink) error {
+	doc, err := bootstrap.DoctorPlan(in)
+	if err != nil {
+		return err
+	}
+	err = a.runner(in, sink, nil).Run(ctx, doc)
+	if interrupted(err) {
+		return err
+	}
+	return joinProblems(a.inputErr, err)
 }
 
 func (a *app) summary(in *bootstrap.Install) *tui.Summary {
@@ -352,6 +376,7 @@ func (a *app) runDown(cmd *cobra.Command, _ []string) error {
 
 	removeState := !in.LeavesHumanitec()
 	down := func(ctx context.Context, sink bootstrap.Sink) (*tui.Summary, error) {
+		a.started = true
 		plan, err := bootstrap.DownPlan(in)
 		if err != nil {
 			return nil, err

@@ -167,7 +167,7 @@ func (b *bed) runOn(t testing.TB, tty bool, stdin string, cmd ...string) result 
 	env := b.env()
 	code := Run(context.Background(), Env{
 		Args: b.args(cmd...), Stdin: iotest.OneByteReader(strings.NewReader(stdin)), Stdout: &out, Stderr: &errb,
-		Getenv: func(k string) string { return env[k] }, Host: doctortest.Healthy(), IsTTY: tty,
+		Getenv: func(k string) string { return env[k] }, Host: doctortest.Healthy(), IsTTY: tty, StdinTTY: tty,
 	})
 	return result{code, out.String(), errb.String()}
 }
@@ -323,6 +323,10 @@ func TestUpWrongTokenCreatesNothing(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(b.dir, "state", humanitec.AgentKeyFile)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("agent key: %v, want none", err)
+	}
+	// Checked among the pre-flight checks: not even the state is written.
+	if _, err := os.Stat(filepath.Join(b.dir, "state", "state.json")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("state.json: %v, want none", err)
 	}
 }
 

@@ -158,6 +158,13 @@ func DetectEngine(ctx context.Context, h Host) (Engine, error) {
 		pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		v, err := ping(pctx, h, name)
 		cancel()
+		if err != nil && socketDenied(err) {
+			// The daemon runs; this user may not talk to it.
+			return e, &config.InputError{
+				Msg:  fmt.Sprintf("%s runs, but this user may not use its socket: %v", name, firstLine(err.Error())),
+				Hint: permissionHint(name),
+			}
+		}
 		if err != nil {
 			return e, &config.InputError{
 				Msg:  fmt.Sprintf("%s is installed at %s but its engine does not answer: %v", name, path, firstLine(err.Error())),
@@ -189,6 +196,21 @@ func ping(ctx context.Context, h Host, name string) (string, error) {
 		return "", errors.New("no server version reported")
 	}
 	return v, nil
+}
+
+// socketDenied reports the engine client's "permission denied" on its
+// socket: a missing group membership, not a stopped daemon.
+func socketDenied(err error) bool {
+	s := strings.ToLower(err.Error())
+	return strings.Contains(s, "permission denied") && (strings.Contains(s, ".sock") || strings.Contains(s, "socket"))
+}
+
+func permissionHint(engine string) string {
+	if engine == "podman" {
+		return "run podman as the user that owns its socket, or start your own: systemctl --user start podman.socket"
+	}
+	return "add your user to the docker group: sudo usermod -aG docker $USER, then log out and in again " +
+		"(or run `newgrp docker` in this shell); see https://docs.docker.com/engine/install/linux-postinstall/"
 }
 
 func startHint(engine, goos string) string {

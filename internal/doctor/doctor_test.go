@@ -33,6 +33,9 @@ func TestChecks(t *testing.T) {
 		{"daemon down", func(h *doctortest.Host, _ *config.Options) {
 			h.DaemonDown()
 		}, "engine", Fail, "docker is installed at /usr/bin/docker but its engine does not answer: Cannot connect", "sudo systemctl start docker"},
+		{"socket permission denied", func(h *doctortest.Host, _ *config.Options) {
+			h.SocketDenied()
+		}, "engine", Fail, "docker runs, but this user may not use its socket", "sudo usermod -aG docker $USER"},
 		{"podman alias is podman", func(h *doctortest.Host, _ *config.Options) {
 			h.Out["docker -v"] = "podman version 5.2.0"
 			h.Paths["podman"] = "/usr/bin/podman"
