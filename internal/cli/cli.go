@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/pocketidp/pocketidp/internal/config"
 	"github.com/pocketidp/pocketidp/internal/doctor"
@@ -151,64 +152,129 @@ func (a *app) rootCommand() *cobra.Command {
 		Long: `PocketIDP creates a kind cluster with an HTTPS ingress on port 8443, Gitea with
 the 5minorg organisation and its Backstage repository, a CI runner and an image
 registry, registers the platform with the Humanitec Platform Orchestrator, and
-triggers the Backstage deployment. Without a subcommand it runs "up".`,
+triggers the Backstage deployment. Without a command, on a terminal, it opens a
+setup wizard and then runs "up".`,
+		Example: `  pocketidp                       # on a terminal: the setup wizard, then up
+  pocketidp up --yes              # headless, with HUMANITEC_ORG and HUMANITEC_TOKEN set
+  pocketidp up --yes --skip-humanitec
+  pocketidp status                # what exists and whether its URLs answer
+  pocketidp down                  # choose what to remove, then remove it`,
+		Version:           versionString(),
 		SilenceUsage:      true,
 		SilenceErrors:     true,
 		Args:              unknownCommand,
 		RunE:              a.runUp,
-		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: false},
 	}
+	root.SetVersionTemplate("pocketidp {{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	// Two edits away is a typo ("stauts"); cobra's own default.
 	root.SuggestionsMinimumDistance = 2
 
-	f := root.PersistentFlags()
-	f.StringVar(&a.flags.org, "humanitec-org", "", "Humanitec org id (env HUMANITEC_ORG)")
-	f.StringVar(&a.flags.tokenFile, "humanitec-token-file", "", "file holding the Humanitec API token (else env HUMANITEC_TOKEN)")
-	f.StringVar(&a.flags.giteaPasswordFile, "gitea-admin-password-file", "", "file holding the Gitea admin's password (else env GITEA_ADMIN_PASSWORD; default 5minadmin, as the course says)")
-	f.BoolVar(&a.flags.skipHumanitec, "skip-humanitec", false, "build everything but the Humanitec registration")
-	f.StringVar(&a.flags.name, "name", config.DefaultName, "kind cluster name")
-	f.IntVar(&a.flags.port, "port", config.DefaultPort, "host port of the HTTPS ingress")
-	f.StringVar(&a.flags.listen, "listen-address", config.DefaultListenAddress, "host address the ingress port binds to")
-	f.StringVar(&a.flags.kubeconfig, "kubeconfig", "", "install into the cluster of this kubeconfig instead of creating one")
-	f.StringVar(&a.flags.kubeContext, "context", "", "kubeconfig context of an existing cluster to install into")
-	f.StringVar(&a.flags.chartDir, "chart-dir", "", "folder of local chart archives (.tgz) for offline installs")
-	f.BoolVar(&a.flags.trust, "trust", false, "install the local CA into the system trust store (removed by down)")
-	f.BoolVarP(&a.flags.yes, "yes", "y", false, "ask nothing: run headless with flags and environment")
-	f.StringVarP(&a.flags.output, "output", "o", "text", "output format: text or json")
-	f.StringVar(&a.flags.logFile, "log-file", "", "debug log file (default: a new file under the user cache dir)")
-	f.StringVar(&a.flags.stateDir, "state-dir", "", "folder of the install's state (default: the user config dir)")
-	f.DurationVar(&a.flags.timeout, "timeout", config.DefaultTimeout, "give up on the platform after this long (--wait-timeout comes on top for Backstage)")
-	f.BoolVar(&a.flags.wait, "wait", false, "also wait for the Backstage build and deployment until Backstage answers (default under Coder)")
-	f.DurationVar(&a.flags.waitTimeout, "wait-timeout", config.DefaultWaitTimeout, "with --wait: give up on Backstage after this long")
-	f.BoolVarP(&a.flags.verbose, "verbose", "v", false, "show debug lines too")
-	f.StringVar(&a.flags.backstageRepo, "backstage-repo", config.DefaultBackstageRepo, "Git URL Gitea migrates the Backstage app from")
-	f.StringVar(&a.flags.backstageRef, "backstage-ref", "", "branch, tag or commit of --backstage-repo (default: a pinned commit of the default repository, else its default branch)")
-	f.StringVar(&a.flags.backstageSource, "backstage-source", "", "local clone or git bundle of the Backstage app, pushed when Gitea cannot reach --backstage-repo (offline)")
-	// An existing Gitea instead of the one the chart installs, reached
-	// directly: for the test bed, where the API server runs no pods.
-	f.StringVar(&a.flags.giteaURL, "gitea-url", "", "use the Gitea at this URL instead of the in-cluster one")
-	_ = f.MarkHidden("gitea-url")
-	// The test bed's API server runs no pods: installs wait for hooks only.
-	f.BoolVar(&a.flags.noPodWait, "no-pod-wait", false, "install charts without waiting for their pods")
-	_ = f.MarkHidden("no-pod-wait")
+	up := &cobra.Command{Use: "up", Short: "Create the platform, or converge it if it exists", Args: unknownCommand, RunE: a.runUp,
+		Example: `  pocketidp up --yes                          # headless, credentials from the environment
+  pocketidp up --yes --humanitec-org my-org --humanitec-token-file ~/.humanitec-token
+  pocketidp up --yes --skip-humanitec          # everything but Humanitec
+  pocketidp up --yes --wait                    # and wait until Backstage answers
+  pocketidp up --kubeconfig ~/.kube/config --context kind-other   # an existing cluster`}
+	down := &cobra.Command{Use: "down", Short: "Remove what this install created", Args: unknownCommand, RunE: a.runDown,
+		Example: `  pocketidp down                                  # choose what to remove
+  pocketidp down --yes                            # everything this install created
+  pocketidp down --yes --include-tutorial-objects # and the tutorial's objects on 5min-local
+  pocketidp down --forget                         # only forget an install that is gone`}
+	status := &cobra.Command{Use: "status", Short: "Show what exists, its health and URLs (exit 1 when not healthy)", Args: unknownCommand, RunE: a.runStatus,
+		Example: "  pocketidp status\n  pocketidp status -o json"}
+	doctor := &cobra.Command{Use: "doctor", Short: "Check the machine before creating anything", Args: unknownCommand, RunE: a.runDoctor,
+		Example: "  pocketidp doctor\n  pocketidp doctor --port 9443"}
+	version := &cobra.Command{Use: "version", Short: "Print the version", Args: unknownCommand, RunE: a.runVersion}
 
-	down := &cobra.Command{Use: "down", Short: "Remove what this install created", Args: unknownCommand, RunE: a.runDown}
+	// Each command takes the flags it uses, and its help lists only those.
+	for _, c := range []*cobra.Command{root, up} {
+		a.humanitecFlags(c.Flags())
+		a.clusterFlags(c.Flags())
+		a.runFlags(c.Flags())
+		a.upFlags(c.Flags())
+		a.testBedFlags(c.Flags())
+	}
+	a.humanitecFlags(down.Flags())
+	a.existingClusterFlags(down.Flags())
+	a.runFlags(down.Flags())
+	a.testBedFlags(down.Flags())
 	down.Flags().BoolVar(&a.flags.includeTutorial, "include-tutorial-objects", false,
 		"also remove Humanitec objects on 5min-local that PocketIDP did not create (the tutorial's class 5min, scaffolded apps)")
 	down.Flags().BoolVar(&a.flags.forget, "forget", false,
 		"only forget the install (its state, CA and keys), touching nothing else: for an install whose cluster or Humanitec objects are gone or cannot be reached")
-	root.AddCommand(
-		&cobra.Command{Use: "up", Short: "Create the platform, or converge it if it exists", Args: unknownCommand, RunE: a.runUp},
-		down,
-		&cobra.Command{Use: "status", Short: "Show what exists, its health and URLs", Args: unknownCommand, RunE: a.runStatus},
-		&cobra.Command{Use: "doctor", Short: "Check the machine before creating anything", Args: unknownCommand, RunE: a.runDoctor},
-		&cobra.Command{Use: "version", Short: "Print the version", Args: unknownCommand, RunE: a.runVersion},
-	)
+	a.humanitecFlags(doctor.Flags())
+	a.clusterFlags(doctor.Flags())
+	a.stateFlags(doctor.Flags())
+	a.stateFlags(status.Flags())
+	a.outputFlag(version.Flags())
+
+	root.AddCommand(up, down, status, doctor, version)
 	for _, c := range root.Commands() {
 		c.SetFlagErrorFunc(root.FlagErrorFunc())
 	}
 	return root
+}
+
+func (a *app) humanitecFlags(f *pflag.FlagSet) {
+	f.StringVar(&a.flags.org, "humanitec-org", "", "Humanitec org id (env HUMANITEC_ORG)")
+	f.StringVar(&a.flags.tokenFile, "humanitec-token-file", "", "file holding the Humanitec API token, readable by you alone (else env HUMANITEC_TOKEN)")
+	f.BoolVar(&a.flags.skipHumanitec, "skip-humanitec", false, "build (or remove) everything but the Humanitec registration")
+}
+
+// existingClusterFlags say where an existing cluster is, when that moved
+// since the install was made.
+func (a *app) existingClusterFlags(f *pflag.FlagSet) {
+	f.StringVar(&a.flags.kubeconfig, "kubeconfig", "", "install into the cluster of this kubeconfig instead of creating one (\"\" goes back to a kind cluster)")
+	f.StringVar(&a.flags.kubeContext, "context", "", "kubeconfig context of an existing cluster to install into")
+}
+
+func (a *app) clusterFlags(f *pflag.FlagSet) {
+	f.StringVar(&a.flags.name, "name", config.DefaultName, "kind cluster name")
+	f.IntVar(&a.flags.port, "port", config.DefaultPort, "host port of the HTTPS ingress")
+	f.StringVar(&a.flags.listen, "listen-address", config.DefaultListenAddress, "host address the ingress port binds to (0.0.0.0 opens it to the network)")
+	a.existingClusterFlags(f)
+}
+
+func (a *app) outputFlag(f *pflag.FlagSet) {
+	f.StringVarP(&a.flags.output, "output", "o", "text", "output format: text or json")
+}
+
+func (a *app) stateFlags(f *pflag.FlagSet) {
+	a.outputFlag(f)
+	f.StringVar(&a.flags.stateDir, "state-dir", "", "folder of the install's state (default: the user config dir)")
+}
+
+// runFlags are those of the commands that change things.
+func (a *app) runFlags(f *pflag.FlagSet) {
+	a.stateFlags(f)
+	f.BoolVarP(&a.flags.yes, "yes", "y", false, "ask nothing: run headless with flags and environment")
+	f.StringVar(&a.flags.logFile, "log-file", "", "debug log file (default: a new file under the user cache dir)")
+	f.DurationVar(&a.flags.timeout, "timeout", config.DefaultTimeout, "give up after this long (for up, --wait-timeout comes on top for Backstage)")
+	f.BoolVarP(&a.flags.verbose, "verbose", "v", false, "show debug lines too")
+}
+
+func (a *app) upFlags(f *pflag.FlagSet) {
+	f.StringVar(&a.flags.giteaPasswordFile, "gitea-admin-password-file", "", "file holding the Gitea admin's password (else env GITEA_ADMIN_PASSWORD; default 5minadmin, as the course says)")
+	f.StringVar(&a.flags.chartDir, "chart-dir", "", "folder of local chart archives (.tgz) for offline installs")
+	f.BoolVar(&a.flags.trust, "trust", false, "install the local CA into the system trust store (removed by down; not under Coder)")
+	f.BoolVar(&a.flags.wait, "wait", false, "also wait for the Backstage build and deployment until Backstage answers (default under Coder)")
+	f.DurationVar(&a.flags.waitTimeout, "wait-timeout", config.DefaultWaitTimeout, "with --wait: give up on Backstage after this long")
+	f.StringVar(&a.flags.backstageRepo, "backstage-repo", config.DefaultBackstageRepo, "Git URL Gitea migrates the Backstage app from")
+	f.StringVar(&a.flags.backstageRef, "backstage-ref", "", "branch, tag or commit of --backstage-repo (default: a pinned commit of the default repository, else its default branch)")
+	f.StringVar(&a.flags.backstageSource, "backstage-source", "", "local clone or git bundle of the Backstage app, pushed when Gitea cannot reach --backstage-repo (offline)")
+}
+
+// testBedFlags are hidden: the test bed's API server runs no pods.
+func (a *app) testBedFlags(f *pflag.FlagSet) {
+	// An existing Gitea instead of the one the chart installs, reached
+	// directly.
+	f.StringVar(&a.flags.giteaURL, "gitea-url", "", "use the Gitea at this URL instead of the in-cluster one")
+	_ = f.MarkHidden("gitea-url")
+	// Installs wait for hooks only.
+	f.BoolVar(&a.flags.noPodWait, "no-pod-wait", false, "install charts without waiting for their pods")
+	_ = f.MarkHidden("no-pod-wait")
 }
 
 // options merges defaults, the previous run's options, the environment and

@@ -38,7 +38,8 @@ import (
 // module version or "dev".
 var version = ""
 
-func (a *app) runVersion(cmd *cobra.Command, _ []string) error {
+// versionNumber is the stamped version, else the module's, else "dev".
+func versionNumber() string {
 	v := version
 	if v == "" {
 		v = "dev"
@@ -46,6 +47,16 @@ func (a *app) runVersion(cmd *cobra.Command, _ []string) error {
 			v = bi.Main.Version
 		}
 	}
+	return v
+}
+
+// versionString is what `pocketidp version` and `--version` print.
+func versionString() string {
+	return fmt.Sprintf("%s (%s %s/%s)", versionNumber(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+func (a *app) runVersion(cmd *cobra.Command, _ []string) error {
+	v := versionNumber()
 	info := struct {
 		Version string `json:"version"`
 		Go      string `json:"go"`
@@ -496,10 +507,25 @@ func (a *app) runStatus(cmd *cobra.Command, _ []string) error {
 		a.checkCluster(cmd.Context(), f, &st)
 		probe(cmd.Context(), f.Options, o.StateDir, st.URLs)
 	}
-	if o.Output == "json" {
-		return writeJSON(a.env.Stdout, st)
+	if st.Components == nil {
+		st.Components = []tui.Component{}
 	}
-	return tui.Print(a.env.Stdout, nil, tui.RenderStatus(st, 80))
+	if st.URLs == nil {
+		st.URLs = []tui.Link{}
+	}
+	if o.Output == "json" {
+		err = writeJSON(a.env.Stdout, st)
+	} else {
+		err = tui.Print(a.env.Stdout, nil, tui.RenderStatus(st, 80))
+	}
+	if err != nil {
+		return err
+	}
+	// Scripts read the exit code: 1 when the platform is not healthy.
+	if p := st.Problems(); len(p) > 0 {
+		return fmt.Errorf("the platform is not healthy: %s", strings.Join(p, "; "))
+	}
+	return nil
 }
 
 // checkCluster asks the engine whether the kind cluster the state records

@@ -73,8 +73,9 @@ func TestExitCodes(t *testing.T) {
 // TestStateDirErrorIsBadInput: a state dir that cannot be used is the
 // user's to fix: exit 2 with the flag to change (issue 14, point 5).
 func TestStateDirErrorIsBadInput(t *testing.T) {
-	for _, cmd := range []string{"status", "up", "down", "doctor"} {
-		r := runAt(t, filepath.Join(os.Args[0], "state"), nil, cmd, "--yes")
+	for _, args := range [][]string{{"status"}, {"up", "--yes"}, {"down", "--yes"}, {"doctor"}} {
+		cmd := args[0]
+		r := runAt(t, filepath.Join(os.Args[0], "state"), nil, args...)
 		if r.code != ExitBadInput || !strings.Contains(r.stderr, "--state-dir") {
 			t.Errorf("%s: exit %d, want %d naming --state-dir\nstderr: %s", cmd, r.code, ExitBadInput, r.stderr)
 		}

@@ -116,14 +116,23 @@ func backstageSource(t testing.TB) string {
 	return dir
 }
 
+// args are the bed's flags for cmd: each command takes only its own.
 func (b *bed) args(cmd ...string) []string {
-	return append(cmd,
-		"--kubeconfig", b.kube.KubeconfigPath, "--context", testenv.KubeContext,
-		"--gitea-url", b.gitea.URL, "--no-pod-wait", "--chart-dir", b.chartDir,
+	state := []string{"--state-dir", filepath.Join(b.dir, "state")}
+	run := append(state, "--log-file", filepath.Join(b.dir, "debug.log"), "--timeout", "5m")
+	cluster := []string{"--kubeconfig", b.kube.KubeconfigPath, "--context", testenv.KubeContext}
+	bed := []string{"--gitea-url", b.gitea.URL, "--no-pod-wait"}
+	switch cmd[0] {
+	case "status":
+		return append(cmd, state...)
+	case "down":
+		return slices.Concat(cmd, cluster, bed, run)
+	}
+	return slices.Concat(cmd, cluster, bed, run, []string{
+		"--chart-dir", b.chartDir,
 		// Unreachable on purpose: the offline fallback pushes --backstage-source.
 		"--backstage-repo", "http://127.0.0.1:1/backstage.git", "--backstage-source", b.source,
-		"--state-dir", filepath.Join(b.dir, "state"), "--log-file", filepath.Join(b.dir, "debug.log"),
-		"--timeout", "5m")
+	})
 }
 
 func (b *bed) env() map[string]string {

@@ -18,7 +18,10 @@ import (
 // other on one install.
 func runAt(t *testing.T, stateDir string, env map[string]string, args ...string) result {
 	t.Helper()
-	args = append(args, "--state-dir", stateDir, "--log-file", filepath.Join(t.TempDir(), "debug.log"))
+	args = append(args, "--state-dir", stateDir)
+	if args[0] == "up" || args[0] == "down" {
+		args = append(args, "--log-file", filepath.Join(t.TempDir(), "debug.log"))
+	}
 	var out, errb bytes.Buffer
 	code := Run(context.Background(), Env{
 		Args: args, Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
