@@ -87,6 +87,18 @@ type app struct {
 	// inputErr is bad input found in the options of a headless `up`: it is
 	// reported with the pre-flight checks' findings, all at once.
 	inputErr error
+	// warnings are flags given that this run ignores, and why.
+	warnings []string
+}
+
+func (a *app) warn(msg string) { a.warnings = append(a.warnings, msg) }
+
+// printWarnings says, before a run starts, what it ignores: on stderr, so
+// stdout stays one event per line.
+func (a *app) printWarnings() {
+	for _, w := range a.warnings {
+		fmt.Fprintf(a.env.Stderr, "pocketidp: warning: %s\n", w)
+	}
 }
 
 // flags are the raw command-line values before they meet the environment.
@@ -371,6 +383,10 @@ func (a *app) options(cmd *cobra.Command) (config.Options, error) {
 	if o.Coder && o.Trust {
 		// The workspace's trust store is not the learner's browser's.
 		o.Trust = false
+		if fl.Changed("trust") {
+			a.warn("--trust is ignored under Coder (CODER=true): the workspace's trust store is not your browser's; " +
+				"trust the CA on your own machine instead")
+		}
 	}
 	a.redactor.Add(o.HumanitecToken)
 	if o.GiteaAdminPassword.Reveal() != o.GiteaAdmin {

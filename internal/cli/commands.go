@@ -88,6 +88,9 @@ func (a *app) prepare(cmd *cobra.Command, validate bool) (*bootstrap.Install, fu
 			// SPEC §3: --yes without org and token builds everything else.
 			o.SkipHumanitec = true
 		}
+		if o.Wait && o.SkipHumanitec && cmd.Flags().Changed("wait") {
+			a.warn("--wait is ignored: Humanitec is skipped, and Backstage is deployed by Humanitec, so there is nothing to wait for")
+		}
 		if err := o.Validate(); config.IsInput(err) {
 			// Reported with the pre-flight checks' findings: the user
 			// fixes everything in one go.
@@ -166,6 +169,7 @@ func (a *app) runUp(cmd *cobra.Command, _ []string) error {
 	}
 	defer closeLog()
 	fmt.Fprint(a.env.Stderr, savedNote(a.saved, in.Options.StateDir))
+	a.printWarnings()
 	if !mode.Asks() {
 		return a.upPlain(cmd.Context(), in)
 	}

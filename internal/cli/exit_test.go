@@ -178,3 +178,38 @@ func TestSecondInterruptExitsAtOnce(t *testing.T) {
 		t.Errorf("exit %d, message %q", code.Load(), errb.String())
 	}
 }
+
+// TestInputWarnings: flags a run ignores say so and why; a token file
+// others may read, or of two lines, is bad input (issue 14, point 15).
+func TestInputWarnings(t *testing.T) {
+	dir := t.TempDir()
+	open := filepath.Join(dir, "open-token")
+	twoLines := filepath.Join(dir, "two-lines")
+	if err := os.WriteFile(open, []byte("tok\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(twoLines, []byte("tok\nmore\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	coder := map[string]string{"CODER": "true"}
+	for _, tt := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"--trust under Coder", coder, []string{"up", "--skip-humanitec", "--trust", "--port", "0"}, "--trust is ignored under Coder"},
+		{"--wait without Humanitec", nil, []string{"up", "--yes", "--skip-humanitec", "--wait", "--port", "0"}, "--wait is ignored: Humanitec is skipped"},
+		{"token file others may read", nil, []string{"up", "--yes", "--humanitec-org", "acme", "--humanitec-token-file", open}, "may be read by other users"},
+		{"token file of two lines", nil, []string{"up", "--yes", "--humanitec-org", "acme", "--humanitec-token-file", twoLines}, "holds more than one line"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			// --port 0 is bad input: the run stops before anything, after
+			// the warnings.
+			r, _ := run(t, doctortest.Healthy(), tt.env, tt.args...)
+			if r.code != ExitBadInput || !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("exit %d, stderr lacks %q:\n%s", r.code, tt.want, r.stderr)
+			}
+		})
+	}
+}

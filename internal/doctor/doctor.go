@@ -274,6 +274,15 @@ func CheckPort(ctx context.Context, h Host, o config.Options) Result {
 				Fix:   fmt.Sprintf("stop what listens on %s, or pass --port %d", addr, suggestPort(o.Port))}
 		}
 	}
+	if ip := net.ParseIP(o.ListenAddress); ip != nil && !ip.IsLoopback() {
+		note := fmt.Sprintf("listening on %s opens Gitea to the network", o.ListenAddress)
+		if o.GiteaAdminPassword.Reveal() == o.GiteaAdmin {
+			note += fmt.Sprintf(", with the course's default admin password %s: give your own with GITEA_ADMIN_PASSWORD, or keep --listen-address %s", o.GiteaAdmin, config.DefaultListenAddress)
+		} else {
+			note += fmt.Sprintf("; keep --listen-address %s unless others must reach it", config.DefaultListenAddress)
+		}
+		notes = append(notes, note)
+	}
 	if len(notes) > 0 {
 		return Result{Check: "port", Status: Warn, Found: strings.Join(found, "; "), Fix: strings.Join(notes, "; ")}
 	}

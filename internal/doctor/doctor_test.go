@@ -60,6 +60,8 @@ func TestChecks(t *testing.T) {
 			h.Privileged = map[string]bool{"127.0.0.1:443": true}
 		}, "port", Warn, "127.0.0.1:443 needs privileges the container engine has", "ip_unprivileged_port_start=443"},
 		{"Coder: forward port busy", func(h *doctortest.Host, o *config.Options) { o.Coder = true; h.Busy["127.0.0.1:443"] = true }, "port", Fail, "--tcp 8443:443` ends, is in use", "stop what listens on 127.0.0.1:443"},
+		{"every interface exposes the default password", func(_ *doctortest.Host, o *config.Options) { o.ListenAddress = "0.0.0.0" }, "port", Warn,
+			"0.0.0.0:8443 is free", "opens Gitea to the network, with the course's default admin password 5minadmin"},
 		{"resources ok", nil, "resources", OK, "4 CPUs, 15.6 GiB memory", ""},
 		{"one cpu", func(h *doctortest.Host, _ *config.Options) { h.CPUs = 1 }, "resources", Fail, "need at least 2 CPUs", "more CPUs"},
 		{"little memory", func(h *doctortest.Host, _ *config.Options) { h.Files["/proc/meminfo"] = "MemTotal: 6291456 kB" }, "resources", Warn, "6.0 GiB memory (8 GiB recommended)", ""},
