@@ -250,7 +250,7 @@ func (m *teardownModel) toConfirm() (tea.Model, tea.Cmd) {
 		confirm.Description(fmt.Sprintf("Including %s that PocketIDP did not create: %s.",
 			plural(len(foreign), "Humanitec object", "Humanitec objects"), strings.Join(foreign, ", ")))
 	}
-	m.form = huh.NewForm(huh.NewGroup(confirm)).WithShowHelp(true).WithTheme(huh.ThemeFunc(huh.ThemeCharm))
+	m.form = huh.NewForm(huh.NewGroup(confirm)).WithShowHelp(true).WithTheme(formTheme)
 	m.fitForm()
 	return m, m.form.Init()
 }
@@ -411,7 +411,7 @@ func runAccessibleTeardown(ctx context.Context, in TeardownInput) ([]TeardownIte
 		}
 		return err
 	}
-	if err := ask(huh.NewMultiSelect[int]().Title("What should be removed?").Options(opts...).Value(&chosen)); err != nil {
+	if err := ask(huh.NewMultiSelect[int]().Title("What should be removed? (a number checks or unchecks that line; 0 when done)").Options(opts...).Value(&chosen)); err != nil {
 		return nil, err
 	}
 	for i := range m.items {
@@ -422,7 +422,7 @@ func runAccessibleTeardown(ctx context.Context, in TeardownInput) ([]TeardownIte
 		return nil, ErrAborted
 	}
 	yes := false
-	if err := ask(huh.NewConfirm().Title(fmt.Sprintf("Remove %s?", plural(len(sel), "object", "objects"))).Value(&yes)); err != nil {
+	if err := ask(huh.NewConfirm().Title(fmt.Sprintf("Remove %s? (y: remove them, n: remove nothing)", plural(len(sel), "object", "objects"))).Value(&yes)); err != nil {
 		return nil, err
 	}
 	if !yes {

@@ -125,6 +125,10 @@ type wizardModel struct {
 
 	spinner spinner.Model
 	animate bool
+	// accessible asks with plain prompts, which show a field's title and
+	// [Y/n] only: the titles then say what y and n choose and what enter
+	// keeps.
+	accessible bool
 
 	width, height int
 }
@@ -236,7 +240,7 @@ func (m *wizardModel) formDone() (tea.Model, tea.Cmd) {
 
 // newForm wraps groups in a form sized to the screen.
 func (m *wizardModel) newForm(groups ...*huh.Group) (*huh.Form, tea.Cmd) {
-	m.form = huh.NewForm(groups...).WithShowHelp(true).WithTheme(huh.ThemeFunc(huh.ThemeCharm))
+	m.form = huh.NewForm(groups...).WithShowHelp(true).WithTheme(formTheme)
 	m.fitForm()
 	return m.form, m.form.Init()
 }
@@ -246,8 +250,13 @@ func (m *wizardModel) newForm(groups ...*huh.Group) (*huh.Form, tea.Cmd) {
 func (m *wizardModel) fitForm() {
 	w := cardWidth(m.width)
 	m.form.WithWidth(w)
-	above := lipgloss.Height(m.pageBody())
-	m.form.Update(tea.WindowSizeMsg{Width: w, Height: max(m.height-above-3, 5)})
+	// The page above gives way to the form on a small screen (fitBody),
+	// down to a few lines: the form keeps room for its choice.
+	above := min(lipgloss.Height(m.pageBody()), minBodyLines) + 3
+	if m.height < smallHeight {
+		above -= 2
+	}
+	m.form.Update(tea.WindowSizeMsg{Width: w, Height: max(m.height-above, 5)})
 }
 
 func (m *wizardModel) spin() tea.Cmd {
@@ -255,6 +264,24 @@ func (m *wizardModel) spin() tea.Cmd {
 		return m.spinner.Tick
 	}
 	return nil
+}
+
+// choiceTitle is a confirm's title; in accessible mode it says what y and
+// n choose, as the prompt shows only [Y/n].
+func (m *wizardModel) choiceTitle(title, yes, no string) string {
+	if !m.accessible {
+		return title
+	}
+	return fmt.Sprintf("%s (y: %s, n: %s)", title, yes, no)
+}
+
+// inputTitle is an input's title; in accessible mode it says what an empty
+// answer keeps, as the prompt does not show it.
+func (m *wizardModel) inputTitle(title, keeps string) string {
+	if !m.accessible || keeps == "" {
+		return title
+	}
+	return fmt.Sprintf("%s (enter keeps %s)", title, keeps)
 }
 
 // --- Humanitec credentials ---
@@ -277,7 +304,7 @@ func (m *wizardModel) credentialsGroup() *huh.Group {
 		tokenDesc = "Leave empty to use the token given before (HUMANITEC_TOKEN, or typed here)."
 	}
 	org := huh.NewInput().Key("org").
-		Title("Humanitec org id").
+		Title(m.inputTitle("Humanitec org id", m.v.org)).
 		Description("As in https://app.humanitec.io/orgs/<org-id>").
 		Value(&m.v.org).
 		Validate(validOrg)
@@ -406,7 +433,7 @@ func (m *wizardModel) loadSettings(keep bool) {
 
 func (m *wizardModel) keepGroup() *huh.Group {
 	return huh.NewGroup(huh.NewConfirm().Key("keep").
-		Title("Settings").
+		Title(m.choiceTitle("Settings", "keep them", "change them")).
 		Description(settingsText(m.opts)).
 		Affirmative("Keep").
 		Negative("Change").
@@ -415,9 +442,9 @@ func (m *wizardModel) keepGroup() *huh.Group {
 
 func (m *wizardModel) editGroups() []*huh.Group {
 	cluster := huh.NewGroup(
-		huh.NewInput().Key("name").Title("Cluster name").Value(&m.v.name).
+		huh.NewInput().Key("name").Title(m.inputTitle("Cluster name", m.v.name)).Value(&m.v.name).
 			Validate(validField(func(o *config.Options, s string) error { o.Name = s; return nil })),
-		huh.NewInput().Key("port").Title("HTTPS port").Description("URLs become https://<name>.localhost:<port>").Value(&m.v.port).
+		huh.NewInput().Key("port").Title(m.inputTitle("HTTPS port", m.v.port)).Description("URLs become https://<name>.localhost:<port>").Value(&m.v.port).
 			Validate(validField(func(o *config.Options, s string) error {
 				p, err := strconv.Atoi(s)
 				if err != nil {
@@ -426,10 +453,10 @@ func (m *wizardModel) editGroups() []*huh.Group {
 				o.Port = p
 				return nil
 			})),
-		huh.NewInput().Key("listen").Title("Listen address").Description("127.0.0.1 keeps it on this machine, 0.0.0.0 opens it to the network").Value(&m.v.listen).
+		huh.NewInput().Key("listen").Title(m.inputTitle("Listen address", m.v.listen)).Description("127.0.0.1 keeps it on this machine, 0.0.0.0 opens it to the network").Value(&m.v.listen).
 			Validate(validField(func(o *config.Options, s string) error { o.ListenAddress = s; return nil })),
-		huh.NewInput().Key("kubeconfig").Title("Existing cluster: kubeconfig").Description("Empty creates a kind cluster").Value(&m.v.kubeconfig),
-		huh.NewInput().Key("context").Title("Existing cluster: context").Value(&m.v.kubeCtx),
+		huh.NewInput().Key("kubeconfig").Title(m.inputTitle("Existing cluster: kubeconfig", m.v.kubeconfig)).Description("Empty creates a kind cluster").Value(&m.v.kubeconfig),
+		huh.NewInput().Key("context").Title(m.inputTitle("Existing cluster: context", m.v.kubeCtx)).Value(&m.v.kubeCtx),
 	).Title("Cluster")
 	var fields []huh.Field
 	if !m.opts.Coder {
@@ -536,10 +563,10 @@ func (m *wizardModel) toReview() (tea.Model, tea.Cmd) {
 func (m *wizardModel) reviewField() huh.Field {
 	switch {
 	case m.doctorFailed() == nil:
-		return huh.NewConfirm().Key("create").Title("Create the platform?").
+		return huh.NewConfirm().Key("create").Title(m.choiceTitle("Create the platform?", "create it", "change settings")).
 			Affirmative("Create").Negative("Change settings").Value(&m.v.create)
 	case m.in.Refresh != nil:
-		return huh.NewConfirm().Key("create").Title("The machine is not ready.").
+		return huh.NewConfirm().Key("create").Title(m.choiceTitle("The machine is not ready.", "change settings", "quit")).
 			Affirmative("Change settings").Negative("Quit").Value(&m.v.create)
 	default:
 		return huh.NewNote().Title("The machine is not ready.").
@@ -628,7 +655,21 @@ func (m *wizardModel) render() string {
 		return clip(subtleStyle.Render("Cancelled: nothing was created."), w)
 	}
 	parts := []string{header("setup", "", w), stepper(m.pageIndex()), ""}
+	if m.height < smallHeight {
+		// Every line counts: the stepper goes first.
+		parts = parts[:1]
+	}
 	if body := m.pageBody(); body != "" {
+		if m.form != nil {
+			// On a small screen the page gives way to the form, and shows
+			// the reason for a failure rather than its first lines; the
+			// header says how much is out of view.
+			var hidden int
+			body, hidden = fitBody(body, m.height-len(parts)-lipgloss.Height(m.form.View()))
+			if hidden > 0 {
+				parts[0] = header("setup", fmt.Sprintf("%d lines out of view", hidden), w)
+			}
+		}
 		parts = append(parts, body)
 	}
 	switch {
@@ -638,6 +679,33 @@ func (m *wizardModel) render() string {
 		parts = append(parts, "", keyHelp("enter", "start", "ctrl+c", "quit"))
 	}
 	return clip(m.redactor.Redact(strings.Join(parts, "\n")), w)
+}
+
+// minBodyLines is the least a page keeps above its form on a small screen,
+// and below smallHeight rows the wizard drops its stepper.
+const (
+	minBodyLines = 5
+	smallHeight  = 20
+)
+
+// fitBody keeps body within room lines (at least minBodyLines) and says
+// how many it left out. When it is taller it starts at the first failed
+// check: the reason and its fix are the lines the user needs.
+func fitBody(body string, room int) (string, int) {
+	lines := strings.Split(strings.TrimRight(body, "\n"), "\n")
+	room = max(room, minBodyLines)
+	if len(lines) <= room {
+		return body, 0
+	}
+	start := 0
+	for i, l := range lines {
+		if strings.Contains(l, iconFailed) {
+			start = i
+			break
+		}
+	}
+	start = min(start, len(lines)-room)
+	return strings.Join(lines[start:start+room], "\n"), len(lines) - room
 }
 
 // pageBody is what a page shows above its form.
@@ -779,10 +847,13 @@ func doctorText(results []doctor.Result, w int) string {
 		case doctor.Fail:
 			icon, st = badStyle.Render(iconFailed), badStyle.UnsetBold()
 		}
-		fmt.Fprintln(&b, ansiTruncate(fmt.Sprintf("  %s %-*s  %s", icon, nameW, r.Check, st.Render(r.Found)), w))
+		// Findings wrap under their check, never cut: the reason for a
+		// failure is the line the user needs.
+		found := lipgloss.NewStyle().Width(max(w-nameW-6, 10)).Render(r.Found)
+		fmt.Fprintln(&b, indentAfter(fmt.Sprintf("  %s %-*s  ", icon, nameW, r.Check), st.Render(found)))
 		if r.Status != doctor.OK && r.Fix != "" {
-			fix := lipgloss.NewStyle().Width(w - nameW - 5).Render("fix: " + r.Fix)
-			fmt.Fprintln(&b, indentAfter(strings.Repeat(" ", nameW+5), subtleStyle.Render(fix)))
+			fix := lipgloss.NewStyle().Width(max(w-nameW-6, 10)).Render("fix: " + r.Fix)
+			fmt.Fprintln(&b, indentAfter(strings.Repeat(" ", nameW+6), subtleStyle.Render(fix)))
 		}
 	}
 	return b.String()

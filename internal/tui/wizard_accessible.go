@@ -32,6 +32,7 @@ func runAccessibleWizard(ctx context.Context, in WizardInput) (config.Options, e
 	// huh styles its prompts; a pipe, a file or TERM=dumb gets them plain.
 	w = colorprofile.NewWriter(w, os.Environ())
 	m := newWizardModel(ctx, in, false)
+	m.accessible = true
 	say := func(s string) { _ = Print(w, os.Environ(), m.redactor.Redact(s)) }
 	ask := func(groups ...*huh.Group) error {
 		f := huh.NewForm(groups...).WithAccessible(true).WithInput(r).WithOutput(w)

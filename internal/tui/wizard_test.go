@@ -435,3 +435,69 @@ func TestWizardMasksEchoedToken(t *testing.T) {
 		t.Errorf("accessible mode does not say it was refused:\n%s", out.String())
 	}
 }
+
+// longFailure is a finding longer than any terminal line, whose fix is at
+// its end.
+var longFailure = doctor.Result{Check: "engine", Status: doctor.Fail,
+	Found: "docker runs, but this user may not use its socket: permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock",
+	Fix:   "add your user to the docker group: sudo usermod -aG docker $USER, then log out and in again"}
+
+// TestWizardSmallTerminal: on 60 columns and 15 rows the review page shows
+// the reason for the failure and its fix, wrapped, not cut, with the
+// choice still on screen and the focused button marked without colour
+// (issue 14, points 11 and 12).
+func TestWizardSmallTerminal(t *testing.T) {
+	in := testWizardInput(nil)
+	in.Options.SkipHumanitec = true
+	in.Doctor = append(slices.Clone(testDoctor[1:]), longFailure)
+	s := start(t, newWizardModel(context.Background(), in, false), 60, 15)
+	s.waitText("A small Internal Developer Platform")
+	s.key("enter")
+	s.waitText("Keep")
+	s.key("enter")
+	f := s.waitText("The machine is not ready")
+	s.keep("60x15 review", f)
+	flat := strings.Join(strings.Fields(f), " ")
+	for _, want := range []string{"unix:///var/run/docker.sock", "sudo usermod -aG docker $USER", "Quit"} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("the 60x15 review lacks %q:\n%s", want, f)
+		}
+	}
+	if strings.Contains(f, "…") {
+		t.Errorf("a finding is cut:\n%s", f)
+	}
+	if !strings.Contains(f, "›") {
+		t.Errorf("the focused button is not marked without colour:\n%s", f)
+	}
+	if h := strings.Count(f, "\n") + 1; h > 15 {
+		t.Errorf("the frame is %d lines on a 15-line terminal:\n%s", h, f)
+	}
+	if w := maxLineWidth(f); w > 60 {
+		t.Errorf("the frame is %d cells wide on a 60-cell terminal", w)
+	}
+	s.golden()
+}
+
+// TestWizardAccessibleSaysWhatKeysDo: the plain prompts say what y and n
+// choose and what enter keeps, and findings are never cut (issue 14,
+// point 11).
+func TestWizardAccessibleSaysWhatKeysDo(t *testing.T) {
+	in := testWizardInput(nil)
+	in.Options.SkipHumanitec = true
+	in.Accessible = true
+	in.Doctor = append(slices.Clone(testDoctor[1:]), longFailure)
+	in.In = iotest.OneByteReader(strings.NewReader("n\n\n\n\n\n\n\n\n\nn\n"))
+	var out bytes.Buffer
+	in.Out = &out
+	_, _ = RunWizard(context.Background(), in)
+	text := strings.Join(strings.Fields(out.String()), " ")
+	for _, want := range []string{"Settings (y: keep them, n: change them)", "Cluster name (enter keeps 5min-idp)",
+		"HTTPS port (enter keeps 8443)", "sudo usermod -aG docker $USER"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("accessible output lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "…") {
+		t.Errorf("accessible output cuts a finding:\n%s", text)
+	}
+}
