@@ -40,9 +40,11 @@ type HumanitecInput struct {
 	// the agent inside it reaches it; otherwise that is derived from the
 	// install's cluster access (clusterData).
 	Cluster func(ctx context.Context) (humanitec.ClusterData, error)
-	// IncludeTutorialObjects makes `down` also remove what PocketIDP did
-	// not create on 5min-local (`down --include-tutorial-objects`).
-	IncludeTutorialObjects bool
+	// Foreign are the objects on 5min-local that PocketIDP did not create
+	// that `down` removes, each by its Ref.Key ("app scaffolded"): the ones
+	// the user picked, or all listed with --include-tutorial-objects.
+	// Nothing else of theirs is touched.
+	Foreign []string
 
 	once sync.Once
 	orch humanitec.Orchestrator
@@ -160,6 +162,35 @@ func reporter(sc *StepContext) humanitec.Reporter {
 	return humanitec.Reporter{Log: sc.Logger(), Progress: sc.Progress}
 }
 
+// StepHumanitecToken checks org and token among the pre-flight checks,
+// before anything (the state included) is written.
+const StepHumanitecToken = "doctor/humanitec-token"
+
+// humanitecTokenStep is the run's token check (humanitec.CheckAccess) as a
+// pre-flight step: only when org and token are there to check, and not
+// when a test's orchestrator stands in for Humanitec.
+func humanitecTokenStep(in *Install) []Step {
+	if in.Options.SkipHumanitec || in.Options.CheckHumanitec() != nil || in.Humanitec.Orchestrator != nil {
+		return nil
+	}
+	return []Step{{Action: humanitecToken{in}, Timeout: 2 * time.Minute}}
+}
+
+// humanitecToken is humanitecTokenStep's action. It has no Done: a check
+// runs every time.
+type humanitecToken struct{ in *Install }
+
+func (humanitecToken) Name() string { return StepHumanitecToken }
+
+func (s humanitecToken) Run(ctx context.Context, sc *StepContext) error {
+	o := s.in.Options
+	c, err := humanitec.New(humanitec.Config{BaseURL: o.HumanitecAPIURL, Org: o.HumanitecOrg, Token: o.HumanitecToken, Logger: s.in.Log})
+	if err != nil {
+		return &config.InputError{Msg: err.Error(), Hint: "unset HUMANITEC_API_URL to use " + humanitec.DefaultBaseURL}
+	}
+	return humanitec.CheckAccess(ctx, c, reporter(sc))
+}
+
 // humanitecCheck is the first call of every run: token and org, with reads.
 // It has no Done: credentials can change between runs.
 type humanitecCheck struct{ in *Install }
@@ -215,6 +246,25 @@ type humanitecGroup struct {
 
 func (s humanitecGroup) Name() string { return "humanitec/" + string(s.group) }
 
+// StepHumanitecForeign removes, on `down` only, the objects PocketIDP did
+// not create that the user picked (HumanitecInput.Foreign). It is its own
+// step so that keeping this install's Humanitec objects does not keep them.
+const StepHumanitecForeign = "humanitec/" + string(humanitec.GroupForeign)
+
+// humanitecForeignStep is in the down plan when something was picked: it
+// goes before the env type, which the picked apps may hold.
+func humanitecForeignStep(in *Install) []Step {
+	if in.Options.SkipHumanitec || len(in.Humanitec.Foreign) == 0 {
+		return nil
+	}
+	return []Step{{Action: humanitecUndoOnly{humanitecGroup{in: in, group: humanitec.GroupForeign}}, Timeout: 5 * time.Minute}}
+}
+
+// humanitecUndoOnly has nothing to make: only its Undo does something.
+type humanitecUndoOnly struct{ humanitecGroup }
+
+func (humanitecUndoOnly) Run(context.Context, *StepContext) error { return nil }
+
 func (s humanitecGroup) Done(ctx context.Context, sc *StepContext) (bool, error) {
 	o, err := s.in.humanitec()
 	if err != nil {
@@ -246,7 +296,7 @@ func (s humanitecGroup) Undo(ctx context.Context, sc *StepContext) error {
 	if err != nil {
 		return err
 	}
-	opts := humanitec.TeardownOptions{IncludeTutorialObjects: s.in.Humanitec.IncludeTutorialObjects}
+	opts := humanitec.TeardownOptions{Foreign: s.in.Humanitec.Foreign}
 	if err := o.Remove(ctx, s.group, opts, reporter(sc)); err != nil {
 		return fmt.Errorf("remove %s: %w", s.group, err)
 	}

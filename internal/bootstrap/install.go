@@ -69,11 +69,14 @@ func (d doctorCheck) Run(ctx context.Context, sc *StepContext) error {
 }
 
 // DoctorPlan is the pre-flight checks: the first steps of `up`, and all of
-// `doctor`. They read the machine and create nothing.
+// `doctor`. They read the machine and create nothing. With Humanitec, the
+// token is checked among them, so a wrong one is reported with the
+// machine's problems and before the state is written.
 func DoctorPlan(in *Install) (*Plan, error) {
 	var steps []Step
 	for _, c := range doctor.Checks(in.Options) {
 		steps = append(steps, Step{Action: doctorCheck{in: in, check: c}})
 	}
+	steps = append(steps, humanitecTokenStep(in)...)
 	return NewPlan(steps...)
 }

@@ -61,6 +61,9 @@ var edges = []edge{
 	// The definitions match the env type, name the agent and carry the
 	// cluster's address.
 	{step: StepHumanitecDefinitions, needs: req(StepHumanitecEnvType, StepHumanitecAgent, StepCluster)},
+	// `down` only: what the user picked of what PocketIDP did not create
+	// on 5min-local; before the env type, which those apps may hold.
+	{step: StepHumanitecForeign, needs: req(StepHumanitecEnvType)},
 	// On `down`, Humanitec deletes the apps' resources in the cluster and
 	// drops the definitions through the agent: its chart goes after them.
 	{step: StepAgent, needs: req(StepCluster, StepHumanitecAgent), undoAfter: []string{StepHumanitecApps, StepHumanitecDefinitions}},
@@ -174,7 +177,10 @@ func DownPlan(in *Install) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	steps := up.Steps()
+	steps, err := wire(append(up.Steps(), humanitecForeignStep(in)...))
+	if err != nil {
+		return nil, err
+	}
 	for i, s := range steps {
 		if in.Keep[s.Action.Name()] {
 			steps[i].Action = kept{s.Action.Name()}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -15,6 +16,7 @@ import (
 	"github.com/pocketidp/pocketidp/internal/config"
 	"github.com/pocketidp/pocketidp/internal/doctor/doctortest"
 	goldenfile "github.com/pocketidp/pocketidp/internal/golden"
+	"github.com/pocketidp/pocketidp/internal/humanitec/humanitectest"
 	"github.com/pocketidp/pocketidp/internal/secret"
 	"github.com/pocketidp/pocketidp/internal/state"
 	"github.com/pocketidp/pocketidp/internal/tui"
@@ -31,7 +33,28 @@ func run(t *testing.T, host *doctortest.Host, env map[string]string, args ...str
 	t.Helper()
 	dir := t.TempDir()
 	stateDir := filepath.Join(dir, "state")
-	args = append(args, "--state-dir", stateDir, "--log-file", filepath.Join(dir, "log", "debug.log"))
+	// Each command takes only its own flags.
+	cmd := ""
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	switch cmd {
+	case "version", "completion", "--version":
+	case "status", "doctor":
+		args = append(args, "--state-dir", stateDir)
+	default:
+		args = append(args, "--state-dir", stateDir, "--log-file", filepath.Join(dir, "log", "debug.log"))
+	}
+	if env["HUMANITEC_TOKEN"] != "" && env["HUMANITEC_API_URL"] == "" && len(args) > 0 && args[0] == "up" {
+		// up checks the token before anything else: against a fake that
+		// knows org and token (as an Administrator), never the real API.
+		fake := humanitectest.New(t)
+		fake.AddOrg(env["HUMANITEC_ORG"])
+		fake.AddUser(env["HUMANITEC_TOKEN"], humanitectest.User{ID: "learner",
+			Roles: map[string]string{"/orgs/" + env["HUMANITEC_ORG"]: humanitectest.RoleAdministrator}})
+		env = maps.Clone(env)
+		env["HUMANITEC_API_URL"] = fake.URL
+	}
 	var out, errb bytes.Buffer
 	code := Run(context.Background(), Env{
 		Args: args, Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
@@ -57,6 +80,13 @@ func TestGoldenOutput(t *testing.T) {
 		{"help", []string{"--help"}, 0},
 		{"up-help", []string{"up", "--help"}, 0},
 		{"version", []string{"version"}, 0},
+		// Issue 14, point 14: --version as kind and helm have it, each
+		// command's help with only its own flags and examples.
+		{"version-flag", []string{"--version"}, 0},
+		{"down-help", []string{"down", "--help"}, 0},
+		{"status-help", []string{"status", "--help"}, 0},
+		{"doctor-help", []string{"doctor", "--help"}, 0},
+		{"version-help", []string{"version", "--help"}, 0},
 		{"version-json", []string{"version", "-o", "json"}, 0},
 		{"doctor-json", []string{"doctor", "-o", "json"}, 0},
 		{"doctor-text", []string{"doctor"}, 0},
@@ -344,8 +374,8 @@ func TestStatusAsksTheEngine(t *testing.T) {
 				h.DaemonDown()
 			}
 			var out, errb bytes.Buffer
-			Run(context.Background(), Env{
-				Args:  []string{"status", "-o", "json", "--state-dir", stateDir, "--log-file", filepath.Join(t.TempDir(), "debug.log")},
+			code := Run(context.Background(), Env{
+				Args:  []string{"status", "-o", "json", "--state-dir", stateDir},
 				Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
 				Getenv: func(string) string { return "" }, Host: h,
 			})
@@ -360,6 +390,13 @@ func TestStatusAsksTheEngine(t *testing.T) {
 			if c := st.Components[i]; c.Health != tt.wantHealth || !strings.Contains(c.Detail, tt.wantDetail) {
 				t.Errorf("cluster %s %q, want %s ~%q", c.Health, c.Detail, tt.wantHealth, tt.wantDetail)
 			}
+			// Scripts read the exit code (issue 14, point 13).
+			if tt.wantHealth == tui.Missing && (code != ExitFailed || !strings.Contains(errb.String(), "not healthy: cluster missing")) {
+				t.Errorf("status of a missing cluster: exit %d, stderr %q", code, errb.String())
+			}
+			if !strings.Contains(out.String(), `"components": [`) || strings.Contains(out.String(), `"Components"`) {
+				t.Errorf("status -o json is not in lowercase fields:\n%s", out.String())
+			}
 		})
 	}
 }
@@ -369,4 +406,15 @@ func ptr[T any](v T) *T { return &v }
 func golden(t *testing.T, name, got string) {
 	t.Helper()
 	goldenfile.Check(t, filepath.Join("testdata", name+".golden"), []byte(got))
+}
+
+// TestCompletion: `pocketidp completion bash|zsh|fish` prints a script
+// (issue 14, point 14).
+func TestCompletion(t *testing.T) {
+	for _, sh := range []string{"bash", "zsh", "fish"} {
+		r, _ := run(t, doctortest.Healthy(), nil, "completion", sh)
+		if r.code != 0 || !strings.Contains(r.stdout, "pocketidp") {
+			t.Errorf("completion %s: exit %d, %d bytes\n%s", sh, r.code, len(r.stdout), r.stderr)
+		}
+	}
 }

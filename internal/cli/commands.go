@@ -37,7 +37,8 @@ import (
 // module version or "dev".
 var version = ""
 
-func (a *app) runVersion(cmd *cobra.Command, _ []string) error {
+// versionNumber is the stamped version, else the module's, else "dev".
+func versionNumber() string {
 	v := version
 	if v == "" {
 		v = "dev"
@@ -45,6 +46,16 @@ func (a *app) runVersion(cmd *cobra.Command, _ []string) error {
 			v = bi.Main.Version
 		}
 	}
+	return v
+}
+
+// versionString is what `pocketidp version` and `--version` print.
+func versionString() string {
+	return fmt.Sprintf("%s (%s %s/%s)", versionNumber(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+func (a *app) runVersion(cmd *cobra.Command, _ []string) error {
+	v := versionNumber()
 	info := struct {
 		Version string `json:"version"`
 		Go      string `json:"go"`
@@ -66,6 +77,7 @@ func writeJSON(w io.Writer, v any) error {
 
 // prepare resolves and validates the options and opens the debug log.
 func (a *app) prepare(cmd *cobra.Command, validate bool) (*bootstrap.Install, func(), error) {
+	a.cmdName = cmd.Name()
 	o, err := a.options(cmd)
 	if err != nil {
 		return nil, nil, err
@@ -75,7 +87,14 @@ func (a *app) prepare(cmd *cobra.Command, validate bool) (*bootstrap.Install, fu
 			// SPEC §3: --yes without org and token builds everything else.
 			o.SkipHumanitec = true
 		}
-		if err := o.Validate(); err != nil {
+		if o.Wait && o.SkipHumanitec && cmd.Flags().Changed("wait") {
+			a.warn("--wait is ignored: Humanitec is skipped, and Backstage is deployed by Humanitec, so there is nothing to wait for")
+		}
+		if err := o.Validate(); config.IsInput(err) {
+			// Reported with the pre-flight checks' findings: the user
+			// fixes everything in one go.
+			a.inputErr = err
+		} else if err != nil {
 			return nil, nil, err
 		}
 	} else if o.Output != "text" && o.Output != "json" {
@@ -144,6 +163,9 @@ func (a *app) runUp(cmd *cobra.Command, _ []string) error {
 		return &config.InputError{Msg: "-o yaml shows what up would create, without creating it", Hint: "pass --dry-run with -o yaml, or use -o text or -o json"}
 	}
 	mode := a.mode()
+	if err := a.bareNeedsTerminal(cmd, mode); err != nil {
+		return err
+	}
 	// The wizard asks for what is missing, so only headless runs must have
 	// everything up front.
 	in, closeLog, err := a.prepare(cmd, !mode.Asks())
@@ -151,6 +173,8 @@ func (a *app) runUp(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	defer closeLog()
+	fmt.Fprint(a.env.Stderr, savedNote(a.saved, in.Options.StateDir))
+	a.printWarnings()
 	if !mode.Asks() {
 		return a.upPlain(cmd.Context(), in)
 	}
@@ -213,6 +237,11 @@ func upBudget(o config.Options) time.Duration {
 
 // upPlain runs `up` with plain lines (or JSON) and ends with the summary.
 func (a *app) upPlain(ctx context.Context, in *bootstrap.Install) error {
+	if a.inputErr != nil {
+		// The options are bad (maybe the timeout itself): the pre-flight
+		// checks run for their findings alone, then the run stops.
+		return a.preflight(ctx, in, a.sink(in.Options))
+	}
 	ctx, cancel := context.WithTimeout(ctx, upBudget(in.Options))
 	defer cancel()
 	sum, err := a.up(ctx, in, a.sink(in.Options))
@@ -226,22 +255,25 @@ func (a *app) upPlain(ctx context.Context, in *bootstrap.Install) error {
 // --yes, not under Coder or CI, with text output). Decided before any
 // Bubble Tea program starts.
 func (a *app) mode() tui.Mode {
-	return tui.SelectMode(tui.ModeInput{IsTTY: a.env.IsTTY, Yes: a.flags.yes, Output: a.flags.output, Getenv: a.env.Getenv})
+	return tui.SelectMode(tui.ModeInput{IsTTY: a.env.IsTTY && a.env.StdinTTY, Yes: a.flags.yes, Output: a.flags.output, Getenv: a.env.Getenv})
 }
 
 func (a *app) programOptions() []tea.ProgramOption {
 	return []tea.ProgramOption{tea.WithInput(a.env.Stdin), tea.WithOutput(a.env.Stdout)}
 }
 
-// checkHumanitec is the wizard's live check of org and token: one read call.
+// checkHumanitec is the wizard's live check of org and token: the run's
+// own check (user, org, role).
 func (a *app) checkHumanitec(o config.Options) func(context.Context, string, secret.Value) error {
 	return func(ctx context.Context, org string, token secret.Value) error {
-		c, err := humanitec.New(humanitec.Config{BaseURL: o.HumanitecAPIURL, Org: org, Token: token})
+		// Two attempts: a person is waiting, and a network that fails twice
+		// is reported as such (the token is kept).
+		c, err := humanitec.New(humanitec.Config{BaseURL: o.HumanitecAPIURL, Org: org, Token: token,
+			Retry: humanitec.Retry{Attempts: 2}})
 		if err != nil {
 			return err
 		}
-		_, err = c.Organization(ctx)
-		return err
+		return humanitec.CheckAccess(ctx, c, humanitec.Reporter{})
 	}
 }
 
@@ -274,13 +306,7 @@ func (a *app) planPreview(in *bootstrap.Install) []tui.PlanStep {
 // up runs the doctor, then the plan, with events to sink, and returns the
 // summary card's content.
 func (a *app) up(ctx context.Context, in *bootstrap.Install, sink bootstrap.Sink) (*tui.Summary, error) {
-	// The doctor runs before the state is opened: if it fails, nothing at
-	// all was created, not even the state dir.
-	doc, err := bootstrap.DoctorPlan(in)
-	if err != nil {
-		return nil, err
-	}
-	if err := a.runner(in, sink, nil).Run(ctx, doc); err != nil {
+	if err := a.preflight(ctx, in, sink); err != nil {
 		return nil, err
 	}
 	store, err := state.Open(in.Options.StateDir)
@@ -288,6 +314,7 @@ func (a *app) up(ctx context.Context, in *bootstrap.Install, sink bootstrap.Sink
 		return nil, err
 	}
 	defer store.Close()
+	a.started = true
 	in.Store = store
 	plan, err := bootstrap.UpPlan(in)
 	if err != nil {
@@ -297,6 +324,22 @@ func (a *app) up(ctx context.Context, in *bootstrap.Install, sink bootstrap.Sink
 		return nil, err
 	}
 	return a.summary(in), nil
+}
+
+// preflight runs the doctor's checks and, with Humanitec, the token check
+// before the state is opened: if they fail, nothing at all was created,
+// not even the state dir. Their findings and bad options found before
+// (a.inputErr) are reported together, each once.
+func (a *app) preflight(ctx context.Context, in *bootstrap.Install, sink bootstrap.Sink) error {
+	doc, err := bootstrap.DoctorPlan(in)
+	if err != nil {
+		return err
+	}
+	err = a.runner(in, sink, nil).Run(ctx, doc)
+	if interrupted(err) {
+		return err
+	}
+	return joinProblems(a.inputErr, err)
 }
 
 func (a *app) summary(in *bootstrap.Install) *tui.Summary {
@@ -344,19 +387,22 @@ func (a *app) runDown(cmd *cobra.Command, _ []string) error {
 	}
 	defer store.Close()
 	in.Store = store
-	in.Humanitec.IncludeTutorialObjects = a.flags.includeTutorial
+	if a.flags.forget {
+		return a.forget(in, store)
+	}
 	if err := bootstrap.DownCheck(ctx, in); err != nil {
-		return err
+		return withForgetHint(err)
 	}
 
 	removeState := !in.LeavesHumanitec()
 	down := func(ctx context.Context, sink bootstrap.Sink) (*tui.Summary, error) {
+		a.started = true
 		plan, err := bootstrap.DownPlan(in)
 		if err != nil {
 			return nil, err
 		}
 		if err := a.runner(in, sink, store).Undo(ctx, plan); err != nil {
-			return nil, err
+			return nil, withForgetHint(err)
 		}
 		if !removeState {
 			return nil, nil
@@ -372,10 +418,13 @@ func (a *app) runDown(cmd *cobra.Command, _ []string) error {
 		}
 		return nil
 	}
-	items := teardownItems(ctx, in)
+	items := teardownItems(ctx, in, a.flags.includeTutorial)
 	if !mode.Asks() || in.Options.Yes {
 		if in.Options.Output == "text" {
 			fmt.Fprint(a.env.Stdout, a.redactor.Redact(tui.TeardownList(items)))
+		}
+		if _, removeState, err = applySelection(in, items, checked(items)); err != nil {
+			return err
 		}
 		return downPlain(downDone(in))
 	}
@@ -398,7 +447,11 @@ func (a *app) runDown(cmd *cobra.Command, _ []string) error {
 		fmt.Fprintln(a.env.Stdout, "Nothing selected: nothing removed.")
 		return nil
 	}
-	removeState = rm && removeState
+	if rm && len(chosen) == 1 {
+		// "Local state" alone: forget the install, touch nothing else.
+		return a.forget(in, store)
+	}
+	removeState = rm
 	if mode == tui.Accessible {
 		return downPlain("Done: what you chose is removed.")
 	}
@@ -463,10 +516,25 @@ func (a *app) runStatus(cmd *cobra.Command, _ []string) error {
 		a.checkCluster(cmd.Context(), f, &st)
 		probe(cmd.Context(), f.Options, o.StateDir, st.URLs)
 	}
-	if o.Output == "json" {
-		return writeJSON(a.env.Stdout, st)
+	if st.Components == nil {
+		st.Components = []tui.Component{}
 	}
-	return tui.Print(a.env.Stdout, nil, tui.RenderStatus(st, 80))
+	if st.URLs == nil {
+		st.URLs = []tui.Link{}
+	}
+	if o.Output == "json" {
+		err = writeJSON(a.env.Stdout, st)
+	} else {
+		err = tui.Print(a.env.Stdout, nil, tui.RenderStatus(st, 80))
+	}
+	if err != nil {
+		return err
+	}
+	// Scripts read the exit code: 1 when the platform is not healthy.
+	if p := st.Problems(); len(p) > 0 {
+		return fmt.Errorf("the platform is not healthy: %s", strings.Join(p, "; "))
+	}
+	return nil
 }
 
 // checkCluster asks the engine whether the kind cluster the state records

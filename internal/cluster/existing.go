@@ -30,7 +30,7 @@ func Existing(ctx context.Context, kubeconfigPath, kubeContext string) (*Access,
 		if _, err := os.Stat(kubeconfigPath); err != nil {
 			return nil, &config.InputError{
 				Msg:  fmt.Sprintf("kubeconfig %s cannot be read: %v", kubeconfigPath, errors.Unwrap(err)),
-				Hint: "pass --kubeconfig with the path of an existing kubeconfig file (e.g. ~/.kube/config), or drop --kubeconfig/--context to let pocketidp create a kind cluster",
+				Hint: "pass --kubeconfig with the path of an existing kubeconfig file (e.g. ~/.kube/config), or pass --kubeconfig \"\" --context \"\" to let pocketidp create a kind cluster (this also replaces options saved by an earlier run)",
 			}
 		}
 		rules.ExplicitPath = kubeconfigPath

@@ -224,7 +224,10 @@ func DefaultStateDir() (string, error) {
 
 // ReadSecretFile reads a secret (a token, a password) from the file that
 // flag names: besides the environment variable env, the only way to pass
-// one, as a flag value would show in `ps` and shell history.
+// one, as a flag value would show in `ps` and shell history. As ssh does
+// with keys, a regular file that others may read is refused; a file of
+// more than one line is refused too (a token is one line, and a second
+// line would only fail later as a bad header, blamed on the network).
 func ReadSecretFile(flag, path, env string) (secret.Value, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -233,9 +236,19 @@ func ReadSecretFile(flag, path, env string) (secret.Value, error) {
 			Hint: fmt.Sprintf("point --%s at a file that holds it, or set %s", flag, env),
 		}
 	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o077 != 0 {
+		return secret.Value{}, &InputError{
+			Msg:  fmt.Sprintf("--%s %s may be read by other users (mode %04o)", flag, path, fi.Mode().Perm()),
+			Hint: fmt.Sprintf("chmod 600 %s, and replace the secret if others could have read it", path),
+		}
+	}
 	v := secret.New(string(b))
 	if v.Empty() {
 		return v, &InputError{Msg: fmt.Sprintf("--%s %s is empty", flag, path), Hint: "write the secret into it, or set " + env}
+	}
+	if strings.ContainsAny(v.Reveal(), "\r\n") {
+		return secret.Value{}, &InputError{Msg: fmt.Sprintf("--%s %s holds more than one line", flag, path),
+			Hint: "leave only the secret in it, on one line"}
 	}
 	return v, nil
 }

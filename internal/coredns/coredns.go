@@ -245,7 +245,7 @@ func Apply(ctx context.Context, cs kubernetes.Interface, r Rules) (changed bool,
 		return false, &config.InputError{
 			Msg: fmt.Sprintf("the cluster has no ConfigMap %s/%s, so pods cannot be taught to resolve git.localhost", Namespace, ConfigMapName),
 			Hint: "use a cluster whose DNS is CoreDNS configured from kube-system/coredns (kind, kubeadm, k3s), " +
-				"or drop --kubeconfig/--context to let pocketidp create a kind cluster",
+				"or pass --kubeconfig \"\" --context \"\" to let pocketidp create a kind cluster (this also replaces options saved by an earlier run)",
 		}
 	}
 	if err != nil {

@@ -36,11 +36,13 @@ type WizardInput struct {
 	// Doctor and Plan are shown on the review page.
 	Doctor []doctor.Result
 	Plan   []PlanStep
-	// Check asks Humanitec whether org and token work (one read call). nil
-	// accepts any well-formed input.
+	// Check asks Humanitec whether org and token work: the run's own check.
+	// A refusal is a *config.InputError (the token is dropped); any other
+	// error means Humanitec could not tell (the token is kept). nil accepts
+	// any well-formed input.
 	Check func(ctx context.Context, org string, token secret.Value) error
-	// Refresh re-runs the doctor and the plan for the options chosen, when
-	// they changed from Options; nil shows Doctor and Plan as given.
+	// Refresh re-runs the doctor and the plan for the options chosen, each
+	// time the review page opens; nil shows Doctor and Plan as given.
 	Refresh func(ctx context.Context, o config.Options) ([]doctor.Result, []PlanStep)
 	// Accessible asks with plain prompts instead of the full-screen form
 	// (huh's accessible mode), as does TERM=dumb.
@@ -111,7 +113,10 @@ type wizardModel struct {
 	phase wizardPhase
 	form  *huh.Form
 	// checkErr is the last live check's answer, shown above the form.
-	checkErr    error
+	checkErr error
+	// redactor masks every secret the wizard has seen in what it shows:
+	// a server's error may echo the token.
+	redactor    *secret.Redactor
 	settingsErr error
 	doctor      []doctor.Result
 	plan        []PlanStep
@@ -120,22 +125,32 @@ type wizardModel struct {
 
 	spinner spinner.Model
 	animate bool
+	// accessible asks with plain prompts, which show a field's title and
+	// [Y/n] only: the titles then say what y and n choose and what enter
+	// keeps.
+	accessible bool
 
 	width, height int
 }
 
 func newWizardModel(ctx context.Context, in WizardInput, animate bool) *wizardModel {
+	r := &secret.Redactor{}
+	r.Add(in.Options.HumanitecToken)
+	if in.Options.GiteaAdminPassword.Reveal() != in.Options.GiteaAdmin {
+		r.Add(in.Options.GiteaAdminPassword)
+	}
 	return &wizardModel{
-		ctx:     ctx,
-		in:      in,
-		opts:    in.Options,
-		v:       &wizardValues{keep: true, create: true},
-		doctor:  in.Doctor,
-		plan:    in.Plan,
-		spinner: spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(lipgloss.NewStyle().Foreground(accent))),
-		animate: animate,
-		width:   defaultWidth,
-		height:  defaultHeight,
+		redactor: r,
+		ctx:      ctx,
+		in:       in,
+		opts:     in.Options,
+		v:        &wizardValues{keep: true, create: true},
+		doctor:   in.Doctor,
+		plan:     in.Plan,
+		spinner:  spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(lipgloss.NewStyle().Foreground(accent))),
+		animate:  animate,
+		width:    defaultWidth,
+		height:   defaultHeight,
 	}
 }
 
@@ -225,7 +240,7 @@ func (m *wizardModel) formDone() (tea.Model, tea.Cmd) {
 
 // newForm wraps groups in a form sized to the screen.
 func (m *wizardModel) newForm(groups ...*huh.Group) (*huh.Form, tea.Cmd) {
-	m.form = huh.NewForm(groups...).WithShowHelp(true).WithTheme(huh.ThemeFunc(huh.ThemeCharm))
+	m.form = huh.NewForm(groups...).WithShowHelp(true).WithTheme(formTheme)
 	m.fitForm()
 	return m.form, m.form.Init()
 }
@@ -235,8 +250,13 @@ func (m *wizardModel) newForm(groups ...*huh.Group) (*huh.Form, tea.Cmd) {
 func (m *wizardModel) fitForm() {
 	w := cardWidth(m.width)
 	m.form.WithWidth(w)
-	above := lipgloss.Height(m.pageBody())
-	m.form.Update(tea.WindowSizeMsg{Width: w, Height: max(m.height-above-3, 5)})
+	// The page above gives way to the form on a small screen (fitBody),
+	// down to a few lines: the form keeps room for its choice.
+	above := min(lipgloss.Height(m.pageBody()), minBodyLines) + 3
+	if m.height < smallHeight {
+		above -= 2
+	}
+	m.form.Update(tea.WindowSizeMsg{Width: w, Height: max(m.height-above, 5)})
 }
 
 func (m *wizardModel) spin() tea.Cmd {
@@ -244,6 +264,24 @@ func (m *wizardModel) spin() tea.Cmd {
 		return m.spinner.Tick
 	}
 	return nil
+}
+
+// choiceTitle is a confirm's title; in accessible mode it says what y and
+// n choose, as the prompt shows only [Y/n].
+func (m *wizardModel) choiceTitle(title, yes, no string) string {
+	if !m.accessible {
+		return title
+	}
+	return fmt.Sprintf("%s (y: %s, n: %s)", title, yes, no)
+}
+
+// inputTitle is an input's title; in accessible mode it says what an empty
+// answer keeps, as the prompt does not show it.
+func (m *wizardModel) inputTitle(title, keeps string) string {
+	if !m.accessible || keeps == "" {
+		return title
+	}
+	return fmt.Sprintf("%s (enter keeps %s)", title, keeps)
 }
 
 // --- Humanitec credentials ---
@@ -263,10 +301,10 @@ func (m *wizardModel) credentialsGroup() *huh.Group {
 	hasToken := !m.opts.HumanitecToken.Empty()
 	tokenDesc := "API token of a service user with the Administrator role."
 	if hasToken {
-		tokenDesc = "Leave empty to use the token from HUMANITEC_TOKEN."
+		tokenDesc = "Leave empty to use the token given before (HUMANITEC_TOKEN, or typed here)."
 	}
 	org := huh.NewInput().Key("org").
-		Title("Humanitec org id").
+		Title(m.inputTitle("Humanitec org id", m.v.org)).
 		Description("As in https://app.humanitec.io/orgs/<org-id>").
 		Value(&m.v.org).
 		Validate(validOrg)
@@ -305,6 +343,7 @@ func validOrg(s string) error {
 func (m *wizardModel) applyCredentials() (org string, tok secret.Value, check bool) {
 	org = strings.TrimSpace(m.v.org)
 	tok = secret.New(m.v.token)
+	m.redactor.Add(tok)
 	if tok.Empty() {
 		tok = m.opts.HumanitecToken
 	}
@@ -339,13 +378,30 @@ func (m *wizardModel) checked(err error) (tea.Model, tea.Cmd) {
 		return m.toSettings(true)
 	}
 	// Back to the form with the answer above it and the token field
-	// focused: the token is what is usually wrong.
+	// focused: the token is what is usually wrong. A token Humanitec did
+	// not refuse (no answer) is kept, so enter checks it again.
 	m.checkErr = err
-	m.opts.HumanitecToken = secret.Value{} // refused, even if it came from HUMANITEC_TOKEN
+	if refused(err) {
+		m.opts.HumanitecToken = secret.Value{} // refused, even if it came from HUMANITEC_TOKEN
+	}
 	m.phase = phaseCredentials
 	m.v.token = ""
 	_, initCmd := m.newForm(m.credentialsGroup())
 	return m, tea.Batch(initCmd, m.form.NextField())
+}
+
+// refused reports whether Humanitec answered the check with a no, rather
+// than not answering.
+func refused(err error) bool { return config.IsInput(err) }
+
+// checkMessage is the live check's answer as the wizard says it, with every
+// secret masked.
+func (m *wizardModel) checkMessage(err error) string {
+	if refused(err) {
+		return iconFailed + " Humanitec did not accept these: " + m.redactor.Redact(err.Error())
+	}
+	return iconFailed + " Could not check them with Humanitec: " + m.redactor.Redact(err.Error()) +
+		". The token is kept: press enter to try again, or leave the org empty to skip Humanitec."
 }
 
 // --- settings ---
@@ -377,7 +433,7 @@ func (m *wizardModel) loadSettings(keep bool) {
 
 func (m *wizardModel) keepGroup() *huh.Group {
 	return huh.NewGroup(huh.NewConfirm().Key("keep").
-		Title("Settings").
+		Title(m.choiceTitle("Settings", "keep them", "change them")).
 		Description(settingsText(m.opts)).
 		Affirmative("Keep").
 		Negative("Change").
@@ -386,9 +442,9 @@ func (m *wizardModel) keepGroup() *huh.Group {
 
 func (m *wizardModel) editGroups() []*huh.Group {
 	cluster := huh.NewGroup(
-		huh.NewInput().Key("name").Title("Cluster name").Value(&m.v.name).
+		huh.NewInput().Key("name").Title(m.inputTitle("Cluster name", m.v.name)).Value(&m.v.name).
 			Validate(validField(func(o *config.Options, s string) error { o.Name = s; return nil })),
-		huh.NewInput().Key("port").Title("HTTPS port").Description("URLs become https://<name>.localhost:<port>").Value(&m.v.port).
+		huh.NewInput().Key("port").Title(m.inputTitle("HTTPS port", m.v.port)).Description("URLs become https://<name>.localhost:<port>").Value(&m.v.port).
 			Validate(validField(func(o *config.Options, s string) error {
 				p, err := strconv.Atoi(s)
 				if err != nil {
@@ -397,10 +453,10 @@ func (m *wizardModel) editGroups() []*huh.Group {
 				o.Port = p
 				return nil
 			})),
-		huh.NewInput().Key("listen").Title("Listen address").Description("127.0.0.1 keeps it on this machine, 0.0.0.0 opens it to the network").Value(&m.v.listen).
+		huh.NewInput().Key("listen").Title(m.inputTitle("Listen address", m.v.listen)).Description("127.0.0.1 keeps it on this machine, 0.0.0.0 opens it to the network").Value(&m.v.listen).
 			Validate(validField(func(o *config.Options, s string) error { o.ListenAddress = s; return nil })),
-		huh.NewInput().Key("kubeconfig").Title("Existing cluster: kubeconfig").Description("Empty creates a kind cluster").Value(&m.v.kubeconfig),
-		huh.NewInput().Key("context").Title("Existing cluster: context").Value(&m.v.kubeCtx),
+		huh.NewInput().Key("kubeconfig").Title(m.inputTitle("Existing cluster: kubeconfig", m.v.kubeconfig)).Description("Empty creates a kind cluster").Value(&m.v.kubeconfig),
+		huh.NewInput().Key("context").Title(m.inputTitle("Existing cluster: context", m.v.kubeCtx)).Value(&m.v.kubeCtx),
 	).Title("Cluster")
 	var fields []huh.Field
 	if !m.opts.Coder {
@@ -439,8 +495,7 @@ func validField(apply func(o *config.Options, s string) error) func(string) erro
 // applySettings takes the settings form's values into the options. It
 // reports needCreds when Humanitec was switched back on without org and
 // token, and keeps the options unchanged (settingsErr set) when they are bad.
-func (m *wizardModel) applySettings() (needCreds, changed bool) {
-	before := m.opts
+func (m *wizardModel) applySettings() (needCreds bool) {
 	o := m.opts
 	d := config.Defaults()
 	o.Name = cmp.Or(strings.TrimSpace(m.v.name), d.Name)
@@ -455,24 +510,27 @@ func (m *wizardModel) applySettings() (needCreds, changed bool) {
 	o.Wait = m.v.wait
 	if !o.SkipHumanitec && (o.HumanitecOrg == "" || o.HumanitecToken.Empty()) {
 		m.opts, m.settingsErr = o, nil
-		return true, true
+		return true
 	}
 	if err := o.Validate(); err != nil {
 		m.settingsErr = err
-		return false, false
+		return false
 	}
 	m.opts, m.settingsErr = o, nil
-	return false, changedForDoctor(before, o)
+	return false
 }
 
 func (m *wizardModel) settingsDone() (tea.Model, tea.Cmd) {
-	needCreds, changed := m.applySettings()
+	needCreds := m.applySettings()
 	switch {
 	case needCreds:
 		return m.toCredentials()
 	case m.settingsErr != nil:
 		return m.toSettingsEdit()
-	case m.in.Refresh != nil && changed:
+	case m.in.Refresh != nil:
+		// The review shows the machine as it is now, for the options as
+		// they are now (credentials typed since the wizard started, an
+		// engine stopped meanwhile): it is checked every time.
 		m.phase, m.form = phaseRefreshing, nil
 		refresh, ctx, o := m.in.Refresh, m.ctx, m.opts
 		return m, tea.Batch(m.spin(), func() tea.Msg {
@@ -481,14 +539,6 @@ func (m *wizardModel) settingsDone() (tea.Model, tea.Cmd) {
 		})
 	}
 	return m.toReview()
-}
-
-// changedForDoctor reports whether the doctor or the plan could answer
-// differently for b than for a.
-func changedForDoctor(a, b config.Options) bool {
-	return a.Name != b.Name || a.Port != b.Port || a.ListenAddress != b.ListenAddress ||
-		a.Kubeconfig != b.Kubeconfig || a.Context != b.Context || a.Trust != b.Trust ||
-		a.SkipHumanitec != b.SkipHumanitec || a.HumanitecOrg != b.HumanitecOrg || a.Wait != b.Wait
 }
 
 // --- review ---
@@ -513,10 +563,10 @@ func (m *wizardModel) toReview() (tea.Model, tea.Cmd) {
 func (m *wizardModel) reviewField() huh.Field {
 	switch {
 	case m.doctorFailed() == nil:
-		return huh.NewConfirm().Key("create").Title("Create the platform?").
+		return huh.NewConfirm().Key("create").Title(m.choiceTitle("Create the platform?", "create it", "change settings")).
 			Affirmative("Create").Negative("Change settings").Value(&m.v.create)
 	case m.in.Refresh != nil:
-		return huh.NewConfirm().Key("create").Title("The machine is not ready.").
+		return huh.NewConfirm().Key("create").Title(m.choiceTitle("The machine is not ready.", "change settings", "quit")).
 			Affirmative("Change settings").Negative("Quit").Value(&m.v.create)
 	default:
 		return huh.NewNote().Title("The machine is not ready.").
@@ -605,7 +655,21 @@ func (m *wizardModel) render() string {
 		return clip(subtleStyle.Render("Cancelled: nothing was created."), w)
 	}
 	parts := []string{header("setup", "", w), stepper(m.pageIndex()), ""}
+	if m.height < smallHeight {
+		// Every line counts: the stepper goes first.
+		parts = parts[:1]
+	}
 	if body := m.pageBody(); body != "" {
+		if m.form != nil {
+			// On a small screen the page gives way to the form, and shows
+			// the reason for a failure rather than its first lines; the
+			// header says how much is out of view.
+			var hidden int
+			body, hidden = fitBody(body, m.height-len(parts)-lipgloss.Height(m.form.View()))
+			if hidden > 0 {
+				parts[0] = header("setup", fmt.Sprintf("%d lines out of view", hidden), w)
+			}
+		}
 		parts = append(parts, body)
 	}
 	switch {
@@ -614,7 +678,34 @@ func (m *wizardModel) render() string {
 	case m.phase == phaseWelcome:
 		parts = append(parts, "", keyHelp("enter", "start", "ctrl+c", "quit"))
 	}
-	return clip(strings.Join(parts, "\n"), w)
+	return clip(m.redactor.Redact(strings.Join(parts, "\n")), w)
+}
+
+// minBodyLines is the least a page keeps above its form on a small screen,
+// and below smallHeight rows the wizard drops its stepper.
+const (
+	minBodyLines = 5
+	smallHeight  = 20
+)
+
+// fitBody keeps body within room lines (at least minBodyLines) and says
+// how many it left out. When it is taller it starts at the first failed
+// check: the reason and its fix are the lines the user needs.
+func fitBody(body string, room int) (string, int) {
+	lines := strings.Split(strings.TrimRight(body, "\n"), "\n")
+	room = max(room, minBodyLines)
+	if len(lines) <= room {
+		return body, 0
+	}
+	start := 0
+	for i, l := range lines {
+		if strings.Contains(l, iconFailed) {
+			start = i
+			break
+		}
+	}
+	start = min(start, len(lines)-room)
+	return strings.Join(lines[start:start+room], "\n"), len(lines) - room
 }
 
 // pageBody is what a page shows above its form.
@@ -625,13 +716,13 @@ func (m *wizardModel) pageBody() string {
 		return welcomeText(m.opts, w)
 	case phaseCredentials:
 		if m.checkErr != nil {
-			return badStyle.Width(w).Render(iconFailed+" Humanitec did not accept these: "+m.checkErr.Error()) + "\n"
+			return badStyle.Width(w).Render(m.checkMessage(m.checkErr)) + "\n"
 		}
 	case phaseChecking:
 		return m.spinner.View() + " Checking org " + m.opts.HumanitecOrg + " and the token with Humanitec…"
 	case phaseSettingsEdit:
 		if m.settingsErr != nil {
-			return badStyle.Width(w).Render(iconFailed+" "+m.settingsErr.Error()) + "\n"
+			return badStyle.Width(w).Render(iconFailed+" "+m.redactor.Redact(m.settingsErr.Error())) + "\n"
 		}
 	case phaseRefreshing:
 		return m.spinner.View() + " Checking the machine for these settings…"
@@ -756,10 +847,13 @@ func doctorText(results []doctor.Result, w int) string {
 		case doctor.Fail:
 			icon, st = badStyle.Render(iconFailed), badStyle.UnsetBold()
 		}
-		fmt.Fprintln(&b, ansiTruncate(fmt.Sprintf("  %s %-*s  %s", icon, nameW, r.Check, st.Render(r.Found)), w))
+		// Findings wrap under their check, never cut: the reason for a
+		// failure is the line the user needs.
+		found := lipgloss.NewStyle().Width(max(w-nameW-6, 10)).Render(r.Found)
+		fmt.Fprintln(&b, indentAfter(fmt.Sprintf("  %s %-*s  ", icon, nameW, r.Check), st.Render(found)))
 		if r.Status != doctor.OK && r.Fix != "" {
-			fix := lipgloss.NewStyle().Width(w - nameW - 5).Render("fix: " + r.Fix)
-			fmt.Fprintln(&b, indentAfter(strings.Repeat(" ", nameW+5), subtleStyle.Render(fix)))
+			fix := lipgloss.NewStyle().Width(max(w-nameW-6, 10)).Render("fix: " + r.Fix)
+			fmt.Fprintln(&b, indentAfter(strings.Repeat(" ", nameW+6), subtleStyle.Render(fix)))
 		}
 	}
 	return b.String()
