@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -49,10 +48,6 @@ type ClusterInput struct {
 	// ExportKubeconfig is where the kind-<name> context is merged; empty is
 	// the user's default kubeconfig. Tests point it at a temporary file.
 	ExportKubeconfig string
-	// ExtraHosts are ingress hosts beyond git.localhost that the install
-	// knows (an app's host): the certificate covers them and CoreDNS sends
-	// them to the ingress. A change reissues the certificate.
-	ExtraHosts []string
 	// ReadyTimeout bounds the wait for the node; zero is the default.
 	ReadyTimeout time.Duration
 
@@ -375,15 +370,15 @@ func (in *Install) stateDir() string {
 	return in.Options.StateDir
 }
 
-// certHosts are the names the ingress certificate covers: Gitea's, the
-// extra hosts, and Backstage's once Humanitec gave it one (the
-// backstage/ready step records it; in-cluster DNS covers it already
-// through the *.localhost rule).
+// certHosts are the names the ingress certificate covers: Gitea's, and
+// Backstage's once the orchestrator gave it one (the backstage/ready step
+// records it; in-cluster DNS covers it already through the *.localhost
+// rule). A new host reissues the certificate.
 func (in *Install) certHosts() ([]string, error) {
-	extra := in.Cluster.ExtraHosts
+	var extra []string
 	if in.Store != nil {
 		if h := in.Store.Value(ValueBackstageHost); h != "" {
-			extra = append(slices.Clip(extra), h)
+			extra = append(extra, h)
 		}
 	}
 	hosts, err := pkitls.Hosts(in.Options.Name, extra...)
@@ -507,7 +502,7 @@ var IngressTarget = cluster.IngressServiceHost
 func (in *Install) dnsRules() coredns.Rules {
 	return coredns.Rules{
 		Target:        IngressTarget,
-		Hosts:         append([]string{config.GiteaHost}, in.Cluster.ExtraHosts...),
+		Hosts:         []string{config.GiteaHost},
 		LocalhostApps: true,
 		Aliases:       map[string]string{config.CourseGiteaHost: charts.CourseHostServiceHost()},
 	}

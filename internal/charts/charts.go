@@ -749,18 +749,3 @@ func (i *Installer) HasSecret(ctx context.Context, namespace, name string) (bool
 	}
 	return true, nil
 }
-
-// ApplyAll applies independent releases at the same time and returns their
-// results in the order given; the error joins every release's failure.
-func (i *Installer) ApplyAll(ctx context.Context, rels []Release) ([]Result, error) {
-	results := make([]Result, len(rels))
-	errs := make([]error, len(rels))
-	var wg sync.WaitGroup
-	for n, rel := range rels {
-		wg.Go(func() {
-			results[n], errs[n] = i.Apply(ctx, rel, nil)
-		})
-	}
-	wg.Wait()
-	return results, errors.Join(errs...)
-}

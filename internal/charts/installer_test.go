@@ -544,7 +544,7 @@ func TestApplyAllConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	rels := []Release{unique(t, Traefik(p)), unique(t, Gitea(p)), unique(t, Agent(p)), unique(t, reg)}
-	results, err := e.inst.ApplyAll(ctx, rels)
+	results, err := applyAll(ctx, e.inst, rels)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -579,7 +579,7 @@ func TestApplyAllConcurrent(t *testing.T) {
 	}
 
 	// Everything there: a second ApplyAll changes nothing.
-	results, err = e.inst.ApplyAll(ctx, rels)
+	results, err = applyAll(ctx, e.inst, rels)
 	if err != nil {
 		t.Fatal(err)
 	}
