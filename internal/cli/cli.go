@@ -18,6 +18,7 @@ import (
 	"github.com/pocketidp/pocketidp/internal/doctor"
 	"github.com/pocketidp/pocketidp/internal/secret"
 	"github.com/pocketidp/pocketidp/internal/state"
+	"github.com/pocketidp/pocketidp/internal/tui"
 )
 
 // Exit codes.
@@ -67,7 +68,9 @@ func Run(ctx context.Context, env Env) int {
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
 	err := root.ExecuteContext(ctx)
-	return app.exit(err)
+	code := app.exit(err)
+	app.writeResult(code, err)
+	return code
 }
 
 type app struct {
@@ -89,6 +92,9 @@ type app struct {
 	inputErr error
 	// warnings are flags given that this run ignores, and why.
 	warnings []string
+	// urls are the platform's, for the JSON result of an `up` that ended
+	// ready.
+	urls []tui.Link
 }
 
 func (a *app) warn(msg string) { a.warnings = append(a.warnings, msg) }
