@@ -462,7 +462,7 @@ func (a *app) runDown(cmd *cobra.Command, _ []string) error {
 		return downPlain("Done: what you chose is removed.")
 	}
 	return tui.RunProgress(ctx, tui.ProgressInput{
-		Title: "removing " + in.Options.Name, LogPath: a.logPath, Resume: "pocketidp down",
+		Title: "removing " + in.Options.Name, LogPath: a.logPath, Resume: "pocketidp down", Undo: true,
 		Run: down, ProgramOptions: a.programOptions(),
 	})
 }
