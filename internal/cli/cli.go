@@ -308,6 +308,9 @@ func (a *app) options(cmd *cobra.Command) (config.Options, error) {
 		stateDir = d
 	}
 	prev, err := state.Read(stateDir)
+	if config.IsInput(err) {
+		return o, err // it names its own fix
+	}
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return o, &config.InputError{Msg: fmt.Sprintf("the install's state in %s cannot be read: %v", stateDir, err),
 			Hint: "pass --state-dir with a folder PocketIDP may use (it is made when missing)"}

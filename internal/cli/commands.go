@@ -379,6 +379,17 @@ func (a *app) runDown(cmd *cobra.Command, _ []string) error {
 	} else if err != nil {
 		return err
 	}
+	if a.flags.forget {
+		// Explicit, and it touches nothing outside the state dir: no
+		// confirmation, no cluster, no Humanitec.
+		store, err := state.Open(in.Options.StateDir)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		in.Store = store
+		return a.forget(in, store)
+	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), in.Options.Timeout)
 	defer cancel()
 	mode := a.mode()
@@ -391,9 +402,6 @@ func (a *app) runDown(cmd *cobra.Command, _ []string) error {
 	}
 	defer store.Close()
 	in.Store = store
-	if a.flags.forget {
-		return a.forget(in, store)
-	}
 	if err := bootstrap.DownCheck(ctx, in); err != nil {
 		return withForgetHint(err)
 	}
