@@ -7,7 +7,6 @@ import (
 
 	"github.com/pocketidp/pocketidp/internal/config"
 	"github.com/pocketidp/pocketidp/internal/doctor"
-	"github.com/pocketidp/pocketidp/internal/secret"
 	"github.com/pocketidp/pocketidp/internal/state"
 )
 
@@ -19,10 +18,6 @@ type Install struct {
 	Host    doctor.Host
 	Log     *slog.Logger
 
-	// RunnerToken is the Actions runner registration token the
-	// gitea/runner-token step got from Gitea (empty when a runner is
-	// registered already); the charts/runner step registers with it.
-	RunnerToken secret.Value
 	// Charts is what the chart steps need beyond the options (charts.go).
 	Charts ChartsInput
 	// Humanitec is what the Humanitec steps need beyond the options

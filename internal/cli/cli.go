@@ -113,7 +113,7 @@ type flags struct {
 	output, logFile, stateDir, giteaURL                                                        string
 	backstageRepo, backstageRef, backstageSource                                               string
 	port                                                                                       int
-	trust, yes, skipHumanitec, verbose, includeTutorial, noPodWait, wait, forget               bool
+	trust, yes, skipHumanitec, verbose, includeTutorial, noPodWait, wait, forget, dryRun       bool
 	timeout, waitTimeout                                                                       time.Duration
 }
 
@@ -194,7 +194,9 @@ setup wizard and then runs "up".`,
   pocketidp up --yes --humanitec-org my-org --humanitec-token-file ~/.humanitec-token
   pocketidp up --yes --skip-humanitec          # everything but Humanitec
   pocketidp up --yes --wait                    # and wait until Backstage answers
-  pocketidp up --kubeconfig ~/.kube/config --context kind-other   # an existing cluster`}
+  pocketidp up --kubeconfig ~/.kube/config --context kind-other   # an existing cluster
+  pocketidp up --dry-run                      # the plan, creating nothing
+  pocketidp up --dry-run -o yaml              # every object up would create, secrets masked`}
 	down := &cobra.Command{Use: "down", Short: "Remove what this install created", Args: unknownCommand, RunE: a.runDown,
 		Example: `  pocketidp down                                  # choose what to remove
   pocketidp down --yes                            # everything this install created
@@ -220,6 +222,8 @@ setup wizard and then runs "up".`,
 	a.testBedFlags(down.Flags())
 	down.Flags().BoolVar(&a.flags.includeTutorial, "include-tutorial-objects", false,
 		"also remove Humanitec objects on 5min-local that PocketIDP did not create (the tutorial's class 5min, scaffolded apps)")
+	up.Flags().BoolVar(&a.flags.dryRun, "dry-run", false, "show the plan and create nothing; with -o yaml, every object up would create (secrets masked)")
+	up.Flags().Lookup("output").Usage = "output format: text or json; with --dry-run also yaml"
 	down.Flags().BoolVar(&a.flags.forget, "forget", false,
 		"only forget the install (its state, CA and keys), touching nothing else: for an install whose cluster or Humanitec objects are gone or cannot be reached")
 	a.humanitecFlags(doctor.Flags())

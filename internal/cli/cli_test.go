@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"maps"
 	"os"
 	"path/filepath"
@@ -16,13 +15,12 @@ import (
 
 	"github.com/pocketidp/pocketidp/internal/config"
 	"github.com/pocketidp/pocketidp/internal/doctor/doctortest"
+	goldenfile "github.com/pocketidp/pocketidp/internal/golden"
 	"github.com/pocketidp/pocketidp/internal/humanitec/humanitectest"
 	"github.com/pocketidp/pocketidp/internal/secret"
 	"github.com/pocketidp/pocketidp/internal/state"
 	"github.com/pocketidp/pocketidp/internal/tui"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 type result struct {
 	code           int
@@ -65,23 +63,6 @@ func run(t *testing.T, host *doctortest.Host, env map[string]string, args ...str
 		Now:    func() time.Time { return time.Date(2026, 11, 27, 21, 0, 0, 0, time.UTC) },
 	})
 	return result{code, out.String(), errb.String()}, stateDir
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from %s:\n--- got\n%s\n--- want\n%s", name, path, got, want)
-	}
 }
 
 var humanitecEnv = map[string]string{"HUMANITEC_ORG": "my-org", "HUMANITEC_TOKEN": "hum-secret-token"}
@@ -177,8 +158,18 @@ func TestBadInput(t *testing.T) {
 		},
 		{
 			name: "bad output", host: doctortest.Healthy,
-			env: humanitecEnv, args: []string{"up", "-o", "yaml"}, code: ExitBadInput,
-			stderr: []string{`output "yaml" is not known`},
+			env: humanitecEnv, args: []string{"up", "-o", "xml"}, code: ExitBadInput,
+			stderr: []string{`output "xml" is not known`},
+		},
+		{
+			name: "yaml without --dry-run", host: doctortest.Healthy,
+			env: humanitecEnv, args: []string{"up", "--yes", "-o", "yaml"}, code: ExitBadInput,
+			stderr: []string{"-o yaml shows what up would create", "pass --dry-run"},
+		},
+		{
+			name: "dry run with a bad name", host: doctortest.Healthy,
+			env: humanitecEnv, args: []string{"up", "--dry-run", "--name", "Bad_Name"}, code: ExitBadInput,
+			stderr: []string{`cluster name "Bad_Name" is not valid`},
 		},
 		{
 			name: "down headless needs --yes", host: doctortest.Healthy,
@@ -411,6 +402,11 @@ func TestStatusAsksTheEngine(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	goldenfile.Check(t, filepath.Join("testdata", name+".golden"), []byte(got))
+}
 
 // TestCompletion: `pocketidp completion bash|zsh|fish` prints a script
 // (issue 14, point 14).

@@ -30,7 +30,6 @@ import (
 	"github.com/pocketidp/pocketidp/internal/output"
 	"github.com/pocketidp/pocketidp/internal/secret"
 	"github.com/pocketidp/pocketidp/internal/state"
-	pkitls "github.com/pocketidp/pocketidp/internal/tls"
 	"github.com/pocketidp/pocketidp/internal/tui"
 )
 
@@ -157,6 +156,12 @@ func (a *app) runner(in *bootstrap.Install, sink bootstrap.Sink, status bootstra
 }
 
 func (a *app) runUp(cmd *cobra.Command, _ []string) error {
+	if a.flags.dryRun {
+		return a.upDryRun(cmd)
+	}
+	if a.flags.output == outputYAML {
+		return &config.InputError{Msg: "-o yaml shows what up would create, without creating it", Hint: "pass --dry-run with -o yaml, or use -o text or -o json"}
+	}
 	mode := a.mode()
 	if err := a.bareNeedsTerminal(cmd, mode); err != nil {
 		return err
@@ -581,10 +586,8 @@ const probeTimeout = 5 * time.Second
 // CA), and records each answer: the state says what was made, this says
 // whether it works now.
 func probe(ctx context.Context, o config.Options, stateDir string, links []tui.Link) {
+	o.StateDir = stateDir // the CA is there
 	in := &bootstrap.Install{Options: o}
-	if ca, err := (&pkitls.Store{Dir: filepath.Join(stateDir, "tls")}).LoadCA(); err == nil {
-		in.Charts.CACert = ca.CertPEM
-	}
 	hc, err := in.IngressClient()
 	if err != nil {
 		for i := range links {

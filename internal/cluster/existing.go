@@ -134,7 +134,7 @@ func (a *Access) kubeconfigFlag() string {
 func (a *Access) DetectIngress(ctx context.Context, eng Engine, port int) {
 	a.IngressAddr, a.IngressHint = "", ""
 	if name, ok := strings.CutPrefix(a.Context, "kind-"); ok && eng != nil {
-		if c, err := eng.Inspect(ctx, name+"-control-plane"); err == nil {
+		if c, err := eng.Inspect(ctx, config.NodeName(name)); err == nil {
 			for _, hp := range c.Ports[IngressHTTPSNodePort] {
 				a.IngressAddr = hp.String()
 				if hp.Port != port {

@@ -43,6 +43,49 @@ const (
 	// IngressClass is the cluster's IngressClass, Traefik's: Gitea's
 	// Ingress and the orchestrator's app Ingresses name it.
 	IngressClass = "traefik"
+	// CourseGiteaHost is the name the course's Backstage app (its
+	// app-config's Gitea integration) and templates (repoUrl) use for
+	// Gitea inside the cluster, with CourseGiteaPort: the default kind
+	// node's name and the ingress's node port. It is hard-coded there, so
+	// every install makes it resolve inside the cluster, whatever --name
+	// or cluster it has.
+	CourseGiteaHost = DefaultName + nodeSuffix
+	CourseGiteaPort = IngressHTTPSNodePort
+)
+
+// The ingress (Traefik): its node ports, which kind maps to the host
+// (--port, and the HTTP port when asked), and its Service.
+const (
+	IngressHTTPSNodePort = 30443
+	IngressHTTPNodePort  = 30080
+	IngressNamespace     = "traefik"
+	IngressServiceName   = "traefik"
+	// IngressServiceHost is the Service's DNS name: CoreDNS sends the
+	// platform's *.localhost names there.
+	IngressServiceHost = IngressServiceName + "." + IngressNamespace + ".svc.cluster.local"
+)
+
+// GiteaHost is Gitea's name, in the browser and inside the cluster.
+const GiteaHost = "git.localhost"
+
+// GiteaURL is Gitea's URL through the ingress on port.
+func GiteaURL(port int) string { return fmt.Sprintf("https://%s:%d", GiteaHost, port) }
+
+// nodeSuffix makes a kind cluster's control-plane node name.
+const nodeSuffix = "-control-plane"
+
+// NodeName is the control-plane node (container) of the kind cluster name.
+func NodeName(cluster string) string { return cluster + nodeSuffix }
+
+// BackstageAppID is the app Backstage is deployed as: the Gitea workflow's
+// HUMANITEC_APP_ID and the orchestrator's app.
+func BackstageAppID(installID string) string { return "5min-backstage-" + installID }
+
+// What PocketIDP labels its own objects with (namespaces, Secrets), so
+// `down` removes only its own.
+const (
+	ManagedByLabel = "app.kubernetes.io/managed-by"
+	ManagedBy      = "pocketidp"
 )
 
 // Options are the choices of an install. They are saved in the state file
@@ -165,10 +208,10 @@ func (o Options) HostPorts() []int {
 }
 
 // NodeName is the name of the kind control-plane container.
-func (o Options) NodeName() string { return o.Name + "-control-plane" }
+func (o Options) NodeName() string { return NodeName(o.Name) }
 
 // GiteaURL is the address of Gitea through the ingress, as a browser sees it.
-func (o Options) GiteaURL() string { return fmt.Sprintf("https://git.localhost:%d", o.Port) }
+func (o Options) GiteaURL() string { return GiteaURL(o.Port) }
 
 // DefaultStateDir is where the state of the install lives: the user's config dir.
 func DefaultStateDir() (string, error) {

@@ -41,7 +41,7 @@ type Summary struct {
 }
 
 // GiteaURL is the address of Gitea through the ingress.
-func (s Summary) GiteaURL() string { return fmt.Sprintf("https://git.localhost:%d", s.Port) }
+func (s Summary) GiteaURL() string { return config.GiteaURL(s.Port) }
 
 // ActionsURL is the Actions page of the Backstage repository, where its
 // build runs.
