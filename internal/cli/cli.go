@@ -18,6 +18,7 @@ import (
 	"github.com/pocketidp/pocketidp/internal/doctor"
 	"github.com/pocketidp/pocketidp/internal/secret"
 	"github.com/pocketidp/pocketidp/internal/state"
+	"github.com/pocketidp/pocketidp/internal/tui"
 )
 
 // Exit codes.
@@ -67,7 +68,9 @@ func Run(ctx context.Context, env Env) int {
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
 	err := root.ExecuteContext(ctx)
-	return app.exit(err)
+	code := app.exit(err)
+	app.writeResult(code, err)
+	return code
 }
 
 type app struct {
@@ -89,6 +92,9 @@ type app struct {
 	inputErr error
 	// warnings are flags given that this run ignores, and why.
 	warnings []string
+	// urls are the platform's, for the JSON result of an `up` that ended
+	// ready.
+	urls []tui.Link
 }
 
 func (a *app) warn(msg string) { a.warnings = append(a.warnings, msg) }
@@ -306,6 +312,9 @@ func (a *app) options(cmd *cobra.Command) (config.Options, error) {
 		stateDir = d
 	}
 	prev, err := state.Read(stateDir)
+	if config.IsInput(err) {
+		return o, err // it names its own fix
+	}
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return o, &config.InputError{Msg: fmt.Sprintf("the install's state in %s cannot be read: %v", stateDir, err),
 			Hint: "pass --state-dir with a folder PocketIDP may use (it is made when missing)"}

@@ -245,10 +245,17 @@ func (a *app) upPlain(ctx context.Context, in *bootstrap.Install) error {
 	ctx, cancel := context.WithTimeout(ctx, upBudget(in.Options))
 	defer cancel()
 	sum, err := a.up(ctx, in, a.sink(in.Options))
-	if err == nil && in.Options.Output == "text" {
+	if err != nil {
+		return err
+	}
+	a.urls = []tui.Link{{Name: "Gitea", URL: sum.GiteaURL(), Login: in.Options.GiteaAdmin}}
+	if sum.BackstageURL != "" {
+		a.urls = append(a.urls, tui.Link{Name: "Backstage", URL: sum.BackstageURL, Login: "guest"})
+	}
+	if in.Options.Output == "text" {
 		return tui.Print(a.env.Stdout, nil, tui.RenderSummary(*sum, 80))
 	}
-	return err
+	return nil
 }
 
 // mode is how this run talks to the user (it may ask on a terminal, with no
@@ -370,10 +377,23 @@ func (a *app) runDown(cmd *cobra.Command, _ []string) error {
 	}
 	defer closeLog()
 	if _, err := state.Read(in.Options.StateDir); errors.Is(err, os.ErrNotExist) {
-		fmt.Fprintf(a.env.Stdout, "Nothing to remove: no install in %s.\n", in.Options.StateDir)
+		if in.Options.Output == "text" {
+			fmt.Fprintf(a.env.Stdout, "Nothing to remove: no install in %s.\n", in.Options.StateDir)
+		}
 		return nil
 	} else if err != nil {
 		return err
+	}
+	if a.flags.forget {
+		// Explicit, and it touches nothing outside the state dir: no
+		// confirmation, no cluster, no Humanitec.
+		store, err := state.Open(in.Options.StateDir)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		in.Store = store
+		return a.forget(in, store)
 	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), in.Options.Timeout)
 	defer cancel()
@@ -387,9 +407,6 @@ func (a *app) runDown(cmd *cobra.Command, _ []string) error {
 	}
 	defer store.Close()
 	in.Store = store
-	if a.flags.forget {
-		return a.forget(in, store)
-	}
 	if err := bootstrap.DownCheck(ctx, in); err != nil {
 		return withForgetHint(err)
 	}
@@ -422,6 +439,8 @@ func (a *app) runDown(cmd *cobra.Command, _ []string) error {
 	if !mode.Asks() || in.Options.Yes {
 		if in.Options.Output == "text" {
 			fmt.Fprint(a.env.Stdout, a.redactor.Redact(tui.TeardownList(items)))
+		} else {
+			listEvents(a.sink(in.Options), items, a.env.Now())
 		}
 		if _, removeState, err = applySelection(in, items, checked(items)); err != nil {
 			return err
@@ -456,7 +475,7 @@ func (a *app) runDown(cmd *cobra.Command, _ []string) error {
 		return downPlain("Done: what you chose is removed.")
 	}
 	return tui.RunProgress(ctx, tui.ProgressInput{
-		Title: "removing " + in.Options.Name, LogPath: a.logPath, Resume: "pocketidp down",
+		Title: "removing " + in.Options.Name, LogPath: a.logPath, Resume: "pocketidp down", Undo: true,
 		Run: down, ProgramOptions: a.programOptions(),
 	})
 }

@@ -3,10 +3,12 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -209,6 +211,47 @@ func TestInputWarnings(t *testing.T) {
 			r, _ := run(t, doctortest.Healthy(), tt.env, tt.args...)
 			if r.code != ExitBadInput || !strings.Contains(r.stderr, tt.want) {
 				t.Errorf("exit %d, stderr lacks %q:\n%s", r.code, tt.want, r.stderr)
+			}
+		})
+	}
+}
+
+// TestJSONEndsWithResult: a JSON `up` or `down` ends with one result
+// object in the events' schema: exit code, outcome, failed steps, URLs; and
+// `down -o json` writes JSON only (issue 14, point 13).
+func TestJSONEndsWithResult(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		host    *doctortest.Host
+		env     map[string]string
+		args    []string
+		code    int
+		outcome string
+		failed  string
+	}{
+		{"up with every problem", doctortest.Healthy().DaemonDown(), map[string]string{"CI": "true"}, []string{"up", "-o", "json"},
+			ExitBadInput, "bad_input", "doctor/engine"},
+		{"down with nothing installed", doctortest.Healthy(), nil, []string{"down", "--yes", "-o", "json"}, ExitOK, "ok", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r, _ := run(t, tt.host, tt.env, tt.args...)
+			if r.code != tt.code {
+				t.Fatalf("exit %d, want %d\n%s", r.code, tt.code, r.stderr)
+			}
+			lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+			for _, l := range lines {
+				var v map[string]any
+				if err := json.Unmarshal([]byte(l), &v); err != nil {
+					t.Fatalf("not a JSON line: %q", l)
+				}
+			}
+			var res runResult
+			if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
+				t.Fatal(err)
+			}
+			if res.Status != StatusResult || res.ExitCode != tt.code || res.Outcome != tt.outcome || res.URLs == nil ||
+				(tt.failed != "" && !slices.Contains(res.FailedSteps, tt.failed)) {
+				t.Errorf("result = %+v", res)
 			}
 		})
 	}

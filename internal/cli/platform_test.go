@@ -190,7 +190,7 @@ func statuses(t testing.TB, stdout string) map[string]bootstrap.Kind {
 		if err := json.Unmarshal([]byte(line), &e); err != nil {
 			t.Fatalf("not a JSON event: %q", line)
 		}
-		if e.Kind != bootstrap.Log && e.Kind != bootstrap.Progress {
+		if e.Kind != bootstrap.Log && e.Kind != bootstrap.Progress && e.Kind != StatusResult {
 			got[e.Step] = e.Kind
 		}
 	}

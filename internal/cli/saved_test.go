@@ -77,7 +77,9 @@ func TestSavedOptionsDoNotTrap(t *testing.T) {
 	if r.code == ExitOK || !strings.Contains(r.stderr, "down --forget") {
 		t.Errorf("down that cannot reach the cluster: exit %d, no way out named:\n%s", r.code, r.stderr)
 	}
-	r = runAt(t, stateDir, noHumanitec, "down", "--forget", "--yes")
+	// --forget is explicit and touches nothing outside the state dir: it
+	// needs no --yes.
+	r = runAt(t, stateDir, noHumanitec, "down", "--forget")
 	if r.code != ExitOK || !strings.Contains(r.stdout, "Forgot install") {
 		t.Fatalf("down --forget: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
