@@ -24,8 +24,10 @@ type Deployer interface {
 type Job struct {
 	Org, App, Env, EnvType, DeployID string
 	Set                              Set
-	// Values are the app's shared values, secrets included.
-	Values map[string]string
+	// Values are the app's shared values, secrets included; SecretValues
+	// says which are secret.
+	Values       map[string]string
+	SecretValues map[string]bool
 	// Definitions are the org's live definitions, DefSecrets their driver
 	// secrets by definition id.
 	Definitions []*Definition
@@ -61,9 +63,12 @@ func resKey(app, env, typ, class, resID string) string {
 
 // job copies out of the state what d needs. Under s.mu.
 func (s *Server) job(a *App, e *Env, d *Deploy, set Set) *Job {
-	j := &Job{Org: s.cfg.Org, App: a.ID, Env: e.ID, EnvType: e.Type, DeployID: d.ID, Values: s.st.sharedValues(a),
+	j := &Job{Org: s.cfg.Org, App: a.ID, Env: e.ID, EnvType: e.Type, DeployID: d.ID, Values: s.st.sharedValues(a), SecretValues: map[string]bool{},
 		DefSecrets: map[string]map[string]any{}, Previous: map[string]*ActiveResource{}}
 	deepCopy(set, &j.Set)
+	for k, v := range a.Values {
+		j.SecretValues[k] = v.IsSecret
+	}
 	for _, id := range slices.Sorted(maps.Keys(s.st.Defs)) {
 		def := s.st.Defs[id]
 		if def.Deleted {

@@ -39,7 +39,7 @@ var catalogue = []ResourceType{
 	{Type: "base-env", Name: "Base environment", Category: "kubernetes", Use: "implicit"},
 }
 
-func schema(props []string) map[string]any {
+func outputSchema(props []string) map[string]any {
 	p := map[string]any{}
 	for _, k := range props {
 		p[k] = map[string]any{"type": "string"}
@@ -48,9 +48,9 @@ func schema(props []string) map[string]any {
 }
 
 func (t ResourceType) json() map[string]any {
-	out := map[string]any{"values": schema(t.Values)}
+	out := map[string]any{"values": outputSchema(t.Values)}
 	if len(t.Secrets) > 0 {
-		out["secrets"] = schema(t.Secrets)
+		out["secrets"] = outputSchema(t.Secrets)
 	}
 	return map[string]any{"type": t.Type, "name": t.Name, "category": t.Category, "use": t.Use,
 		"inputs_schema": map[string]any{}, "outputs_schema": out}
