@@ -66,5 +66,6 @@ func (s *Server) routes() {
 	} {
 		s.handle(pattern, op)
 	}
+	s.mux.HandleFunc("GET /healthz", healthz)
 	s.mux.HandleFunc("/", s.notServed)
 }
