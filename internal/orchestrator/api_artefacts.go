@@ -30,7 +30,12 @@ func opListArtefactVersions(rq *request) (int, any) {
 // optional) names v.
 func refers(ref string, v *ArtefactVersion) bool {
 	name, digest, _ := strings.Cut(ref, "@")
-	name, version, _ := strings.Cut(name, ":")
+	version := ""
+	// The tag follows the last colon after the last slash (a registry
+	// host may have a port).
+	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
+		name, version = name[:i], name[i+1:]
+	}
 	return name == v.Name && (version == "" || version == v.Version) && (digest == "" || digest == v.Digest)
 }
 

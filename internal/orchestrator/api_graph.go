@@ -36,9 +36,9 @@ func opResourceGraph(rq *request) (int, any) {
 		if !ok {
 			return badRequest("No resource definition matches resource " + r.ID + " of type " + r.Type + " and class " + class + ": add matching criteria to a definition of that type.")
 		}
-		var outputs any
+		outputs := map[string]any{}
 		if cur := rq.st.Resources[resKey(a.ID, e.ID, r.Type, class, r.ID)]; cur != nil {
-			outputs = cur.Outputs
+			outputs = orEmpty(cur.Outputs)
 		}
 		nodes = append(nodes, map[string]any{
 			"type": r.Type, "class": class, "id": r.ID, "guresid": guresid(ctx, r.Type, class, r.ID),

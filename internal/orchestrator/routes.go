@@ -3,10 +3,19 @@ package orchestrator
 // routes registers what the orchestrator serves; everything else is
 // notServed (501). Patterns use net/http's method and wildcard syntax.
 func (s *Server) routes() {
+	for pattern, op := range apiRoutes() {
+		s.handle(pattern, op)
+	}
+	s.mux.HandleFunc("GET /healthz", healthz)
+	s.mux.HandleFunc("/", s.notServed)
+}
+
+// apiRoutes maps each served route of the API to its operation.
+func apiRoutes() map[string]operation {
 	const org = "/orgs/{orgId}"
 	const app = org + "/apps/{appId}"
 	const env = app + "/envs/{envId}"
-	for pattern, op := range map[string]operation{
+	return map[string]operation{
 		"GET /current-user": opCurrentUser,
 		"GET /orgs":         opListOrgs,
 		"GET " + org:        opGetOrg,
@@ -63,9 +72,5 @@ func (s *Server) routes() {
 		"GET " + org + "/artefact-versions":                     opListArtefactVersions,
 		"POST " + org + "/artefact-versions":                    opCreateArtefactVersion,
 		"GET " + org + "/artefact-versions/{artefactVersionId}": opGetArtefactVersion,
-	} {
-		s.handle(pattern, op)
 	}
-	s.mux.HandleFunc("GET /healthz", healthz)
-	s.mux.HandleFunc("/", s.notServed)
 }
