@@ -114,7 +114,8 @@ func (sv *served) validate(w http.ResponseWriter, r *http.Request) {
 	sv.mu.Lock()
 	sv.calls = append(sv.calls, r.Method+" "+r.URL.Path)
 	sv.mu.Unlock()
-	if rec.status == http.StatusNotImplemented {
+	// 501 (not served), the status page and the probe are not the API.
+	if rec.status == http.StatusNotImplemented || r.URL.Path == "/" || r.URL.Path == "/healthz" {
 		return
 	}
 	if rerr != nil {

@@ -7,6 +7,7 @@ func (s *Server) routes() {
 		s.handle(pattern, op)
 	}
 	s.mux.HandleFunc("GET /healthz", healthz)
+	s.mux.HandleFunc("GET /{$}", s.page)
 	s.mux.HandleFunc("/", s.notServed)
 }
 

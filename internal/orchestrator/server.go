@@ -42,6 +42,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock (tests fix it); nil means time.Now.
 	Now func() time.Time
+	// IngressPort is the host port app URLs on the status page use
+	// (default 8443).
+	IngressPort int
 }
 
 // Server serves the API. It is an http.Handler.
