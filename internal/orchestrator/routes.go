@@ -70,6 +70,14 @@ func apiRoutes() map[string]operation {
 		"DELETE " + org + "/resources/defs/{defId}/criteria/{criteriaId}": opDeleteCriteria,
 		"GET " + org + "/resources/defs/{defId}/resources":                opListDefResources,
 
+		"GET " + org + "/agents":                                 opListAgents,
+		"POST " + org + "/agents":                                opCreateAgent,
+		"PATCH " + org + "/agents/{agentId}":                     opPatchAgent,
+		"DELETE " + org + "/agents/{agentId}":                    opDeleteAgent,
+		"GET " + org + "/agents/{agentId}/keys":                  opListKeys,
+		"POST " + org + "/agents/{agentId}/keys":                 opCreateKey,
+		"DELETE " + org + "/agents/{agentId}/keys/{fingerprint}": opDeleteKey,
+
 		"GET " + org + "/artefact-versions":                     opListArtefactVersions,
 		"POST " + org + "/artefact-versions":                    opCreateArtefactVersion,
 		"GET " + org + "/artefact-versions/{artefactVersionId}": opGetArtefactVersion,

@@ -1,6 +1,10 @@
 package orchestrator
 
 import (
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
 	"maps"
 	"net/http"
 	"slices"
@@ -81,6 +85,24 @@ func TestEveryRouteAgainstTheDocument(t *testing.T) {
 	sv.must(204, "DELETE", orgPath("/resources/defs/dns-def/criteria/", field(crit[0], "id").(string), "?force=true"), nil)
 	sv.must(204, "DELETE", orgPath("/resources/defs/dns-def?force=true"), nil)
 	sv.must(204, "DELETE", app, nil)
+
+	der, err := x509.MarshalPKIXPublicKey(&testAgentKey(t).PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	sum := sha256.Sum256(der)
+	fp := hex.EncodeToString(sum[:])
+	runSteps(t, sv, []step{
+		{"agent", "POST", orgPath("/agents"), map[string]any{"id": "local-agent", "public_key": pub, "description": "d"}, 200, nil},
+		{"agent twice", "POST", orgPath("/agents"), map[string]any{"id": "local-agent", "public_key": pub}, 409, nil},
+		{"agents by key", "GET", orgPath("/agents?fingerprint=" + fp), nil, 200, wantLen(1)},
+		{"agent patched", "PATCH", orgPath("/agents/local-agent"), map[string]any{"description": "e"}, 200, wantField("e", "description")},
+		{"keys", "GET", orgPath("/agents/local-agent/keys"), nil, 200, wantLen(1)},
+		{"key twice", "POST", orgPath("/agents/local-agent/keys"), map[string]any{"public_key": pub}, 409, nil},
+		{"key deleted", "DELETE", orgPath("/agents/local-agent/keys/" + fp), nil, 204, nil},
+		{"agent deleted", "DELETE", orgPath("/agents/local-agent"), nil, 204, nil},
+	})
 
 	// Which routes were called: each call is matched to its pattern.
 	mux := http.NewServeMux()

@@ -22,6 +22,7 @@ const (
 	collResources = "resources"
 	collArtefacts = "artefacts"
 	collMeta      = "meta"
+	collAgents    = "agents"
 )
 
 // state is everything the orchestrator knows, one field per collection.
@@ -39,6 +40,7 @@ type state struct {
 	Sets      map[string]Set
 	Resources map[string]*ActiveResource // by envKey + "/" + type + "/" + class + "/" + res id
 	Artefacts []*ArtefactVersion
+	Agents    map[string]*Agent
 	Meta      *Meta
 }
 
@@ -58,14 +60,14 @@ func (s *state) collections() []collection {
 	return []collection{
 		{collEnvTypes, &s.EnvTypes}, {collApps, &s.Apps}, {collSecrets, &s.Secrets}, {collDefs, &s.Defs},
 		{collClasses, &s.Classes}, {collDeltas, &s.Deltas}, {collDeploys, &s.Deploys}, {collSets, &s.Sets},
-		{collResources, &s.Resources}, {collArtefacts, &s.Artefacts}, {collMeta, &s.Meta},
+		{collResources, &s.Resources}, {collArtefacts, &s.Artefacts}, {collAgents, &s.Agents}, {collMeta, &s.Meta},
 	}
 }
 
 func newState() *state {
 	return &state{EnvTypes: map[string]*EnvType{}, Apps: map[string]*App{}, Secrets: map[string]string{},
 		Defs: map[string]*Definition{}, Classes: map[string]*Class{}, Deltas: map[string]*Delta{},
-		Deploys: map[string][]*Deploy{}, Sets: map[string]Set{}, Resources: map[string]*ActiveResource{}}
+		Deploys: map[string][]*Deploy{}, Sets: map[string]Set{}, Resources: map[string]*ActiveResource{}, Agents: map[string]*Agent{}}
 }
 
 // load reads every collection from st; a collection never saved stays empty.
@@ -112,6 +114,9 @@ func (s *state) load(ctx context.Context, st Store) (map[string][]byte, error) {
 	}
 	if s.Resources == nil {
 		s.Resources = fresh.Resources
+	}
+	if s.Agents == nil {
+		s.Agents = fresh.Agents
 	}
 	return saved, nil
 }
