@@ -32,10 +32,10 @@ const (
 )
 
 type orchestratorFlags struct {
-	listen, org, tokenFile, stateNamespace, domain string
-	hostAliases                                    []string
-	readyTimeout                                   time.Duration
-	noCluster                                      bool
+	listen, tlsListen, org, tokenFile, stateNamespace, domain string
+	hostAliases                                               []string
+	readyTimeout                                              time.Duration
+	noCluster                                                 bool
 }
 
 // orchestratorCommand is the hidden `pocketidp orchestrator serve`: the
@@ -52,6 +52,7 @@ func (a *app) orchestratorCommand() *cobra.Command {
 	}
 	fl := serve.Flags()
 	fl.StringVar(&f.listen, "listen", orchestratorListen, "address the API listens on (plain HTTP; the ingress terminates TLS)")
+	fl.StringVar(&f.tlsListen, "tls-listen", "", "also serve HTTPS here, with a self-signed certificate for api.humanitec.io (for deployed pods)")
 	fl.StringVar(&f.org, "org", "", "the one org served")
 	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the one bearer token accepted")
 	fl.StringVar(&f.stateNamespace, "state-namespace", "", "namespace of the ConfigMaps and Secrets holding the state (default: the pod's own)")
@@ -117,15 +118,32 @@ func (a *app) runOrchestratorServe(cmd *cobra.Command, f orchestratorFlags) erro
 		return fmt.Errorf("listen on %s: %w (is another orchestrator running? choose another --listen)", f.listen, err)
 	}
 	log.Info("PocketIDP's local orchestrator serving", "address", ln.Addr().String(), "org", f.org, "in_cluster", !f.noCluster)
-	done := make(chan error, 1)
+	done := make(chan error, 2)
 	go func() { done <- hs.Serve(ln) }()
+	var hts *http.Server
+	if f.tlsListen != "" {
+		tc, err := orchestrator.SelfSignedTLS(orchestrator.HumanitecAPIHost, orchestrator.HostName)
+		if err != nil {
+			return err
+		}
+		hts = &http.Server{Addr: f.tlsListen, Handler: srv, ReadHeaderTimeout: 10 * time.Second, TLSConfig: tc}
+		tln, err := net.Listen("tcp", f.tlsListen)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w (choose another --tls-listen)", f.tlsListen, err)
+		}
+		go func() { done <- hts.ServeTLS(tln, "", "") }()
+	}
 	select {
 	case err := <-done:
 		return err
 	case <-ctx.Done():
 		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 		defer cancel()
-		if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		err := hs.Shutdown(sctx)
+		if hts != nil {
+			err = errors.Join(err, hts.Shutdown(sctx))
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			return err
 		}
 		return nil

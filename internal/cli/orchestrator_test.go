@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"net"
 	"net/http"
 	"os"
@@ -77,10 +78,16 @@ func TestOrchestratorServeAnswersWithItsToken(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
+	tln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsAddr := tln.Addr().String()
+	tln.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan result, 1)
 	go func() {
-		done <- runIn(ctx, dir, nil, "orchestrator", "serve", "--no-cluster", "--listen", addr, "--org", "my-org", "--token-file", tokenFile)
+		done <- runIn(ctx, dir, nil, "orchestrator", "serve", "--no-cluster", "--listen", addr, "--tls-listen", tlsAddr, "--org", "my-org", "--token-file", tokenFile)
 	}()
 	get := func(path, token string) int {
 		req, _ := http.NewRequest("GET", "http://"+addr+path, nil)
@@ -103,6 +110,16 @@ func TestOrchestratorServeAnswersWithItsToken(t *testing.T) {
 	}
 	if st := get("/orgs/my-org/apps", "another"); st != http.StatusUnauthorized {
 		t.Errorf("with another token: %d", st)
+	}
+	// Deployed pods reach it as api.humanitec.io over TLS, accepting its
+	// self-signed certificate.
+	insecure := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true, ServerName: "api.humanitec.io"}}}
+	req, _ := http.NewRequest("GET", "https://"+tlsAddr+"/current-user", nil)
+	req.Header.Set("Authorization", "Bearer pidp_serve-token")
+	if resp, err := insecure.Do(req); err != nil || resp.StatusCode != http.StatusOK || resp.TLS.PeerCertificates[0].DNSNames[0] != "api.humanitec.io" {
+		t.Errorf("over TLS: %v %v", err, resp)
+	} else {
+		resp.Body.Close()
 	}
 	cancel()
 	r := <-done
