@@ -2,13 +2,11 @@ package orchestrator
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -240,10 +238,4 @@ func (p *plan) resources() []*ActiveResource {
 
 func applyError(err error) DeployError {
 	return DeployError{Scope: "deployment", Code: "POCKETIDP-APPLY", Summary: "Objects cannot be applied", Message: err.Error()}
-}
-
-// jsonString is for messages.
-func jsonString(v any) string {
-	b, _ := json.Marshal(v)
-	return strings.TrimSpace(string(b))
 }

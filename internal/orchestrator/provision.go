@@ -2,6 +2,7 @@ package orchestrator
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -93,8 +94,8 @@ func (p *plan) provision(typ, class, resID string, params map[string]any) (*prov
 	defer delete(p.busy, key)
 	r.GUResID = guresid(p.ctx, typ, class, resID)
 	if err := p.run(r); err != nil {
-		var re *resourceError
-		if ok := asResourceError(err, &re); ok {
+		// A dependency's error keeps naming the dependency.
+		if re := (*resourceError)(nil); errors.As(err, &re) {
 			return nil, err
 		}
 		return nil, &resourceError{key, err}
@@ -102,14 +103,6 @@ func (p *plan) provision(typ, class, resID string, params map[string]any) (*prov
 	p.done[key] = r
 	p.order = append(p.order, r)
 	return r, nil
-}
-
-func asResourceError(err error, re **resourceError) bool {
-	e, ok := err.(*resourceError)
-	if ok {
-		*re = e
-	}
-	return ok
 }
 
 func (p *plan) run(r *provisioned) error {
