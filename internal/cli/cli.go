@@ -168,7 +168,7 @@ triggers the Backstage deployment. Without a subcommand it runs "up".`,
 		&cobra.Command{Use: "status", Short: "Show what exists, its health and URLs", Args: cobra.NoArgs, RunE: a.runStatus},
 		&cobra.Command{Use: "doctor", Short: "Check the machine before creating anything", Args: cobra.NoArgs, RunE: a.runDoctor},
 		&cobra.Command{Use: "version", Short: "Print the version", Args: cobra.NoArgs, RunE: a.runVersion},
-		a.envCommand(), a.orchestratorCommand(),
+		a.envCommand(), a.graphCommand(), a.orchestratorCommand(),
 	)
 	for _, c := range root.Commands() {
 		c.SetFlagErrorFunc(root.FlagErrorFunc())

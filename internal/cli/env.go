@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,10 +8,7 @@ import (
 	"github.com/google/renameio/v2"
 	"github.com/spf13/cobra"
 
-	"github.com/pocketidp/pocketidp/internal/config"
 	"github.com/pocketidp/pocketidp/internal/orchestrator"
-	"github.com/pocketidp/pocketidp/internal/secret"
-	"github.com/pocketidp/pocketidp/internal/state"
 )
 
 // envCommand is `pocketidp env`: the exports that point humctl, Terraform
@@ -39,26 +35,9 @@ prefix (under the names humctl, the Terraform provider and pocketidp read) and t
 }
 
 func (a *app) runEnv(cmd *cobra.Command, showToken, writeHumctl bool) error {
-	o, err := a.options(cmd)
+	acc, _, err := a.localAccess(cmd)
 	if err != nil {
 		return err
-	}
-	f, err := state.Read(o.StateDir)
-	if errors.Is(err, os.ErrNotExist) {
-		return &config.InputError{Msg: "there is no install in " + o.StateDir, Hint: "run `pocketidp up` first (without HUMANITEC_ORG and HUMANITEC_TOKEN it sets up the local orchestrator)"}
-	}
-	if err != nil {
-		return err
-	}
-	acc := orchestrator.Access{Org: f.Values[orchestrator.StateOrg], Token: secret.New(f.Values[orchestrator.StateToken]),
-		URL: f.Values[orchestrator.StateURL], CADir: filepath.Join(o.StateDir, "tls")}
-	if acc.Org == "" || acc.Token.Empty() {
-		return &config.InputError{Msg: "this install has no local orchestrator (it registers with Humanitec, or skipped the orchestrator)",
-			Hint: "use humctl login for Humanitec; or run `pocketidp up` without HUMANITEC_ORG and HUMANITEC_TOKEN"}
-	}
-	a.redactor.Add(acc.Token)
-	if acc.URL == "" {
-		acc.URL = orchestrator.URL(f.Options.Port)
 	}
 	if writeHumctl {
 		home, err := os.UserHomeDir()

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
+	"encoding/pem"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/pocketidp/pocketidp/internal/orchestrator"
+	"github.com/pocketidp/pocketidp/internal/secret"
 	"github.com/pocketidp/pocketidp/internal/state"
 )
 
@@ -125,5 +129,69 @@ func TestOrchestratorServeAnswersWithItsToken(t *testing.T) {
 	r := <-done
 	if r.code != ExitOK || strings.Contains(r.stderr, "pidp_serve-token") {
 		t.Errorf("serve ended with %d; the token in its log: %v\n%s", r.code, strings.Contains(r.stderr, "pidp_serve-token"), r.stderr)
+	}
+}
+
+// `pocketidp graph` reads the install's orchestrator from the state and
+// trusts the install's CA.
+func TestGraphShowsResources(t *testing.T) {
+	dir := t.TempDir()
+	const token = "pidp_graph-token"
+	srv, err := orchestrator.New(context.Background(), orchestrator.Config{Org: "my-org", Token: secret.New(token)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	hs := httptest.NewTLSServer(srv)
+	defer hs.Close()
+	if err := os.MkdirAll(filepath.Join(dir, "tls"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: hs.Certificate().Raw})
+	if err := os.WriteFile(filepath.Join(dir, "tls", "ca.crt"), caPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := &orchestrator.Client{URL: hs.URL, Org: "my-org", Token: secret.New(token), HTTP: hs.Client()}
+	ctx := context.Background()
+	for _, call := range []struct {
+		path string
+		body any
+	}{
+		{"/orgs/my-org/env-types", map[string]any{"id": "5min-local"}},
+		{"/orgs/my-org/apps", map[string]any{"id": "shop", "name": "shop", "env": map[string]any{"id": "5min-local", "name": "l", "type": "5min-local"}}},
+	} {
+		b, _ := json.Marshal(call.body)
+		req, _ := http.NewRequest("POST", hs.URL+call.path, bytes.NewReader(b))
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := hs.Client().Do(req)
+		if err != nil || resp.StatusCode != 201 {
+			t.Fatalf("POST %s: %v %v", call.path, err, resp)
+		}
+		resp.Body.Close()
+	}
+	if _, err := c.DeployScore(ctx, "shop", "5min-local", []byte("apiVersion: score.dev/v1b1\nmetadata: {name: web}\ncontainers: {c: {image: nginx}}\n"), "", "x"); err != nil {
+		t.Fatal(err)
+	}
+	srv.Wait()
+	st, err := state.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]string{orchestrator.StateOrg: "my-org", orchestrator.StateToken: token, orchestrator.StateURL: hs.URL} {
+		if err := st.SetValue(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	r := runIn(ctx, dir, nil, "graph", "--app", "shop")
+	// The API-only server provisions nothing: the graph says so.
+	if r.code != ExitOK || !strings.Contains(r.stdout, "nothing is deployed") {
+		t.Errorf("graph: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if r := runIn(ctx, dir, nil, "graph"); r.code != ExitBadInput {
+		t.Errorf("graph without --app: exit %d", r.code)
+	}
+	if r := runIn(ctx, dir, nil, "graph", "--app", "nope"); r.code != ExitFailed || !strings.Contains(r.stderr, "404") {
+		t.Errorf("graph of an unknown app: exit %d %s", r.code, r.stderr)
 	}
 }
