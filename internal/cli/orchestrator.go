@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -32,10 +33,10 @@ const (
 )
 
 type orchestratorFlags struct {
-	listen, tlsListen, org, tokenFile, stateNamespace, domain string
-	hostAliases                                               []string
-	readyTimeout                                              time.Duration
-	noCluster                                                 bool
+	listen, tlsListen, org, tokenFile, stateNamespace, domain, issuerDir string
+	hostAliases                                                          []string
+	readyTimeout                                                         time.Duration
+	noCluster                                                            bool
 }
 
 // orchestratorCommand is the hidden `pocketidp orchestrator serve`: the
@@ -57,6 +58,7 @@ func (a *app) orchestratorCommand() *cobra.Command {
 	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the one bearer token accepted")
 	fl.StringVar(&f.stateNamespace, "state-namespace", "", "namespace of the ConfigMaps and Secrets holding the state (default: the pod's own)")
 	fl.StringVar(&f.domain, "domain", orchestrator.DefaultDomain, "domain dns resources get hosts under")
+	fl.StringVar(&f.issuerDir, "issuer-dir", "", "folder with the intermediate CA (tls.crt, tls.key) that gives app hosts their certificates")
 	fl.StringArrayVar(&f.hostAliases, "host-alias", nil, "IP=host given to every deployed pod's /etc/hosts (repeatable)")
 	fl.DurationVar(&f.readyTimeout, "ready-timeout", orchestratorReadyTimeout, "how long a deployment waits for its workloads to be ready (0: do not wait)")
 	fl.BoolVar(&f.noCluster, "no-cluster", false, "serve the API alone with its state in memory and deploy nothing (to try clients)")
@@ -101,7 +103,18 @@ func (a *app) runOrchestratorServe(cmd *cobra.Command, f orchestratorFlags) erro
 			ns = strings.TrimSpace(string(b))
 		}
 		cfg.Store = orchestrator.NewKubeStore(cs, ns)
-		eng, err := orchestrator.NewEngine(rc, orchestrator.EngineConfig{Domain: f.domain, HostAliases: aliases, ReadyTimeout: f.readyTimeout, Logger: log})
+		ecfg := orchestrator.EngineConfig{Domain: f.domain, HostAliases: aliases, ReadyTimeout: f.readyTimeout, Logger: log}
+		if f.issuerDir != "" {
+			crt, err1 := os.ReadFile(filepath.Join(f.issuerDir, corev1.TLSCertKey))
+			key, err2 := os.ReadFile(filepath.Join(f.issuerDir, corev1.TLSPrivateKeyKey))
+			if err := errors.Join(err1, err2); err != nil {
+				return &config.InputError{Msg: "read --issuer-dir: " + err.Error(), Hint: "mount the issuer Secret there, or leave --issuer-dir out"}
+			}
+			if ecfg.Issuer, err = orchestrator.LoadIssuer(crt, key); err != nil {
+				return err
+			}
+		}
+		eng, err := orchestrator.NewEngine(rc, ecfg)
 		if err != nil {
 			return err
 		}

@@ -36,6 +36,9 @@ type EngineConfig struct {
 	// HostAliases are given to every workload's pods (in local mode,
 	// api.humanitec.io to the orchestrator for Backstage's plugin).
 	HostAliases []corev1.HostAlias
+	// Issuer, when set, gives each route's host its own certificate (else
+	// the ingress serves its default one).
+	Issuer *Issuer
 	// ReadyTimeout is how long a deployment waits for its workloads to be
 	// ready; 0 does not wait (an API server without controllers).
 	ReadyTimeout time.Duration
@@ -142,7 +145,7 @@ func (p *plan) render() ([]runtime.Object, []DeployError) {
 					errs = append(errs, DeployError{Scope: "resource", ObjectID: r.ResID, Code: "POCKETIDP-ROUTE", Summary: "Route cannot be rendered", Message: err.Error()})
 					continue
 				}
-				w.objects = append(w.objects, ing)
+				w.objects = append(w.objects, ing...)
 			}
 		}
 		objs = append(objs, w.objects...)

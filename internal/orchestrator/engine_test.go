@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -32,10 +33,10 @@ type platform struct {
 	apps    []string
 }
 
-func newPlatform(t *testing.T) *platform {
+func newPlatform(t *testing.T, cfg ...EngineConfig) *platform {
 	t.Helper()
 	c := testenv.SharedAPIServer(t)
-	eng, err := NewEngine(c.RESTConfig(), EngineConfig{})
+	eng, err := NewEngine(c.RESTConfig(), append(cfg, EngineConfig{})[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,5 +352,47 @@ func TestDeploymentErrorsSayWhatToDo(t *testing.T) {
 				t.Errorf("errors = %v, want one saying %q", errs, tc.want)
 			}
 		})
+	}
+}
+
+// With an issuer, each route's host gets its own certificate, kept across
+// deployments, that a client trusting the install's root accepts.
+func TestRoutesGetTheirOwnCertificates(t *testing.T) {
+	root, rootKey := testRoot(t)
+	certPEM, keyPEM, err := NewIntermediate(root, rootKey, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss, err := LoadIssuer(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPlatform(t, EngineConfig{Issuer: iss})
+	ctx := context.Background()
+	app := humanitec.AppID(p.install)
+	ns := humanitec.Namespace(app, humanitec.EnvID)
+	score := readFixture(t, "backstage-catalog-templates/5min-podinfo/content/score.yaml")
+	p.deployScore(t, app, score, "localhost:5001/podinfo:1")
+	ings, err := p.cs.NetworkingV1().Ingresses(ns).List(ctx, metav1.ListOptions{})
+	if err != nil || len(ings.Items) != 1 || len(ings.Items[0].Spec.TLS) != 1 {
+		t.Fatalf("ingresses: %v %+v", err, ings)
+	}
+	tlsSpec := ings.Items[0].Spec.TLS[0]
+	host := tlsSpec.Hosts[0]
+	sec, err := p.cs.CoreV1().Secrets(ns).Get(ctx, tlsSpec.SecretName, metav1.GetOptions{})
+	if err != nil || sec.Type != corev1.SecretTypeTLS {
+		t.Fatalf("TLS secret: %v %v", err, sec)
+	}
+	if err := verify(root, sec.Data[corev1.TLSCertKey], host); err != nil {
+		t.Errorf("the certificate for %s does not verify against the root: %v", host, err)
+	}
+	p.deployScore(t, app, score, "localhost:5001/podinfo:2")
+	again, _ := p.cs.CoreV1().Secrets(ns).Get(ctx, tlsSpec.SecretName, metav1.GetOptions{})
+	if string(again.Data[corev1.TLSCertKey]) != string(sec.Data[corev1.TLSCertKey]) {
+		t.Error("a redeploy issued a new certificate for the same host")
+	}
+	// The certificate's key is never in the API's answers.
+	if strings.Contains(fmt.Sprint(p.must(200, "GET", orgPath("/apps/", app, "/envs/", humanitec.EnvID, "/resources"), nil)), "PRIVATE KEY") {
+		t.Error("active resources show a private key")
 	}
 }

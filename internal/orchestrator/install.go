@@ -21,6 +21,8 @@ const (
 	tokenSecretName  = "orchestrator-token"
 	tokenKey         = "token"
 	tokenMountDir    = "/etc/pocketidp"
+	issuerSecretName = "orchestrator-issuer"
+	issuerMountDir   = "/etc/pocketidp-issuer"
 	// HTTPPort serves the API behind the ingress; TLSPort serves it as
 	// api.humanitec.io to pods in the cluster (Backstage's plugin), with a
 	// self-signed certificate they are told to accept.
@@ -39,6 +41,9 @@ type InstallConfig struct {
 	Image string
 	// IngressClass serves the orchestrator at https://orchestrator.localhost.
 	IngressClass string
+	// IssuerCertPEM and IssuerKeyPEM, when set, are the intermediate CA
+	// (NewIntermediate) that gives app hosts their certificates.
+	IssuerCertPEM, IssuerKeyPEM []byte
 	// APIAliasIP, when set, is the orchestrator Service's cluster IP:
 	// deployed pods then resolve api.humanitec.io to it.
 	APIAliasIP string
@@ -65,10 +70,20 @@ func InstallObjects(c InstallConfig) ([]runtime.Object, error) {
 	if c.APIAliasIP != "" {
 		args = append(args, "--host-alias", c.APIAliasIP+"="+HumanitecAPIHost)
 	}
+	volumes := []corev1.Volume{{Name: "token", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: tokenSecretName}}}}
+	mounts := []corev1.VolumeMount{{Name: "token", MountPath: tokenMountDir, ReadOnly: true}}
+	var issuer []runtime.Object
+	if len(c.IssuerCertPEM) > 0 {
+		args = append(args, "--issuer-dir", issuerMountDir)
+		volumes = append(volumes, corev1.Volume{Name: "issuer", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: issuerSecretName}}})
+		mounts = append(mounts, corev1.VolumeMount{Name: "issuer", MountPath: issuerMountDir, ReadOnly: true})
+		issuer = append(issuer, &corev1.Secret{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"}, ObjectMeta: meta(issuerSecretName),
+			Type: corev1.SecretTypeTLS, Data: map[string][]byte{corev1.TLSCertKey: c.IssuerCertPEM, corev1.TLSPrivateKeyKey: c.IssuerKeyPEM}})
+	}
 	one, no := int32(1), false
 	probe := &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromInt32(HTTPPort)}}}
 	pt := networkingv1.PathTypePrefix
-	return []runtime.Object{
+	objs := []runtime.Object{
 		&corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}, ObjectMeta: metav1.ObjectMeta{Name: InstallNamespace, Labels: labels}},
 		&corev1.ServiceAccount{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"}, ObjectMeta: meta(installName)},
 		&rbacv1.ClusterRoleBinding{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRoleBinding"},
@@ -90,10 +105,10 @@ func InstallObjects(c InstallConfig) ([]runtime.Object, error) {
 						Command: []string{"/pocketidp"}, Args: args,
 						Ports:          []corev1.ContainerPort{{Name: "http", ContainerPort: HTTPPort}, {Name: "https", ContainerPort: TLSPort}},
 						ReadinessProbe: probe, LivenessProbe: probe,
-						VolumeMounts: []corev1.VolumeMount{{Name: "token", MountPath: tokenMountDir, ReadOnly: true}},
+						VolumeMounts: mounts,
 						SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: &no, RunAsNonRoot: ptr(true), RunAsUser: ptr(int64(65532)),
 							Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}}}},
-					Volumes: []corev1.Volume{{Name: "token", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: tokenSecretName}}}},
+					Volumes: volumes,
 				}}}},
 		&corev1.Service{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Service"}, ObjectMeta: meta(installName),
 			Spec: corev1.ServiceSpec{Selector: map[string]string{labelWorkload: installName}, Ports: []corev1.ServicePort{
@@ -106,7 +121,8 @@ func InstallObjects(c InstallConfig) ([]runtime.Object, error) {
 				IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{
 					Path: "/", PathType: &pt, Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
 						Name: installName, Port: networkingv1.ServiceBackendPort{Name: "http"}}}}}}}}}}},
-	}, nil
+	}
+	return append(objs, issuer...), nil
 }
 
 func ptr[T any](v T) *T { return &v }

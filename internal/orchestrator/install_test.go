@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -20,7 +21,13 @@ func TestInstallObjectsApply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	objs, err := InstallObjects(InstallConfig{Org: "5min-local-abcd", Token: secret.New("pidp_install-token"), Image: "pocketidp:dev", APIAliasIP: "10.96.10.20"})
+	root, rootKey := testRoot(t)
+	icrt, ikey, err := NewIntermediate(root, rootKey, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := InstallObjects(InstallConfig{Org: "5min-local-abcd", Token: secret.New("pidp_install-token"), Image: "pocketidp:dev",
+		APIAliasIP: "10.96.10.20", IssuerCertPEM: icrt, IssuerKeyPEM: ikey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +43,7 @@ func TestInstallObjectsApply(t *testing.T) {
 		t.Fatal(err)
 	}
 	args := strings.Join(dep.Spec.Template.Spec.Containers[0].Args, " ")
-	for _, want := range []string{"orchestrator serve", "--org 5min-local-abcd", "--token-file /etc/pocketidp/token", "--host-alias 10.96.10.20=api.humanitec.io"} {
+	for _, want := range []string{"orchestrator serve", "--org 5min-local-abcd", "--token-file /etc/pocketidp/token", "--host-alias 10.96.10.20=api.humanitec.io", "--issuer-dir /etc/pocketidp-issuer"} {
 		if !strings.Contains(args, want) {
 			t.Errorf("args %q lack %q", args, want)
 		}

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -248,7 +249,7 @@ func setResources(c *corev1.Container, in map[string]map[string]any) error {
 // renderRoute makes the Ingress for a route resource of workload w, with
 // the settings of the ingress resource its dns brought along (class,
 // annotations), else Traefik's websecure entry point.
-func (p *plan) renderRoute(w *workload, r *provisioned) (*networkingv1.Ingress, error) {
+func (p *plan) renderRoute(w *workload, r *provisioned) ([]runtime.Object, error) {
 	host := toString(r.Outputs["host"])
 	if host == "" {
 		return nil, fmt.Errorf("route %s has no host: give it params.host (e.g. ${resources.dns.host})", r.ResID)
@@ -277,13 +278,48 @@ func (p *plan) renderRoute(w *workload, r *provisioned) (*networkingv1.Ingress, 
 		}
 	}
 	pt := networkingv1.PathTypePrefix
-	return &networkingv1.Ingress{
+	name := label(w.name + "-" + r.GUResID)
+	ing := &networkingv1.Ingress{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "Ingress"},
-		ObjectMeta: metav1.ObjectMeta{Name: label(w.name + "-" + r.GUResID), Namespace: w.namespace, Annotations: ann},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: w.namespace, Annotations: ann},
 		Spec: networkingv1.IngressSpec{IngressClassName: &class, Rules: []networkingv1.IngressRule{{Host: host,
 			IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{
 				Path: cmp.Or(toString(r.Outputs["path"]), "/"), PathType: &pt,
 				Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: w.name,
 					Port: networkingv1.ServiceBackendPort{Number: port}}}}}}}}}},
-	}, nil
+	}
+	objs := []runtime.Object{ing}
+	if p.cfg.Issuer != nil {
+		sec, err := p.hostCertificate(r, host, w.namespace, name+"-tls")
+		if err != nil {
+			return nil, err
+		}
+		ing.Spec.TLS = []networkingv1.IngressTLS{{Hosts: []string{host}, SecretName: sec.Name}}
+		objs = append(objs, sec)
+	}
+	return objs, nil
+}
+
+// hostCertificate is the TLS Secret of a route's host: the certificate the
+// route's last deployment kept (in its cookie, a secret collection) while
+// it still names the host and is not near its end, else a new one from the
+// issuer.
+func (p *plan) hostCertificate(r *provisioned, host, namespace, name string) (*corev1.Secret, error) {
+	now := time.Now()
+	var crt, key string
+	if prev := p.previous(r); prev != nil {
+		crt, _ = prev.Cookie["tls_crt"].(string)
+		key, _ = prev.Cookie["tls_key"].(string)
+	}
+	if crt == "" || key == "" || !stillGood([]byte(crt), host, now) {
+		c, k, err := p.cfg.Issuer.Issue(host, now)
+		if err != nil {
+			return nil, err
+		}
+		crt, key = string(c), string(k)
+	}
+	r.Cookie = map[string]any{"tls_crt": crt, "tls_key": key}
+	return &corev1.Secret{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace}, Type: corev1.SecretTypeTLS,
+		Data: map[string][]byte{corev1.TLSCertKey: []byte(crt), corev1.TLSPrivateKeyKey: []byte(key)}}, nil
 }
