@@ -7,6 +7,7 @@ package image
 import (
 	"archive/tar"
 	"bytes"
+	"debug/elf"
 	"fmt"
 	"io"
 	"os"
@@ -77,13 +78,33 @@ func Ref(version string) string {
 	return Repository + ":" + version
 }
 
-// BuildFile builds the image from a binary on disk.
+// BuildFile builds the image from a binary on disk, which must be a
+// static Linux executable: the image has nothing else in it.
 func BuildFile(path, arch string) (v1.Image, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read the pocketidp binary for the orchestrator's image: %w", err)
 	}
+	if err := checkStatic(b); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	return Build(b, arch)
+}
+
+// checkStatic refuses what cannot run alone in the image: not a Linux ELF
+// executable, or one that needs a dynamic loader (built with cgo).
+func checkStatic(b []byte) error {
+	f, err := elf.NewFile(bytes.NewReader(b))
+	if err != nil {
+		return fmt.Errorf("not a Linux executable (%v): the orchestrator's image needs the linux build of pocketidp", err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return fmt.Errorf("dynamically linked: build pocketidp with CGO_ENABLED=0 for the orchestrator's image")
+		}
+	}
+	return nil
 }
 
 // WriteArchive writes img tagged ref as a docker image archive, the form

@@ -3,7 +3,11 @@ package image
 import (
 	"archive/tar"
 	"bytes"
+	"debug/elf"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -59,5 +63,34 @@ func TestImageHoldsTheBinaryAndRunsIt(t *testing.T) {
 	}
 	if Ref("") != Repository+":dev" {
 		t.Errorf("Ref(\"\") = %s", Ref(""))
+	}
+}
+
+func TestBuildFileRefusesWhatCannotRunAlone(t *testing.T) {
+	dir := t.TempDir()
+	notELF := filepath.Join(dir, "script")
+	if err := os.WriteFile(notELF, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := BuildFile(notELF, "amd64"); err == nil || !strings.Contains(err.Error(), "not a Linux executable") {
+		t.Errorf("a script: %v", err)
+	}
+	// The test binary itself: static or not, BuildFile says which.
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := elf.Open(self)
+	if err != nil {
+		t.Skip("not an ELF system")
+	}
+	dynamic := false
+	for _, p := range f.Progs {
+		dynamic = dynamic || p.Type == elf.PT_INTERP
+	}
+	f.Close()
+	_, err = BuildFile(self, "amd64")
+	if dynamic != (err != nil) {
+		t.Errorf("dynamic=%v, BuildFile error %v", dynamic, err)
 	}
 }
