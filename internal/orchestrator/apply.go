@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -19,10 +20,15 @@ import (
 
 // What marks the objects a deployment applies.
 const (
-	fieldManager    = "pocketidp-orchestrator"
-	labelApp        = "orchestrator.pocketidp.dev/app"
-	labelEnv        = "orchestrator.pocketidp.dev/env"
-	annotDeploy     = "orchestrator.pocketidp.dev/deploy"
+	fieldManager = "pocketidp-orchestrator"
+	labelApp     = "orchestrator.pocketidp.dev/app"
+	labelEnv     = "orchestrator.pocketidp.dev/env"
+	annotDeploy  = "orchestrator.pocketidp.dev/deploy"
+	// annotKinds, on the environment's namespace, lists the kinds beyond
+	// pruneKinds that its deployment applied, so the next one (or the
+	// teardown) also looks there for what to delete: cluster-scoped
+	// objects from template definitions outlive the namespace otherwise.
+	annotKinds      = "orchestrator.pocketidp.dev/kinds"
 	managedByEngine = "pocketidp-orchestrator"
 )
 
@@ -74,13 +80,34 @@ func (e *Engine) resourceFor(gvk schema.GroupVersionKind) (dynamic.Namespaceable
 // and this one does not.
 func (e *Engine) apply(ctx context.Context, j *Job, objs []runtime.Object) error {
 	keep := map[objRef]bool{}
-	kinds := slices.Clone(pruneKinds)
-	namespaces := map[string]bool{}
+	us := make([]*unstructured.Unstructured, 0, len(objs))
+	var extra []string
+	var nsObj *unstructured.Unstructured
 	for _, o := range objs {
 		u, err := toUnstructured(o)
 		if err != nil {
 			return err
 		}
+		us = append(us, u)
+		gvk := u.GroupVersionKind()
+		if gvk.Kind == "Namespace" && gvk.Group == "" && nsObj == nil {
+			nsObj = u
+		}
+		if k := kindString(gvk); !slices.Contains(pruneKinds, gvk) && !slices.Contains(extra, k) && gvk.Kind != "Namespace" {
+			extra = append(extra, k)
+		}
+	}
+	kinds := slices.Clone(pruneKinds)
+	if nsObj != nil {
+		for _, k := range e.recordedKinds(ctx, nsObj.GetName()) {
+			if !slices.Contains(kinds, k) {
+				kinds = append(kinds, k)
+			}
+		}
+		slices.Sort(extra)
+		_ = unstructured.SetNestedField(nsObj.Object, strings.Join(extra, ","), "metadata", "annotations", annotKinds)
+	}
+	for _, u := range us {
 		lbl := u.GetLabels()
 		if lbl == nil {
 			lbl = map[string]string{}
@@ -108,7 +135,6 @@ func (e *Engine) apply(ctx context.Context, j *Job, objs []runtime.Object) error
 		var c dynamic.ResourceInterface = ri
 		if namespaced {
 			c = ri.Namespace(u.GetNamespace())
-			namespaces[u.GetNamespace()] = true
 		}
 		force := true
 		if _, err := c.Patch(ctx, u.GetName(), types.ApplyPatchType, body, metav1.PatchOptions{FieldManager: fieldManager, Force: &force}); err != nil {
@@ -120,6 +146,35 @@ func (e *Engine) apply(ctx context.Context, j *Job, objs []runtime.Object) error
 		}
 	}
 	return e.prune(ctx, j, kinds, keep)
+}
+
+// kindString and parseKind write a kind as group/version/Kind.
+func kindString(gvk schema.GroupVersionKind) string {
+	return gvk.Group + "/" + gvk.Version + "/" + gvk.Kind
+}
+
+func parseKind(s string) (schema.GroupVersionKind, bool) {
+	parts := strings.Split(s, "/")
+	if len(parts) != 3 || parts[1] == "" || parts[2] == "" {
+		return schema.GroupVersionKind{}, false
+	}
+	return schema.GroupVersionKind{Group: parts[0], Version: parts[1], Kind: parts[2]}, true
+}
+
+// recordedKinds reads the kinds the environment's last deployment applied
+// beyond pruneKinds, from its namespace.
+func (e *Engine) recordedKinds(ctx context.Context, namespace string) []schema.GroupVersionKind {
+	ns, err := e.cs.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{})
+	if err != nil {
+		return nil
+	}
+	var out []schema.GroupVersionKind
+	for _, s := range strings.Split(ns.Annotations[annotKinds], ",") {
+		if gvk, ok := parseKind(s); ok {
+			out = append(out, gvk)
+		}
+	}
+	return out
 }
 
 func envSelector(app, env string) string {
@@ -159,6 +214,18 @@ func (e *Engine) prune(ctx context.Context, j *Job, kinds []schema.GroupVersionK
 // its namespace.
 func (e *Engine) Teardown(ctx context.Context, app, env string) error {
 	j := &Job{App: app, Env: env}
-	kinds := append(slices.Clone(pruneKinds), schema.GroupVersionKind{Version: "v1", Kind: "Namespace"})
+	kinds := slices.Clone(pruneKinds)
+	nss, err := e.cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: envSelector(app, env)})
+	if err == nil {
+		for _, ns := range nss.Items {
+			for _, k := range e.recordedKinds(ctx, ns.Name) {
+				if !slices.Contains(kinds, k) {
+					kinds = append(kinds, k)
+				}
+			}
+		}
+	}
+	// The namespace goes last: what is recorded on it is read first.
+	kinds = append(kinds, schema.GroupVersionKind{Version: "v1", Kind: "Namespace"})
 	return e.prune(ctx, j, kinds, map[objRef]bool{})
 }
