@@ -2,13 +2,16 @@ package orchestrator
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/pocketidp/pocketidp/internal/humanitec"
 	"github.com/pocketidp/pocketidp/internal/secret"
 	"github.com/pocketidp/pocketidp/internal/testenv"
 )
@@ -36,7 +39,6 @@ func TestInstallObjectsApply(t *testing.T) {
 	if err := eng.apply(ctx, j, objs); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = eng.Teardown(context.Background(), j.App, j.Env) })
 	cs, _ := c.Clientset()
 	dep, err := cs.AppsV1().Deployments(InstallNamespace).Get(ctx, installName, metav1.GetOptions{})
 	if err != nil {
@@ -69,4 +71,57 @@ func TestInstallObjectsApply(t *testing.T) {
 	if !slices.Contains(kinds, "ClusterRoleBinding") {
 		t.Errorf("kinds = %v", kinds)
 	}
+}
+
+// `up` installs the orchestrator (its Service's IP becomes api.humanitec.io
+// for deployed pods), a re-run converges, and `down` removes it with
+// everything it deployed, cluster-scoped objects included.
+func TestInstallThenRemoveAll(t *testing.T) {
+	c := testenv.SharedAPIServer(t)
+	eng, err := NewEngine(c.RESTConfig(), EngineConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, _ := c.Clientset()
+	ctx := context.Background()
+	cfg := InstallConfig{Org: "5min-local-abcd", Token: secret.New("pidp_t"), Image: "pocketidp.local/orchestrator:dev"}
+	for range 2 {
+		if err := eng.Install(ctx, cfg, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	svc, err := cs.CoreV1().Services(InstallNamespace).Get(ctx, installName, metav1.GetOptions{})
+	if err != nil || svc.Spec.ClusterIP == "" {
+		t.Fatalf("service: %v", err)
+	}
+	dep, err := cs.AppsV1().Deployments(InstallNamespace).Get(ctx, installName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if args := strings.Join(dep.Spec.Template.Spec.Containers[0].Args, " "); !strings.Contains(args, "--host-alias "+svc.Spec.ClusterIP+"=api.humanitec.io") {
+		t.Errorf("args %q lack the Service's IP as api.humanitec.io", args)
+	}
+	// Something the orchestrator deployed, in an app's environment.
+	p := newPlatform(t)
+	app := humanitec.AppID(p.install)
+	p.deployScore(t, app, readFixture(t, "backstage-catalog-templates/5min-podinfo/content/score.yaml"), "nginx:1")
+
+	if err := eng.RemoveAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range []string{InstallNamespace, humanitec.Namespace(app, humanitec.EnvID)} {
+		if n, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); err == nil && n.DeletionTimestamp == nil {
+			t.Errorf("namespace %s is not being deleted", ns)
+		}
+	}
+	if _, err := cs.RbacV1().ClusterRoleBindings().Get(ctx, "pocketidp-orchestrator", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the orchestrator's ClusterRoleBinding after RemoveAll: %v", err)
+	}
+	// Wait for the namespace to go, so later tests can install again.
+	testenv.Eventually(t, 30*time.Second, func() error {
+		if _, err := cs.CoreV1().Namespaces().Get(ctx, InstallNamespace, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("namespace %s still there: %v", InstallNamespace, err)
+		}
+		return nil
+	})
 }
