@@ -49,6 +49,10 @@ func apiRoutes() map[string]operation {
 		"PATCH " + app + "/values/{key}":  opPatchValue,
 		"DELETE " + app + "/values/{key}": opDeleteValue,
 
+		"GET " + app + "/sets":          opListSets,
+		"GET " + app + "/sets/{setId}":  opGetSet,
+		"POST " + app + "/sets/{setId}": opUpdateSet,
+
 		"GET " + app + "/deltas":             opListDeltas,
 		"POST " + app + "/deltas":            opCreateDelta,
 		"GET " + app + "/deltas/{deltaId}":   opGetDelta,

@@ -69,6 +69,21 @@ func TestEveryRouteAgainstTheDocument(t *testing.T) {
 	id := field(d, "id").(string)
 	waitStatus(t, sv, env+"/deploys/"+id)
 	sv.must(200, "GET", env+"/deploys/"+id+"/errors", nil)
+	setID := field(sv.must(200, "GET", env+"/deploys/"+id, nil), "set_id").(string)
+	if sets := sv.must(200, "GET", app+"/sets", nil).([]any); len(sets) != 1 || field(sets[0], "id") != setID {
+		t.Errorf("sets = %v, want the deployment's %s", sets, setID)
+	}
+	if got := sv.must(200, "GET", app+"/sets/"+setID, nil); field(got, "modules", "web", "profile") != "humanitec/default-module" {
+		t.Errorf("set = %v", got)
+	}
+	sv.must(404, "GET", app+"/sets/nope", nil)
+	next := sv.must(200, "POST", app+"/sets/"+setID, map[string]any{"modules": map[string]any{"remove": []any{"web"}}})
+	if got := sv.must(200, "GET", app+"/sets/"+next.(string), nil); len(field(got, "modules").(map[string]any)) != 0 {
+		t.Errorf("set after removing web = %v", got)
+	}
+	if sv.must(200, "POST", app+"/sets/0", map[string]any{}) != (Set{}).id() {
+		t.Error("the empty set's delta-free update is not the empty set")
+	}
 	sv.must(200, "GET", env+"/resources", nil)
 	sv.must(200, "GET", orgPath("/resources/defs/dns-def/resources"), nil)
 	sv.must(201, "POST", app+"/envs", map[string]any{"id": "staging", "name": "Staging", "type": "5min-local"})
