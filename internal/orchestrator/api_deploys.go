@@ -106,6 +106,7 @@ func opCreateDeploy(rq *request) (int, any) {
 	d := &Deploy{ID: newID(), AppID: a.ID, EnvID: e.ID, Comment: in.Comment, DeltaID: in.DeltaID, SetID: setID,
 		FromID: e.FromDeployID, CreatedBy: UserID, CreatedAt: now, Status: DeployInProgress, StatusChanged: now}
 	rq.st.Deploys[key] = append(rq.st.Deploys[key], d)
+	rq.st.trim(a.ID, e.ID)
 	j := rq.s.job(a, e, d, set)
 	rq.s.running.Add(1)
 	prev := rq.after
