@@ -37,6 +37,7 @@ func apiRoutes() map[string]operation {
 		"DELETE " + env:                             opDeleteEnv,
 		"PUT " + env + "/from_deploy_id":            opRebaseEnv,
 		"GET " + env + "/resources":                 opListActiveResources,
+		"GET " + env + "/runtime":                   opRuntime,
 		"POST " + env + "/resources/graph":          opResourceGraph,
 		"GET " + env + "/deploys":                   opListDeploys,
 		"POST " + env + "/deploys":                  opCreateDeploy,

@@ -58,6 +58,7 @@ func TestEveryRouteAgainstTheDocument(t *testing.T) {
 		{"deltas", "GET", app + "/deltas", nil, 200, wantLen(1)},
 		{"deltas of env", "GET", app + "/deltas?env=staging", nil, 200, wantLen(0)},
 		{"deploys", "GET", env + "/deploys", nil, 200, wantLen(0)},
+		{"runtime before any deployment", "GET", env + "/runtime", nil, 400, nil},
 		{"artefact", "POST", orgPath("/artefact-versions"), map[string]any{"type": "container", "name": "localhost:5001/web", "version": "1"}, 200, nil},
 		{"artefacts", "GET", orgPath("/artefact-versions?reference=localhost:5001/web:1"), nil, 200, wantLen(1)},
 	})
@@ -69,6 +70,9 @@ func TestEveryRouteAgainstTheDocument(t *testing.T) {
 	id := field(d, "id").(string)
 	waitStatus(t, sv, env+"/deploys/"+id)
 	sv.must(200, "GET", env+"/deploys/"+id+"/errors", nil)
+	if rt := sv.must(200, "GET", env+"/runtime", nil); field(rt, "modules", "web", "profile") != "humanitec/default-module" {
+		t.Errorf("runtime = %v", rt)
+	}
 	setID := field(sv.must(200, "GET", env+"/deploys/"+id, nil), "set_id").(string)
 	if sets := sv.must(200, "GET", app+"/sets", nil).([]any); len(sets) != 1 || field(sets[0], "id") != setID {
 		t.Errorf("sets = %v, want the deployment's %s", sets, setID)

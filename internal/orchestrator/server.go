@@ -129,6 +129,9 @@ type request struct {
 	// after runs once the state is saved and the lock released (a
 	// deployment starts this way).
 	after func()
+	// later, when set, gives the answer instead, computed after the lock
+	// is released (what asks the cluster must not hold the state).
+	later func(ctx context.Context) (int, any)
 }
 
 func (rq *request) param(name string) string { return rq.r.PathValue(name) }
@@ -180,6 +183,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, op operation) int
 	s.mu.Unlock()
 	if rq.after != nil {
 		rq.after()
+	}
+	if rq.later != nil && status < 400 {
+		status, out = rq.later(r.Context())
 	}
 	if out == nil {
 		w.WriteHeader(status)
