@@ -49,8 +49,8 @@ type Access struct {
 }
 
 // Exports are the shell lines `pocketidp env` prints: the org, the token
-// (masked unless showToken), the API prefix under every name a client of
-// the course reads it from, and the CA for Go tools.
+// (masked unless showToken), the API prefix under the names humctl and
+// the Terraform provider read it from, and the CA for Go tools.
 func Exports(a Access, showToken bool) string {
 	var b strings.Builder
 	tok := a.Token.String() // [redacted]
@@ -67,8 +67,10 @@ func Exports(a Access, showToken bool) string {
 	// humctl's documented setting is apiPrefix in ~/.humctl (pocketidp env
 	// --write-humctl-config); its environment variable is not documented,
 	// so both names it may read are set. The Terraform provider reads
-	// HUMANITEC_HOST, PocketIDP HUMANITEC_API_URL.
-	for _, name := range []string{"HUMANITEC_API_PREFIX", "HUMCTL_API_PREFIX", "HUMANITEC_HOST", "HUMANITEC_API_URL"} {
+	// HUMANITEC_HOST. (PocketIDP's own HUMANITEC_API_URL is left alone: with
+	// it, `pocketidp up` in the same shell would take the local
+	// orchestrator for Humanitec.)
+	for _, name := range []string{"HUMANITEC_API_PREFIX", "HUMCTL_API_PREFIX", "HUMANITEC_HOST"} {
 		fmt.Fprintf(&b, "export %s=%s\n", name, shellQuote(a.URL))
 	}
 	// Go tools (humctl, terraform) trust the install's CA through

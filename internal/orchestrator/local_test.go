@@ -20,6 +20,9 @@ func TestExportsMaskTheTokenUnlessAsked(t *testing.T) {
 		t.Fatalf("the token is printed without --show-token:\n%s", masked)
 	}
 	shown := Exports(a, true)
+	if strings.Contains(shown, "HUMANITEC_API_URL") {
+		t.Error("the exports point pocketidp itself at the local orchestrator")
+	}
 	for _, want := range []string{
 		"export HUMANITEC_ORG='5min-local'",
 		"export HUMANITEC_TOKEN='" + tok.Reveal() + "'",
