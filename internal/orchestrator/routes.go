@@ -69,6 +69,7 @@ func apiRoutes() map[string]operation {
 		"POST " + org + "/resources/defs":                                 opCreateDef,
 		"GET " + org + "/resources/defs/{defId}":                          opGetDef,
 		"PUT " + org + "/resources/defs/{defId}":                          opUpdateDef,
+		"PATCH " + org + "/resources/defs/{defId}":                        opPatchDef,
 		"DELETE " + org + "/resources/defs/{defId}":                       opDeleteDef,
 		"PUT " + org + "/resources/defs/{defId}/criteria":                 opPutCriteria,
 		"POST " + org + "/resources/defs/{defId}/criteria":                opAddCriteria,

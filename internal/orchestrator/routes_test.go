@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"maps"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -46,6 +47,12 @@ func TestEveryRouteAgainstTheDocument(t *testing.T) {
 			"driver_inputs": map[string]any{"values": map[string]any{"domain": "localhost"}}, "criteria": []any{map[string]any{"env_type": "5min-local"}}}, 200, nil},
 		{"def get", "GET", orgPath("/resources/defs/dns-def"), nil, 200, nil},
 		{"def put", "PUT", orgPath("/resources/defs/dns-def"), map[string]any{"name": "dns 2", "driver_type": "humanitec/dns-wildcard"}, 200, nil},
+		{"def patch", "PATCH", orgPath("/resources/defs/dns-def"), map[string]any{"driver_inputs": map[string]any{"values": map[string]any{"template": "x", "domain": nil},
+			"secrets": map[string]any{"k": "s3cr3t"}}}, 200, func(t *testing.T, out any) {
+			if v := field(out, "driver_inputs", "values"); !reflect.DeepEqual(v, map[string]any{"template": "x"}) || field(out, "driver_inputs", "secret_refs", "k") == nil || field(out, "name") != "dns 2" {
+				t.Errorf("patched definition = %v", out)
+			}
+		}},
 		{"criteria put", "PUT", orgPath("/resources/defs/dns-def/criteria"), []any{map[string]any{"env_type": "5min-local"}}, 200, nil},
 		{"criterion", "POST", orgPath("/resources/defs/dns-def/criteria"), map[string]any{"app_id": "shop"}, 200, nil},
 		{"graph", "POST", env + "/resources/graph", []any{map[string]any{"id": "modules.web.externals.dns", "type": "dns"}}, 200,
