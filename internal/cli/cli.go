@@ -232,7 +232,11 @@ setup wizard and then runs "up".`,
 	a.stateFlags(status.Flags())
 	a.outputFlag(version.Flags())
 
-	root.AddCommand(up, down, status, doctor, version)
+	env, graph := a.envCommand(), a.graphCommand()
+	for _, c := range []*cobra.Command{env, graph} {
+		c.Flags().StringVar(&a.flags.stateDir, "state-dir", "", "folder of the install's state (default: the user config dir)")
+	}
+	root.AddCommand(up, down, status, doctor, version, env, graph, a.orchestratorCommand())
 	for _, c := range root.Commands() {
 		c.SetFlagErrorFunc(root.FlagErrorFunc())
 	}
