@@ -241,7 +241,7 @@ type backstageBuild struct {
 func (backstageBuild) Name() string { return StepBackstageBuild }
 
 func (s backstageBuild) Done(ctx context.Context, sc *StepContext) (bool, error) {
-	g, err := s.in.giteaSeeder(sc)
+	g, err := s.in.giteaSeeder()
 	if err != nil {
 		return false, err
 	}
@@ -268,7 +268,7 @@ func (s backstageBuild) Run(ctx context.Context, sc *StepContext) error {
 	in := s.in
 	// One seeder for the whole wait: its client and connections are
 	// reused by every look.
-	g, err := in.giteaSeeder(sc)
+	g, err := in.giteaSeeder()
 	if err != nil {
 		return err
 	}

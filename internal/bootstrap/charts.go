@@ -109,7 +109,7 @@ func (s chartStep) prepare(ctx context.Context, sc *StepContext) (*charts.Instal
 	if s.timeout > 0 {
 		rel.Timeout = s.timeout
 	}
-	return inst.WithLogger(sc.Logger()), rel, p, nil
+	return inst, rel, p, nil
 }
 
 func (s chartStep) Run(ctx context.Context, sc *StepContext) error {
@@ -122,7 +122,7 @@ func (s chartStep) Run(ctx context.Context, sc *StepContext) error {
 			return err
 		}
 	}
-	res, err := inst.Apply(ctx, rel, sc.Progress)
+	res, err := inst.Apply(ctx, rel)
 	if err != nil {
 		return err
 	}
@@ -234,7 +234,7 @@ func (in *Install) chartInstaller(ctx context.Context) (*charts.Installer, error
 	if in.Charts.Getter == nil {
 		return nil, errors.New("no cluster to install the charts into: the cluster step did not run")
 	}
-	opts := charts.Options{Getter: in.Charts.Getter, ChartDir: in.Options.ChartDir, Logger: in.Log, Wait: in.Charts.Wait}
+	opts := charts.Options{Getter: in.Charts.Getter, ChartDir: in.Options.ChartDir, Wait: in.Charts.Wait}
 	if in.Options.StateDir != "" {
 		// Beside the state, so `down` and a re-run find the downloads.
 		opts.CacheDir = filepath.Join(in.Options.StateDir, "charts")

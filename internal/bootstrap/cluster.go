@@ -93,7 +93,7 @@ func (in *Install) Kube(ctx context.Context) (*cluster.Access, error) {
 		}
 		return acc, in.setKube(acc)
 	}
-	k, err := in.kind(ctx, nil)
+	k, err := in.kind(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +136,7 @@ func (in *Install) IngressHint() string {
 // detected as kind would (KIND_EXPERIMENTAL_PROVIDER, docker, podman) and
 // checked to answer: a missing or stopped engine is bad input naming the
 // fix, before anything is made. sc (may be nil) gets kind's messages.
-func (in *Install) kind(ctx context.Context, sc *StepContext) (*cluster.Kind, error) {
+func (in *Install) kind(ctx context.Context) (*cluster.Kind, error) {
 	if in.Store == nil {
 		return nil, errors.New("cluster: no state store")
 	}
@@ -166,12 +166,8 @@ func (in *Install) kind(ctx context.Context, sc *StepContext) (*cluster.Kind, er
 		if host == nil {
 			host = doctor.System{}
 		}
-		log, progress := in.Log, func(int, int, string) {}
-		if sc != nil {
-			log, progress = sc.Logger(), sc.Progress
-		}
 		var err error
-		if eng, err = cluster.NewKindEngine(provider, host.Output, log, progress); err != nil {
+		if eng, err = cluster.NewKindEngine(ctx, provider, host.Output); err != nil {
 			return nil, err
 		}
 	}
@@ -184,10 +180,6 @@ func (in *Install) kind(ctx context.Context, sc *StepContext) (*cluster.Kind, er
 		StateDir:     in.Store.Dir(),
 		ExportPath:   in.Cluster.ExportKubeconfig,
 		ReadyTimeout: in.Cluster.ReadyTimeout,
-		Log:          in.Log,
-	}
-	if sc != nil {
-		k.Log, k.Progress = sc.Logger(), sc.Progress
 	}
 	return k, nil
 }
@@ -231,7 +223,7 @@ func (s clusterStep) Done(ctx context.Context, sc *StepContext) (bool, error) {
 		// says which cluster is used and how to reach its ingress, every time.
 		return false, nil
 	}
-	k, err := in.kind(ctx, sc)
+	k, err := in.kind(ctx)
 	if err != nil {
 		return false, nil // Run reports the engine
 	}
@@ -262,7 +254,7 @@ func (s clusterStep) Run(ctx context.Context, sc *StepContext) error {
 		return in.setKube(acc)
 	}
 
-	k, err := in.kind(ctx, sc)
+	k, err := in.kind(ctx)
 	if err != nil {
 		return err
 	}
@@ -320,7 +312,7 @@ func (s clusterStep) detectIngress(ctx context.Context, acc *cluster.Access) {
 	// Only a kind cluster can publish a host port; asking the engine about
 	// any other would cost a daemon round trip for nothing.
 	if strings.HasPrefix(acc.Context, "kind-") {
-		if k, err := s.in.kind(ctx, nil); err == nil {
+		if k, err := s.in.kind(ctx); err == nil {
 			eng = k.Engine
 		}
 	}
@@ -336,7 +328,7 @@ func (s clusterStep) Undo(ctx context.Context, sc *StepContext) error {
 		sc.Logger().Info(fmt.Sprintf("kind cluster %s was not created by pocketidp: kept", in.Options.Name))
 		return nil
 	}
-	k, err := in.kind(ctx, sc)
+	k, err := in.kind(ctx)
 	if err != nil {
 		return err
 	}

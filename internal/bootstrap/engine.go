@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pocketidp/pocketidp/internal/report"
 	"github.com/pocketidp/pocketidp/internal/state"
 )
 
@@ -375,6 +376,8 @@ func (rn *run) exec(ctx context.Context, s Step, body func(context.Context, *Ste
 	defer cancel()
 	sc := &StepContext{name: name, run: rn}
 	sc.logger = slog.New(&eventHandler{rn: rn, step: name})
+	// What the step calls reports through its context (internal/report).
+	sctx = report.With(sctx, report.Reporter{Log: sc.logger, Progress: sc.Progress})
 	start := time.Now()
 
 	defer func() {

@@ -66,8 +66,8 @@ func giteaSteps(in *Install) []Step {
 
 // giteaSeeder is the seeding of this install's Gitea, reporting through the
 // step.
-func (in *Install) giteaSeeder(sc *StepContext) (*gitea.Seeder, error) {
-	return in.newGiteaSeeder(sc, in.Gitea.ReadyTimeout)
+func (in *Install) giteaSeeder() (*gitea.Seeder, error) {
+	return in.newGiteaSeeder(in.Gitea.ReadyTimeout)
 }
 
 // undoReadyTimeout bounds the wait for Gitea during `down`: Gitea is long
@@ -76,15 +76,15 @@ func (in *Install) giteaSeeder(sc *StepContext) (*gitea.Seeder, error) {
 const undoReadyTimeout = time.Minute
 
 // giteaUndoSeeder is giteaSeeder for an Undo.
-func (in *Install) giteaUndoSeeder(sc *StepContext) (*gitea.Seeder, error) {
+func (in *Install) giteaUndoSeeder() (*gitea.Seeder, error) {
 	wait := in.Gitea.ReadyTimeout
 	if wait <= 0 || wait > undoReadyTimeout {
 		wait = undoReadyTimeout
 	}
-	return in.newGiteaSeeder(sc, wait)
+	return in.newGiteaSeeder(wait)
 }
 
-func (in *Install) newGiteaSeeder(sc *StepContext, readyTimeout time.Duration) (*gitea.Seeder, error) {
+func (in *Install) newGiteaSeeder(readyTimeout time.Duration) (*gitea.Seeder, error) {
 	cfg := gitea.ConfigFromOptions(in.Options)
 	cfg.URL = in.Gitea.URL
 	if cfg.URL == "" {
@@ -96,7 +96,7 @@ func (in *Install) newGiteaSeeder(sc *StepContext, readyTimeout time.Duration) (
 	}
 	cfg.HTTPClient = hc
 	cfg.ReadyTimeout = readyTimeout
-	return gitea.New(cfg, in.Store, sc.Logger(), sc.Progress), nil
+	return gitea.New(cfg, in.Store), nil
 }
 
 // giteaHTTPClient is GiteaInput.HTTPClient, or else the ingress client.
@@ -144,7 +144,7 @@ type giteaReady struct{ in *Install }
 func (giteaReady) Name() string { return StepGiteaReady }
 
 func (s giteaReady) Run(ctx context.Context, sc *StepContext) error {
-	g, err := s.in.giteaSeeder(sc)
+	g, err := s.in.giteaSeeder()
 	if err != nil {
 		return err
 	}
@@ -163,7 +163,7 @@ type giteaStep struct {
 func (s giteaStep) Name() string { return s.name }
 
 func (s giteaStep) Done(ctx context.Context, sc *StepContext) (bool, error) {
-	g, err := s.in.giteaSeeder(sc)
+	g, err := s.in.giteaSeeder()
 	if err != nil {
 		return false, err
 	}
@@ -171,7 +171,7 @@ func (s giteaStep) Done(ctx context.Context, sc *StepContext) (bool, error) {
 }
 
 func (s giteaStep) Run(ctx context.Context, sc *StepContext) error {
-	g, err := s.in.giteaSeeder(sc)
+	g, err := s.in.giteaSeeder()
 	if err != nil {
 		return err
 	}
@@ -191,7 +191,7 @@ func (s giteaRemovable) Undo(ctx context.Context, sc *StepContext) error {
 	if s.in.clusterGoes() && !s.forget {
 		return nil
 	}
-	g, err := s.in.giteaUndoSeeder(sc)
+	g, err := s.in.giteaUndoSeeder()
 	if err != nil {
 		return err
 	}
@@ -210,7 +210,7 @@ type giteaRunnerToken struct{ in *Install }
 func (giteaRunnerToken) Name() string { return StepRunnerToken }
 
 func (s giteaRunnerToken) Done(ctx context.Context, sc *StepContext) (bool, error) {
-	g, err := s.in.giteaSeeder(sc)
+	g, err := s.in.giteaSeeder()
 	if err != nil {
 		return false, err
 	}
@@ -218,7 +218,7 @@ func (s giteaRunnerToken) Done(ctx context.Context, sc *StepContext) (bool, erro
 }
 
 func (s giteaRunnerToken) Run(ctx context.Context, sc *StepContext) error {
-	g, err := s.in.giteaSeeder(sc)
+	g, err := s.in.giteaSeeder()
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"log/slog"
 	"maps"
 	"net"
 	"net/http"
@@ -298,8 +297,7 @@ func TestGiteaHTTPClient(t *testing.T) {
 	// An untrusted certificate stops the wait at once with the fix, instead
 	// of retrying until the timeout.
 	in := &Install{Options: config.Defaults(), Store: noCA, Gitea: GiteaInput{URL: "https://git.localhost:" + port}}
-	sc := &StepContext{name: StepGiteaReady, run: &run{r: &Runner{}}, logger: slog.New(slog.DiscardHandler)}
-	g, err := in.giteaSeeder(sc)
+	g, err := in.giteaSeeder()
 	if err != nil {
 		t.Fatal(err)
 	}

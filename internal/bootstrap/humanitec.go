@@ -12,6 +12,7 @@ import (
 
 	"github.com/pocketidp/pocketidp/internal/config"
 	"github.com/pocketidp/pocketidp/internal/humanitec"
+	"github.com/pocketidp/pocketidp/internal/report"
 	"github.com/pocketidp/pocketidp/internal/secret"
 	"github.com/pocketidp/pocketidp/internal/state"
 )
@@ -71,7 +72,6 @@ func (in *Install) humanitec() (humanitec.Orchestrator, error) {
 		}
 		c, err := humanitec.New(humanitec.Config{
 			BaseURL: in.Options.HumanitecAPIURL, Org: in.Options.HumanitecOrg, Token: in.Options.HumanitecToken,
-			Logger: in.Log,
 		})
 		if err != nil {
 			h.err = &config.InputError{Msg: err.Error(), Hint: "unset HUMANITEC_API_URL to use " + humanitec.DefaultBaseURL}
@@ -117,7 +117,7 @@ func DownCheck(ctx context.Context, in *Install) error {
 	}
 	o, err := in.humanitec()
 	if err == nil {
-		err = o.Check(ctx, humanitec.Reporter{Log: in.Log})
+		err = o.Check(report.With(ctx, report.Reporter{Log: in.Log}))
 	}
 	var ie *config.InputError
 	if errors.As(err, &ie) {
@@ -158,10 +158,6 @@ func humanitecSteps(in *Install) []Step {
 	}
 }
 
-func reporter(sc *StepContext) humanitec.Reporter {
-	return humanitec.Reporter{Log: sc.Logger(), Progress: sc.Progress}
-}
-
 // StepHumanitecToken checks org and token among the pre-flight checks,
 // before anything (the state included) is written.
 const StepHumanitecToken = "doctor/humanitec-token"
@@ -184,11 +180,11 @@ func (humanitecToken) Name() string { return StepHumanitecToken }
 
 func (s humanitecToken) Run(ctx context.Context, sc *StepContext) error {
 	o := s.in.Options
-	c, err := humanitec.New(humanitec.Config{BaseURL: o.HumanitecAPIURL, Org: o.HumanitecOrg, Token: o.HumanitecToken, Logger: s.in.Log})
+	c, err := humanitec.New(humanitec.Config{BaseURL: o.HumanitecAPIURL, Org: o.HumanitecOrg, Token: o.HumanitecToken})
 	if err != nil {
 		return &config.InputError{Msg: err.Error(), Hint: "unset HUMANITEC_API_URL to use " + humanitec.DefaultBaseURL}
 	}
-	return humanitec.CheckAccess(ctx, c, reporter(sc))
+	return humanitec.CheckAccess(ctx, c)
 }
 
 // humanitecCheck is the first call of every run: token and org, with reads.
@@ -202,7 +198,7 @@ func (s humanitecCheck) Run(ctx context.Context, sc *StepContext) error {
 	if err != nil {
 		return err
 	}
-	return o.Check(ctx, reporter(sc))
+	return o.Check(ctx)
 }
 
 // humanitecAgentKey makes (or finds) the agent's key pair in the state dir,
@@ -285,7 +281,7 @@ func (s humanitecGroup) Run(ctx context.Context, sc *StepContext) error {
 	if err != nil {
 		return err
 	}
-	if err := o.Ensure(ctx, s.group, reporter(sc)); err != nil {
+	if err := o.Ensure(ctx, s.group); err != nil {
 		return fmt.Errorf("register %s: %w", s.group, err)
 	}
 	return nil
@@ -297,7 +293,7 @@ func (s humanitecGroup) Undo(ctx context.Context, sc *StepContext) error {
 		return err
 	}
 	opts := humanitec.TeardownOptions{Foreign: s.in.Humanitec.Foreign}
-	if err := o.Remove(ctx, s.group, opts, reporter(sc)); err != nil {
+	if err := o.Remove(ctx, s.group, opts); err != nil {
 		return fmt.Errorf("remove %s: %w", s.group, err)
 	}
 	return nil

@@ -1,6 +1,7 @@
 package bootstrap
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/pocketidp/pocketidp/internal/config"
 	"github.com/pocketidp/pocketidp/internal/gitea"
 	"github.com/pocketidp/pocketidp/internal/humanitec"
+	"github.com/pocketidp/pocketidp/internal/report"
 	"github.com/pocketidp/pocketidp/internal/secret"
 	"github.com/pocketidp/pocketidp/internal/state"
 )
@@ -150,7 +152,7 @@ func (pv *Preview) addTLS(in *Install) error {
 
 // addReleases renders each chart step's release.
 func (pv *Preview) addReleases(in *Install, plan *Plan) error {
-	opts := charts.Options{ChartDir: in.Options.ChartDir, Logger: in.Log}
+	opts := charts.Options{ChartDir: in.Options.ChartDir}
 	if in.Options.StateDir != "" {
 		if _, err := os.Stat(in.Options.StateDir); err == nil {
 			// An earlier run's downloads; read, and added to as `up` would.
@@ -205,7 +207,7 @@ func (pv *Preview) addReleases(in *Install, plan *Plan) error {
 				return err
 			}
 		}
-		out, err := r.Render(rel)
+		out, err := r.Render(report.With(context.Background(), report.Reporter{Log: in.Log}), rel)
 		if err != nil {
 			pv.Warnings = append(pv.Warnings, fmt.Sprintf("%s is shown by its values: %v", source, err))
 			vals, verr := rel.ValuesMap()

@@ -15,7 +15,7 @@ func applyAll(ctx context.Context, i *Installer, rels []Release) ([]Result, erro
 	var wg sync.WaitGroup
 	for n, rel := range rels {
 		wg.Go(func() {
-			results[n], errs[n] = i.Apply(ctx, rel, nil)
+			results[n], errs[n] = i.Apply(ctx, rel)
 		})
 	}
 	wg.Wait()

@@ -25,7 +25,7 @@ func BenchmarkApply(b *testing.B) {
 			rel := Traefik(p)
 			rel.Name, rel.Namespace = fmt.Sprintf("install-%d", n), ns
 			n++
-			if res, err := e.inst.Apply(ctx, rel, nil); err != nil || res.Outcome != Installed {
+			if res, err := e.inst.Apply(ctx, rel); err != nil || res.Outcome != Installed {
 				b.Fatalf("%+v %v", res, err)
 			}
 		}
@@ -33,12 +33,12 @@ func BenchmarkApply(b *testing.B) {
 
 	rel := Gitea(p)
 	rel.Namespace = ns + "-g"
-	if _, err := e.inst.Apply(ctx, rel, nil); err != nil {
+	if _, err := e.inst.Apply(ctx, rel); err != nil {
 		b.Fatal(err)
 	}
 	b.Run("noop", func(b *testing.B) {
 		for b.Loop() {
-			if res, err := e.inst.Apply(ctx, rel, nil); err != nil || res.Outcome != Unchanged {
+			if res, err := e.inst.Apply(ctx, rel); err != nil || res.Outcome != Unchanged {
 				b.Fatalf("%+v %v", res, err)
 			}
 		}
@@ -58,7 +58,7 @@ func BenchmarkApply(b *testing.B) {
 			n++
 			r := Gitea(q)
 			r.Namespace = rel.Namespace
-			if res, err := e.inst.Apply(ctx, r, nil); err != nil || res.Outcome != Upgraded {
+			if res, err := e.inst.Apply(ctx, r); err != nil || res.Outcome != Upgraded {
 				b.Fatalf("%+v %v", res, err)
 			}
 		}
@@ -77,7 +77,7 @@ func BenchmarkApply(b *testing.B) {
 		n := 0
 		for b.Loop() {
 			for _, r := range three("seq", n) {
-				if _, err := e.inst.Apply(ctx, r, nil); err != nil {
+				if _, err := e.inst.Apply(ctx, r); err != nil {
 					b.Fatal(err)
 				}
 			}

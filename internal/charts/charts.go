@@ -36,6 +36,7 @@ import (
 
 	"github.com/pocketidp/pocketidp/internal/cluster"
 	"github.com/pocketidp/pocketidp/internal/config"
+	"github.com/pocketidp/pocketidp/internal/report"
 	"github.com/pocketidp/pocketidp/internal/secret"
 )
 
@@ -81,8 +82,6 @@ type Options struct {
 	DownloadTimeout time.Duration
 	// PlainHTTPRegistry talks to OCI registries without TLS (tests).
 	PlainHTTPRegistry bool
-	// Logger receives what the installer and Helm report; nil discards it.
-	Logger *slog.Logger
 }
 
 // Release is one Helm release as it should be.
@@ -144,7 +143,6 @@ type Installer struct {
 // on the network. The Installer and the Renderer share it.
 type chartLoader struct {
 	opts     Options
-	log      *slog.Logger
 	registry *registry.Client
 }
 
@@ -169,15 +167,11 @@ func newLoader(opts Options) (chartLoader, error) {
 	if opts.DownloadTimeout == 0 {
 		opts.DownloadTimeout = 2 * time.Minute
 	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	reg, err := newRegistryClient(opts)
 	if err != nil {
 		return chartLoader{}, err
 	}
-	return chartLoader{opts: opts, log: log, registry: reg}, nil
+	return chartLoader{opts: opts, registry: reg}, nil
 }
 
 // New checks the options and prepares the clients. It reaches nothing yet.
@@ -200,22 +194,12 @@ func New(opts Options) (*Installer, error) {
 	return &Installer{chartLoader: ld, kube: cs, shared: &shared{ns: map[string]*nsConfig{}}}, nil
 }
 
-// WithLogger returns an installer that reports to log (a step's logger) and
-// shares everything else with i.
-func (i *Installer) WithLogger(log *slog.Logger) *Installer {
-	c := *i
-	if log != nil {
-		c.log = log
-	}
-	return &c
-}
-
 // config returns the Helm action configuration of a namespace, storing
 // releases as Secrets (Helm's default driver), and locks the namespace
 // until done is called: operations in one namespace take turns, operations
 // in different namespaces run at the same time. Configurations are kept, so
 // the cluster's capabilities and clients are looked up once per namespace.
-func (i *Installer) config(ns string) (cfg *action.Configuration, done func(), err error) {
+func (i *Installer) config(ctx context.Context, ns string) (cfg *action.Configuration, done func(), err error) {
 	i.shared.mu.Lock()
 	c := i.shared.ns[ns]
 	if c == nil {
@@ -226,7 +210,7 @@ func (i *Installer) config(ns string) (cfg *action.Configuration, done func(), e
 
 	c.mu.Lock()
 	// Helm reports to the current caller (a step's logger).
-	c.log.set(i.log.Handler())
+	c.log.set(report.From(ctx).Logger().Handler())
 	if c.cfg == nil {
 		cfg := action.NewConfiguration(action.ConfigurationSetLogger(c.log))
 		if err := cfg.Init(inNamespace(i.opts.Getter, ns), ns, "secret"); err != nil {
@@ -242,7 +226,7 @@ func (i *Installer) config(ns string) (cfg *action.Configuration, done func(), e
 	return c.cfg, c.mu.Unlock, nil
 }
 
-// shared is what an Installer and its WithLogger copies share.
+// shared is what an Installer's copies share.
 type shared struct {
 	mu sync.Mutex
 	ns map[string]*nsConfig
@@ -381,7 +365,7 @@ func (i *Installer) Done(ctx context.Context, rel Release) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	cfg, unlock, err := i.config(rel.Namespace)
+	cfg, unlock, err := i.config(ctx, rel.Namespace)
 	if err != nil {
 		return false, err
 	}
@@ -408,7 +392,8 @@ func (i *Installer) Done(ctx context.Context, rel Release) (bool, error) {
 //
 // Recovery assumes no other Helm client is working on the release at the
 // same time; PocketIDP's state lock ensures that for its own runs.
-func (i *Installer) Apply(ctx context.Context, rel Release, progress Progress) (Result, error) {
+func (i *Installer) Apply(ctx context.Context, rel Release) (Result, error) {
+	progress := report.From(ctx).Step
 	if progress == nil {
 		progress = func(int, int, string) {}
 	}
@@ -417,7 +402,7 @@ func (i *Installer) Apply(ctx context.Context, rel Release, progress Progress) (
 	if err != nil {
 		return res, fmt.Errorf("release %s: %w", rel.Name, err)
 	}
-	cfg, unlock, err := i.config(rel.Namespace)
+	cfg, unlock, err := i.config(ctx, rel.Namespace)
 	if err != nil {
 		return res, err
 	}
@@ -453,7 +438,7 @@ func (i *Installer) Apply(ctx context.Context, rel Release, progress Progress) (
 	}
 
 	progress(1, 3, "fetching chart "+rel.Source.String())
-	ch, err := i.loadChart(rel.Source)
+	ch, err := i.loadChart(ctx, rel.Source)
 	if err != nil {
 		return res, fmt.Errorf("release %s: %w", rel.Name, err)
 	}
@@ -517,7 +502,7 @@ func (i *Installer) install(ctx context.Context, cfg *action.Configuration, rel 
 		return nil, err
 	}
 	if err := i.ensureSecrets(ctx, rel); err != nil {
-		i.cleanup(cfg, rel, createdNS, false)
+		i.cleanup(ctx, cfg, rel, createdNS, false)
 		return nil, err
 	}
 	in := action.NewInstall(cfg)
@@ -529,7 +514,7 @@ func (i *Installer) install(ctx context.Context, cfg *action.Configuration, rel 
 	ri, err := in.RunWithContext(ctx, ch, vals)
 	if err != nil {
 		if ctx.Err() == nil {
-			i.cleanup(cfg, rel, createdNS, true)
+			i.cleanup(ctx, cfg, rel, createdNS, true)
 		}
 		return nil, fmt.Errorf("install release %s (%s): %w", rel.Name, rel.Source, err)
 	}
@@ -542,20 +527,20 @@ func (i *Installer) install(ctx context.Context, cfg *action.Configuration, rel 
 
 // cleanup removes what a failed install made. It runs on its own deadline:
 // the caller's may be what failed.
-func (i *Installer) cleanup(cfg *action.Configuration, rel Release, createdNS, release bool) {
+func (i *Installer) cleanup(ctx context.Context, cfg *action.Configuration, rel Release, createdNS, release bool) {
 	if release {
 		if err := i.uninstallRelease(cfg, rel); err != nil {
-			i.log.Warn("removing the failed release", "release", rel.Name, "error", err)
+			report.From(ctx).Logger().Warn("removing the failed release", "release", rel.Name, "error", err)
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), i.timeout(rel))
 	defer cancel()
 	if err := i.deleteSecrets(ctx, rel); err != nil {
-		i.log.Warn("removing the release's secrets", "release", rel.Name, "error", err)
+		report.From(ctx).Logger().Warn("removing the release's secrets", "release", rel.Name, "error", err)
 	}
 	if createdNS {
 		if err := i.kube.CoreV1().Namespaces().Delete(ctx, rel.Namespace, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-			i.log.Warn("removing the namespace", "namespace", rel.Namespace, "error", err)
+			report.From(ctx).Logger().Warn("removing the namespace", "namespace", rel.Namespace, "error", err)
 		}
 	}
 }
@@ -567,7 +552,7 @@ func (i *Installer) cleanup(cfg *action.Configuration, rel Release, createdNS, r
 func (i *Installer) recover(ctx context.Context, cfg *action.Configuration, rel Release, last, deployed *releasev1.Release) (string, error) {
 	if deployed != nil && last.Info.Status != rcommon.StatusPendingInstall {
 		msg := fmt.Sprintf("revision %d was left %s; rolled back to revision %d", last.Version, last.Info.Status, deployed.Version)
-		i.log.Warn("release " + rel.Name + ": " + msg)
+		report.From(ctx).Logger().Warn("release " + rel.Name + ": " + msg)
 		rb := action.NewRollback(cfg)
 		rb.Version = deployed.Version
 		rb.WaitStrategy = i.opts.Wait
@@ -580,7 +565,7 @@ func (i *Installer) recover(ctx context.Context, cfg *action.Configuration, rel 
 		return msg, ctx.Err()
 	}
 	msg := fmt.Sprintf("revision %d was left %s with no deployed revision; uninstalled to install again", last.Version, last.Info.Status)
-	i.log.Warn("release " + rel.Name + ": " + msg)
+	report.From(ctx).Logger().Warn("release " + rel.Name + ": " + msg)
 	if err := i.uninstallRelease(cfg, rel); err != nil {
 		return "", fmt.Errorf("release %s was left %s by an interrupted run; uninstalling it failed: %w", rel.Name, last.Info.Status, err)
 	}
@@ -604,7 +589,7 @@ func (i *Installer) Uninstall(ctx context.Context, rel Release) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("uninstall release %s: %w", rel.Name, err)
 	}
-	cfg, unlock, err := i.config(rel.Namespace)
+	cfg, unlock, err := i.config(ctx, rel.Namespace)
 	if err != nil {
 		return err
 	}
@@ -657,7 +642,7 @@ func (i *Installer) ensureNamespace(ctx context.Context, rel Release) (bool, err
 	labels := map[string]string{ManagedByLabel: ManagedBy, releaseLabel: rel.Name}
 	maps.Copy(labels, rel.NamespaceLabels)
 	return cluster.EnsureNamespace(ctx, i.kube, rel.Namespace, labels, func(msg string) {
-		i.log.Info(msg, "release", rel.Name)
+		report.From(ctx).Logger().Info(msg, "release", rel.Name)
 	})
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -19,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
+	"github.com/pocketidp/pocketidp/internal/report"
 	"github.com/pocketidp/pocketidp/internal/secret"
 	"github.com/pocketidp/pocketidp/internal/testenv"
 )
@@ -87,7 +87,6 @@ func (e *env) installer(t testing.TB, opts Options) *Installer {
 	}
 	opts.Wait = WaitHooksOnly
 	opts.Timeout = time.Minute
-	opts.Logger = testLogger(t)
 	inst, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -108,17 +107,6 @@ func unique(t testing.TB, r Release) Release {
 	return r
 }
 
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(logWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-}
-
-type logWriter struct{ t testing.TB }
-
-func (w logWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
 // renderedValues reads back the values the stand-in chart rendered.
 func (e *env) renderedValues(t *testing.T, rel Release) (chart string, vals map[string]any) {
 	t.Helper()
@@ -134,7 +122,7 @@ func (e *env) renderedValues(t *testing.T, rel Release) (chart string, vals map[
 
 func (e *env) history(t *testing.T, rel Release) []*releasev1.Release {
 	t.Helper()
-	cfg, unlock, err := e.inst.config(rel.Namespace)
+	cfg, unlock, err := e.inst.config(context.Background(), rel.Namespace)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +178,8 @@ func TestApplyLifecycle(t *testing.T) {
 	}
 
 	var steps []string
-	res, err := e.inst.Apply(ctx, rel, func(cur, total int, msg string) { steps = append(steps, msg) })
+	progress := report.Reporter{Progress: func(cur, total int, msg string) { steps = append(steps, msg) }}
+	res, err := e.inst.Apply(report.With(ctx, progress), rel)
 	if err != nil {
 		t.Fatalf("install: %v", err)
 	}
@@ -220,7 +209,7 @@ func TestApplyLifecycle(t *testing.T) {
 	if done, err := e.inst.Done(ctx, rel); err != nil || !done {
 		t.Fatalf("Done after install = %v, %v; want true", done, err)
 	}
-	res, err = e.inst.Apply(ctx, rel, nil)
+	res, err = e.inst.Apply(ctx, rel)
 	if err != nil || res.Outcome != Unchanged || res.Revision != 1 {
 		t.Fatalf("re-apply = %+v, %v; want unchanged revision 1", res, err)
 	}
@@ -236,7 +225,7 @@ func TestApplyLifecycle(t *testing.T) {
 	if done, err := e.inst.Done(ctx, changed); err != nil || done {
 		t.Fatalf("Done with changed values = %v, %v; want false", done, err)
 	}
-	res, err = e.inst.Apply(ctx, changed, nil)
+	res, err = e.inst.Apply(ctx, changed)
 	if err != nil || res.Outcome != Upgraded || res.Revision != 2 {
 		t.Fatalf("upgrade = %+v, %v; want upgraded revision 2", res, err)
 	}
@@ -247,7 +236,7 @@ func TestApplyLifecycle(t *testing.T) {
 	p.GiteaAdminPassword = secret.New("another-password")
 	pw := Gitea(p)
 	pw.Namespace = rel.Namespace
-	if res, err = e.inst.Apply(ctx, pw, nil); err != nil || res.Outcome != Upgraded {
+	if res, err = e.inst.Apply(ctx, pw); err != nil || res.Outcome != Upgraded {
 		t.Fatalf("password change = %+v, %v; want upgraded", res, err)
 	}
 	s, _ = e.kube.CoreV1().Secrets(rel.Namespace).Get(ctx, GiteaAdminSecret, metav1.GetOptions{})
@@ -282,7 +271,7 @@ func TestUninstallKeepsForeignNamespace(t *testing.T) {
 	ctx := context.Background()
 	rel := Traefik(e.platform())
 	rel.Namespace = e.cluster.Namespace(t) // the user's
-	if _, err := e.inst.Apply(ctx, rel, nil); err != nil {
+	if _, err := e.inst.Apply(ctx, rel); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.inst.Uninstall(ctx, rel); err != nil {
@@ -305,7 +294,7 @@ func (e *env) markLast(t *testing.T, rel Release, status rcommon.Status) {
 		}
 	}
 	last.Info.Status = status
-	cfg, unlock, err := e.inst.config(rel.Namespace)
+	cfg, unlock, err := e.inst.config(context.Background(), rel.Namespace)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,7 +312,7 @@ func TestApplyRecoversPendingInstall(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	rel := unique(t, Traefik(e.platform()))
-	if _, err := e.inst.Apply(ctx, rel, nil); err != nil {
+	if _, err := e.inst.Apply(ctx, rel); err != nil {
 		t.Fatal(err)
 	}
 	e.markLast(t, rel, rcommon.StatusPendingInstall)
@@ -331,7 +320,7 @@ func TestApplyRecoversPendingInstall(t *testing.T) {
 		t.Fatalf("Done on a pending release = %v, %v; want false", done, err)
 	}
 
-	res, err := e.inst.Apply(ctx, rel, nil)
+	res, err := e.inst.Apply(ctx, rel)
 	if err != nil {
 		t.Fatalf("apply after interrupted install: %v", err)
 	}
@@ -355,14 +344,14 @@ func TestApplyRecoversPendingUpgrade(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	rel := unique(t, Traefik(e.platform()))
-	if _, err := e.inst.Apply(ctx, rel, nil); err != nil {
+	if _, err := e.inst.Apply(ctx, rel); err != nil {
 		t.Fatal(err)
 	}
 	p := e.platform()
 	p.Port = 9443
 	changed := Traefik(p)
 	changed.Namespace = rel.Namespace
-	if _, err := e.inst.Apply(ctx, changed, nil); err != nil {
+	if _, err := e.inst.Apply(ctx, changed); err != nil {
 		t.Fatal(err)
 	}
 	// Revision 2 left pending-upgrade with revision 1 still deployed, as
@@ -372,7 +361,7 @@ func TestApplyRecoversPendingUpgrade(t *testing.T) {
 	for _, r := range first {
 		if r.Version == 1 {
 			r.Info.Status = rcommon.StatusDeployed
-			cfg, unlock, _ := e.inst.config(rel.Namespace)
+			cfg, unlock, _ := e.inst.config(context.Background(), rel.Namespace)
 			err := cfg.Releases.Update(r)
 			unlock()
 			if err != nil {
@@ -381,7 +370,7 @@ func TestApplyRecoversPendingUpgrade(t *testing.T) {
 		}
 	}
 
-	res, err := e.inst.Apply(ctx, changed, nil)
+	res, err := e.inst.Apply(ctx, changed)
 	if err != nil {
 		t.Fatalf("apply after interrupted upgrade: %v", err)
 	}
@@ -418,7 +407,7 @@ func TestApplyRepositoryUnreachable(t *testing.T) {
 	p.Sources.Gitea.Repo = closedURL(t)
 	rel := unique(t, Gitea(p))
 
-	_, err := e.inst.Apply(ctx, rel, nil)
+	_, err := e.inst.Apply(ctx, rel)
 	var fe *FetchError
 	if !errors.As(err, &fe) {
 		t.Fatalf("Apply = %v, want a *FetchError", err)
@@ -460,7 +449,7 @@ func TestApplyFromChartDir(t *testing.T) {
 	p.Sources.Agent.Repo = closedURL(t)
 
 	rel := unique(t, Traefik(p))
-	res, err := inst.Apply(ctx, rel, nil)
+	res, err := inst.Apply(ctx, rel)
 	if err != nil || res.Outcome != Installed {
 		t.Fatalf("offline install = %+v, %v", res, err)
 	}
@@ -468,7 +457,7 @@ func TestApplyFromChartDir(t *testing.T) {
 		t.Errorf("installed %q", chart)
 	}
 
-	_, err = inst.Apply(ctx, unique(t, Agent(p)), nil)
+	_, err = inst.Apply(ctx, unique(t, Agent(p)))
 	if err == nil || !strings.Contains(err.Error(), "holds chart gitea 12.7.0, want humanitec-agent 1.2.10") {
 		t.Errorf("mislabelled archive: %v", err)
 	}
@@ -491,7 +480,7 @@ func TestApplyUsesCache(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	rel := unique(t, Agent(e.platform()))
-	if _, err := e.inst.Apply(ctx, rel, nil); err != nil {
+	if _, err := e.inst.Apply(ctx, rel); err != nil {
 		t.Fatal(err)
 	}
 	e.repo.Close()
@@ -499,7 +488,7 @@ func TestApplyUsesCache(t *testing.T) {
 	p.HumanitecOrg = "other-org"
 	changed := Agent(p)
 	changed.Namespace = rel.Namespace
-	res, err := e.inst.Apply(ctx, changed, nil)
+	res, err := e.inst.Apply(ctx, changed)
 	if err != nil || res.Outcome != Upgraded {
 		t.Fatalf("upgrade from the cache = %+v, %v", res, err)
 	}
@@ -518,7 +507,7 @@ func TestFailedInstallLeavesNothing(t *testing.T) {
 		Source:  Source{Repo: e.repo.URL, Chart: "broken", Version: "0.1.0"},
 		Secrets: []Secret{{Name: "s", Data: map[string]secret.Value{"k": secret.New("v")}}},
 	}
-	if _, err := e.inst.Apply(ctx, rel, nil); err == nil {
+	if _, err := e.inst.Apply(ctx, rel); err == nil {
 		t.Fatal("installing the broken chart succeeded")
 	}
 	if h := e.history(t, rel); len(h) != 0 {
@@ -596,7 +585,7 @@ func TestApplyCancelled(t *testing.T) {
 	e := newEnv(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := e.inst.Apply(ctx, unique(t, Traefik(e.platform())), nil)
+	_, err := e.inst.Apply(ctx, unique(t, Traefik(e.platform())))
 	if err == nil {
 		t.Fatal("Apply with a cancelled context succeeded")
 	}
@@ -624,15 +613,15 @@ func TestUninstallCancelled(t *testing.T) {
 	repo := testenv.ChartRepo(t, dir)
 	rel := unique(t, Release{Name: "slowdown", Namespace: "slowdown", Source: Source{Repo: repo.URL, Chart: "slowdown", Version: "0.1.0"},
 		Values: map[string]any{}, Timeout: 2 * time.Minute})
-	if _, err := e.inst.Apply(context.Background(), rel, nil); err != nil {
+	if _, err := e.inst.Apply(context.Background(), rel); err != nil {
 		t.Fatal(err)
 	}
-	// Its own installer, logging nowhere: Helm goes on after the test.
+	// Its own installer: Helm goes on after the test.
 	getter, err := GetterFromConfig(e.cluster.RESTConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
-	inst, err := New(Options{Getter: getter, CacheDir: t.TempDir(), Wait: WaitHooksOnly, Timeout: time.Minute, Logger: slog.New(slog.DiscardHandler)})
+	inst, err := New(Options{Getter: getter, CacheDir: t.TempDir(), Wait: WaitHooksOnly, Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package charts
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -10,6 +11,8 @@ import (
 	releasev1 "helm.sh/helm/v4/pkg/release/v1"
 	"helm.sh/helm/v4/pkg/storage"
 	"helm.sh/helm/v4/pkg/storage/driver"
+
+	"github.com/pocketidp/pocketidp/internal/report"
 )
 
 // KubeVersion is the Kubernetes version releases are rendered for without
@@ -55,13 +58,13 @@ func (r Rendered) YAML() string {
 
 // Render renders rel. Its Secrets (made beside the chart) are not part of
 // the output: they hold secrets; callers list them by name.
-func (r *Renderer) Render(rel Release) (Rendered, error) {
+func (r *Renderer) Render(ctx context.Context, rel Release) (Rendered, error) {
 	out := Rendered{Release: rel.Name, Namespace: rel.Namespace, Chart: rel.Source.String()}
 	vals, err := rel.ValuesMap()
 	if err != nil {
 		return out, fmt.Errorf("release %s: %w", rel.Name, err)
 	}
-	ch, err := r.loadChart(rel.Source)
+	ch, err := r.loadChart(ctx, rel.Source)
 	if err != nil {
 		return out, fmt.Errorf("release %s: %w", rel.Name, err)
 	}
@@ -69,7 +72,7 @@ func (r *Renderer) Render(rel Release) (Rendered, error) {
 	if err != nil {
 		return out, err
 	}
-	cfg := action.NewConfiguration(action.ConfigurationSetLogger(r.log.Handler()))
+	cfg := action.NewConfiguration(action.ConfigurationSetLogger(report.From(ctx).Logger().Handler()))
 	cfg.Releases = storage.Init(driver.NewMemory())
 	in := action.NewInstall(cfg)
 	in.DryRunStrategy = action.DryRunClient

@@ -1,6 +1,7 @@
 package charts
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -29,7 +30,7 @@ func renderPlatform(t *testing.T, p Platform) map[string]Rendered {
 	}
 	out := map[string]Rendered{}
 	for _, rel := range []Release{Traefik(p), Gitea(p), must(Registry(p)), must(Runner(p))} {
-		got, err := r.Render(rel)
+		got, err := r.Render(context.Background(), rel)
 		if err != nil {
 			t.Fatalf("render %s: %v", rel.Name, err)
 		}
@@ -148,7 +149,7 @@ func TestRealChartsRender(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := r.Render(Gitea(q))
+		got, err := r.Render(context.Background(), Gitea(q))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -302,13 +303,13 @@ func TestChartDirSourceBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch, err := r.loadChart(DefaultSources().Gitea)
+	ch, err := r.loadChart(context.Background(), DefaultSources().Gitea)
 	if err != nil || ch.Metadata.Version != "0.0.0" {
 		t.Fatalf("load pinned gitea from the source build: %v", err)
 	}
 	// Traefik 41.3.0 is there exactly; 41.2.0 must not be taken for it.
 	other := Source{Repo: "http://127.0.0.1:1", Chart: "traefik", Version: "41.2.0"}
-	if _, err := r.loadChart(other); err == nil {
+	if _, err := r.loadChart(context.Background(), other); err == nil {
 		t.Fatal("traefik 41.2.0 loaded from a dir that holds only 41.3.0")
 	}
 }

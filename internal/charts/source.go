@@ -2,6 +2,7 @@ package charts
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -20,6 +21,8 @@ import (
 	"helm.sh/helm/v4/pkg/getter"
 	"helm.sh/helm/v4/pkg/registry"
 	repo "helm.sh/helm/v4/pkg/repo/v1"
+
+	"github.com/pocketidp/pocketidp/internal/report"
 )
 
 // Source is where a chart comes from, at one pinned version.
@@ -85,7 +88,7 @@ func (e *FetchError) Fix() string {
 // loadChart finds the chart: built in, else the offline folder, else the
 // download cache, else the network (then it is kept in the cache, so a
 // re-run or an upgrade of the same version needs no network).
-func (i *chartLoader) loadChart(src Source) (*chart.Chart, error) {
+func (i *chartLoader) loadChart(ctx context.Context, src Source) (*chart.Chart, error) {
 	if src.Embedded != nil {
 		ch, err := loadFS(src.Embedded)
 		if err != nil {
@@ -101,11 +104,11 @@ func (i *chartLoader) loadChart(src Source) (*chart.Chart, error) {
 		if ch, p, err := loadSourceBuild(i.opts.ChartDir, src); err != nil {
 			return nil, err
 		} else if ch != nil {
-			i.log.Warn(fmt.Sprintf("using %s, an unreleased build of the %s chart's source, from --chart-dir in place of the pinned %s",
+			report.From(ctx).Logger().Warn(fmt.Sprintf("using %s, an unreleased build of the %s chart's source, from --chart-dir in place of the pinned %s",
 				filepath.Base(p), src.Chart, src.Version), "chart", src.Chart, "file", p)
 			return ch, nil
 		}
-		i.log.Debug("chart not in --chart-dir, trying the cache and the network", "chart", src.Archive(), "dir", i.opts.ChartDir)
+		report.From(ctx).Logger().Debug("chart not in --chart-dir, trying the cache and the network", "chart", src.Archive(), "dir", i.opts.ChartDir)
 	}
 	cached := filepath.Join(i.opts.CacheDir, src.Archive())
 	if _, err := os.Stat(cached); err == nil {
@@ -113,7 +116,7 @@ func (i *chartLoader) loadChart(src Source) (*chart.Chart, error) {
 			return ch, nil
 		}
 		// A damaged cache entry is fetched again rather than trusted.
-		i.log.Warn("cached chart unreadable, downloading it again", "file", cached)
+		report.From(ctx).Logger().Warn("cached chart unreadable, downloading it again", "file", cached)
 	}
 	data, err := i.download(src)
 	if err != nil {
@@ -133,7 +136,7 @@ func (i *chartLoader) loadChart(src Source) (*chart.Chart, error) {
 	if err := renameio.WriteFile(cached, data, 0o644); err != nil {
 		// The chart is in hand; a cache that cannot be written only costs a
 		// download next time.
-		i.log.Warn("could not keep the chart in the cache", "file", cached, "error", err)
+		report.From(ctx).Logger().Warn("could not keep the chart in the cache", "file", cached, "error", err)
 	}
 	return ch, nil
 }

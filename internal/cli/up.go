@@ -133,7 +133,7 @@ func (a *app) checkHumanitec(o config.Options) func(context.Context, string, sec
 		if err != nil {
 			return err
 		}
-		return humanitec.CheckAccess(ctx, c, humanitec.Reporter{})
+		return humanitec.CheckAccess(ctx, c)
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -24,6 +23,7 @@ import (
 	"k8s.io/client-go/util/flowcontrol"
 
 	"github.com/pocketidp/pocketidp/internal/config"
+	"github.com/pocketidp/pocketidp/internal/report"
 )
 
 // The ingress service inside the cluster: the Traefik release's Service.
@@ -83,8 +83,6 @@ type Kind struct {
 	ExportPath string
 	// ReadyTimeout bounds the wait for the node; zero is DefaultReadyTimeout.
 	ReadyTimeout time.Duration
-	Log          *slog.Logger
-	Progress     func(current, total int, msg string)
 }
 
 // Context is the kubeconfig context kind writes for the cluster.
@@ -92,19 +90,6 @@ func (k *Kind) Context() string { return "kind-" + k.Config.Name }
 
 // KubeconfigPath is the private kubeconfig in the state dir.
 func (k *Kind) KubeconfigPath() string { return filepath.Join(k.StateDir, KubeconfigFile) }
-
-func (k *Kind) log() *slog.Logger {
-	if k.Log == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return k.Log
-}
-
-func (k *Kind) progress(cur, total int, msg string) {
-	if k.Progress != nil {
-		k.Progress(cur, total, msg)
-	}
-}
 
 // Exists reports whether the engine has nodes of the cluster. It never
 // reads a file: a cluster deleted behind our back is gone.
@@ -176,7 +161,7 @@ func (k *Kind) Create(ctx context.Context) (*Access, error) {
 	if err != nil {
 		return nil, err
 	}
-	k.log().Info("creating kind cluster", "name", k.Config.Name, "image", k.Config.image(), "engine", k.Engine.Name(),
+	report.From(ctx).Logger().Info("creating kind cluster", "name", k.Config.Name, "image", k.Config.image(), "engine", k.Engine.Name(),
 		"ingress", HostPort{IP: k.Config.ListenAddress, Port: k.Config.Port}.String())
 	if err := k.Engine.Create(ctx, k.Config.Name, raw, k.ExportPath); err != nil {
 		return nil, k.createError(err)
@@ -208,7 +193,7 @@ func (k *Kind) Adopt(ctx context.Context) (*Access, error) {
 		return nil, err
 	}
 	if !node.Running {
-		k.log().Info("starting stopped node", "node", k.Config.NodeName())
+		report.From(ctx).Logger().Info("starting stopped node", "node", k.Config.NodeName())
 		if err := k.Engine.Start(ctx, k.Config.NodeName()); err != nil {
 			return nil, fmt.Errorf("adopt kind cluster %s: %w", k.Config.Name, err)
 		}
@@ -242,7 +227,7 @@ func (k *Kind) finish(ctx context.Context) (*Access, error) {
 	if timeout == 0 {
 		timeout = DefaultReadyTimeout
 	}
-	if err := WaitReady(ctx, acc.RESTConfig, timeout, k.log(), k.Progress); err != nil {
+	if err := WaitReady(ctx, acc.RESTConfig, timeout); err != nil {
 		return nil, fmt.Errorf("kind cluster %s: %w", k.Config.Name, err)
 	}
 	return acc, nil
@@ -273,7 +258,7 @@ func (k *Kind) Delete(ctx context.Context) error {
 		return err
 	}
 	if ok {
-		k.log().Info("deleting kind cluster", "name", k.Config.Name)
+		report.From(ctx).Logger().Info("deleting kind cluster", "name", k.Config.Name)
 		if err := k.Engine.Delete(ctx, k.Config.Name, k.ExportPath); err != nil {
 			return fmt.Errorf("delete kind cluster %s: %w", k.Config.Name, err)
 		}
@@ -353,7 +338,8 @@ func exported(path, context string) bool {
 // WaitReady waits until the API server answers and every node is Ready.
 // kind's own wait reports success when it times out; this one fails and
 // says what it was waiting for.
-func WaitReady(ctx context.Context, rc *rest.Config, timeout time.Duration, log *slog.Logger, progress func(int, int, string)) error {
+func WaitReady(ctx context.Context, rc *rest.Config, timeout time.Duration) error {
+	log, progress := report.From(ctx).Logger(), report.From(ctx).Step
 	// One call a second needs no client-side throttling, and the limiter
 	// would fail a call near the deadline with its own message, hiding what
 	// the wait was for.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/pocketidp/pocketidp/internal/cluster"
 	"github.com/pocketidp/pocketidp/internal/doctor"
+	"github.com/pocketidp/pocketidp/internal/report"
 	"github.com/pocketidp/pocketidp/internal/testenv"
 )
 
@@ -45,9 +46,10 @@ func TestKindEndToEnd(t *testing.T) {
 		t.Skipf("no container engine here: %v", err)
 	}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, nil))
-	eng, err := cluster.NewKindEngine(e.Name, host.Output, log, func(c, total int, msg string) {
+	ctx = report.With(ctx, report.Reporter{Log: log, Progress: func(c, total int, msg string) {
 		t.Logf("progress %d/%d %s", c, total, msg)
-	})
+	}})
+	eng, err := cluster.NewKindEngine(ctx, e.Name, host.Output)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +68,6 @@ func TestKindEndToEnd(t *testing.T) {
 		StateDir:     filepath.Join(dir, "state"),
 		ExportPath:   filepath.Join(dir, "kubeconfig"),
 		ReadyTimeout: 5 * time.Minute,
-		Log:          log,
 	}
 	t.Cleanup(func() {
 		if err := k.Delete(context.Background()); err != nil {

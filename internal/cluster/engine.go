@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"strings"
 
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
+
+	"github.com/pocketidp/pocketidp/internal/report"
 )
 
 // Engine is the seam to the container engine, as seen through kind. The
@@ -69,8 +70,11 @@ type Runner func(ctx context.Context, name string, args ...string) ([]byte, erro
 // found it) through kind's library; run executes the engine's CLI for what
 // kind has no API for (inspect, start). kind's messages go to log, its
 // phases ("Preparing nodes", ...) to progress.
-func NewKindEngine(provider string, run Runner, log *slog.Logger, progress func(current, total int, msg string)) (Engine, error) {
-	logger := newKindLogger(log, progress)
+// kind's library logs to a logger given when the provider is made: the
+// one ctx carries (internal/report).
+func NewKindEngine(ctx context.Context, provider string, run Runner) (Engine, error) {
+	r := report.From(ctx)
+	logger := newKindLogger(r.Logger(), r.Step)
 	var opt kindcluster.ProviderOption
 	switch provider {
 	case "docker":

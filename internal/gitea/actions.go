@@ -7,6 +7,7 @@ import (
 
 	sdk "code.gitea.io/sdk/gitea"
 
+	"github.com/pocketidp/pocketidp/internal/report"
 	"github.com/pocketidp/pocketidp/internal/secret"
 )
 
@@ -118,7 +119,7 @@ func (s *Seeder) ActionsConfigDone(ctx context.Context) (bool, error) {
 // changed. The token is never logged.
 func (s *Seeder) EnsureActionsConfig(ctx context.Context) error {
 	if s.cfg.HumanitecOrg == "" {
-		s.log.Info("Humanitec is skipped: the org gets no Humanitec Actions variables or secret, so the Backstage workflow does not run")
+		report.From(ctx).Logger().Info("Humanitec is skipped: the org gets no Humanitec Actions variables or secret, so the Backstage workflow does not run")
 		return nil
 	}
 	c, err := s.connect(ctx)
@@ -141,14 +142,14 @@ func (s *Seeder) EnsureActionsConfig(ctx context.Context) error {
 			}
 			return s.apiError("create Actions variable "+name+" of org "+org, resp, err)
 		}
-		s.log.Info("org Actions variable created", "org", org, "name", name, "value", want[name])
+		report.From(ctx).Logger().Info("org Actions variable created", "org", org, "name", name, "value", want[name])
 	}
 	for _, name := range d.update {
 		resp, err := c.UpdateOrgActionVariable(org, name, sdk.UpdateActionVariableOption{Name: name, Value: want[name]})
 		if err != nil {
 			return s.apiError("update Actions variable "+name+" of org "+org, resp, err)
 		}
-		s.log.Info("org Actions variable updated", "org", org, "name", name, "value", want[name])
+		report.From(ctx).Logger().Info("org Actions variable updated", "org", org, "name", name, "value", want[name])
 	}
 	if d.writeSecret {
 		if !d.secretExists {
@@ -170,7 +171,7 @@ func (s *Seeder) EnsureActionsConfig(ctx context.Context) error {
 		if !d.secretExists {
 			verb = "created"
 		}
-		s.log.Info("org Actions secret "+verb, "org", org, "name", SecretToken)
+		report.From(ctx).Logger().Info("org Actions secret "+verb, "org", org, "name", SecretToken)
 	}
 	return nil
 }
@@ -215,7 +216,7 @@ func (s *Seeder) RemoveActionsConfig(ctx context.Context) error {
 			return err
 		}
 	}
-	s.log.Info("removed the org Actions settings this install created", "org", org, "variables", len(vars), "secret", sec)
+	report.From(ctx).Logger().Info("removed the org Actions settings this install created", "org", org, "variables", len(vars), "secret", sec)
 	return nil
 }
 
@@ -245,6 +246,6 @@ func (s *Seeder) RunnerToken(ctx context.Context) (secret.Value, error) {
 	if err != nil {
 		return secret.Value{}, s.apiError("get a runner registration token", resp, err)
 	}
-	s.log.Info("got a runner registration token")
+	report.From(ctx).Logger().Info("got a runner registration token")
 	return secret.New(t.Token), nil
 }

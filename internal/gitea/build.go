@@ -10,6 +10,8 @@ import (
 	"time"
 
 	sdk "code.gitea.io/sdk/gitea"
+
+	"github.com/pocketidp/pocketidp/internal/report"
 )
 
 // The words Gitea's Actions API uses (services/convert.ToActionsStatus in
@@ -146,7 +148,7 @@ func (s *Seeder) Build(ctx context.Context, commit string) (b Build, found bool,
 	}
 	b.Runs = len(runs)
 	b.Status, b.Conclusion = combine(runs)
-	s.log.Debug("Actions build", "repo", full, "commit", commit, "summary", b.Summary())
+	report.From(ctx).Logger().Debug("Actions build", "repo", full, "commit", commit, "summary", b.Summary())
 	return b, true, nil
 }
 

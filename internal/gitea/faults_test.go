@@ -36,7 +36,7 @@ func TestReadyFaults(t *testing.T) {
 			started <- g.Start(ctx)
 		}()
 		begin := time.Now()
-		err := f.seeder().WaitReady(ctx)
+		err := f.seeder().WaitReady(f.with(ctx))
 		if serr := <-started; serr != nil {
 			t.Fatalf("start Gitea: %v", serr)
 		}
@@ -66,7 +66,7 @@ func TestReadyFaults(t *testing.T) {
 		})
 		f.cfg.ReadyTimeout = 1500 * time.Millisecond
 		begin := time.Now()
-		err := f.seeder().WaitReady(ctx)
+		err := f.seeder().WaitReady(f.with(ctx))
 		if err == nil || !strings.Contains(err.Error(), "did not answer within 1.5s") || !strings.Contains(err.Error(), g.URL) {
 			t.Fatalf("WaitReady = %v, want a bounded failure naming the URL", err)
 		}
@@ -118,7 +118,7 @@ func TestReadyFaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		f.cfg.Admin, f.cfg.Password = user, secret.New("a-user-password-1")
-		err := f.seeder().WaitReady(ctx)
+		err := f.seeder().WaitReady(f.with(ctx))
 		var ie *config.InputError
 		if !errors.As(err, &ie) || !strings.Contains(ie.Msg, "not a site administrator") {
 			t.Fatalf("WaitReady = %v, want an input error", err)

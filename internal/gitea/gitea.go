@@ -15,7 +15,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -23,6 +22,7 @@ import (
 	sdk "code.gitea.io/sdk/gitea"
 
 	"github.com/pocketidp/pocketidp/internal/config"
+	"github.com/pocketidp/pocketidp/internal/report"
 	"github.com/pocketidp/pocketidp/internal/secret"
 	pkitls "github.com/pocketidp/pocketidp/internal/tls"
 )
@@ -122,16 +122,16 @@ type Store interface {
 }
 
 // Seeder seeds one Gitea. It is cheap to make: nothing is contacted until a
-// method is called, and every method takes its own context.
+// method is called, and every method takes its own context, which also
+// carries where it reports.
 type Seeder struct {
-	cfg      Config
-	store    Store
-	log      *slog.Logger
-	progress func(current, total int, msg string)
+	cfg   Config
+	store Store
 }
 
-// New returns a Seeder. log and progress may be nil.
-func New(cfg Config, store Store, log *slog.Logger, progress func(current, total int, msg string)) *Seeder {
+// New returns a Seeder. It reports through its calls' contexts
+// (internal/report).
+func New(cfg Config, store Store) *Seeder {
 	if cfg.Org == "" {
 		cfg.Org = config.DefaultGiteaOrg
 	}
@@ -148,13 +148,7 @@ func New(cfg Config, store Store, log *slog.Logger, progress func(current, total
 		cfg.HTTPClient = http.DefaultClient
 	}
 	cfg.URL = strings.TrimSuffix(cfg.URL, "/")
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	if progress == nil {
-		progress = func(int, int, string) {}
-	}
-	return &Seeder{cfg: cfg, store: store, log: log, progress: progress}
+	return &Seeder{cfg: cfg, store: store}
 }
 
 // RepoFullName is owner/name of the Backstage repository.
@@ -198,7 +192,7 @@ func (s *Seeder) connect(ctx context.Context) (*sdk.Client, error) {
 			c.SetContext(ctx)
 			c.SetBasicAuth(s.cfg.Admin, s.cfg.Password.Reveal())
 			if attempt > 1 {
-				s.log.Info("Gitea answers", "url", s.cfg.URL, "attempts", attempt)
+				report.From(ctx).Logger().Info("Gitea answers", "url", s.cfg.URL, "attempts", attempt)
 			}
 			return c, nil
 		}
@@ -214,9 +208,9 @@ func (s *Seeder) connect(ctx context.Context) (*sdk.Client, error) {
 				s.cfg.URL, s.cfg.ReadyTimeout, attempt, err)
 		}
 		if attempt == 1 {
-			s.log.Info("waiting for Gitea", "url", s.cfg.URL, "answer", err.Error())
+			report.From(ctx).Logger().Info("waiting for Gitea", "url", s.cfg.URL, "answer", err.Error())
 		}
-		s.progress(attempt, 0, "waiting for Gitea at "+s.cfg.URL)
+		report.From(ctx).Step(attempt, 0, "waiting for Gitea at "+s.cfg.URL)
 		t := time.NewTimer(min(delay, left))
 		select {
 		case <-ctx.Done():
@@ -262,7 +256,7 @@ func (s *Seeder) WaitReady(ctx context.Context) error {
 		}
 	}
 	ver, _, _ := c.ServerVersion()
-	s.log.Info("Gitea answers; admin credentials work", "url", s.cfg.URL, "version", ver, "admin", s.cfg.Admin)
+	report.From(ctx).Logger().Info("Gitea answers; admin credentials work", "url", s.cfg.URL, "version", ver, "admin", s.cfg.Admin)
 	return nil
 }
 

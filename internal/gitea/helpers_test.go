@@ -24,6 +24,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 
+	"github.com/pocketidp/pocketidp/internal/report"
 	"github.com/pocketidp/pocketidp/internal/secret"
 	"github.com/pocketidp/pocketidp/internal/state"
 	"github.com/pocketidp/pocketidp/internal/testenv"
@@ -181,7 +182,15 @@ func newFixture(t testing.TB, g *testenv.GiteaServer, source string) *fixture {
 	return f
 }
 
-func (f *fixture) seeder() *Seeder { return New(f.cfg, f.store, f.logs.logger(), nil) }
+func (f *fixture) seeder() *Seeder { return New(f.cfg, f.store) }
+
+// ctx reports into f.logs, as a step's context does into its events.
+func (f *fixture) ctx() context.Context { return f.with(context.Background()) }
+
+// with is ctx reporting into f.logs.
+func (f *fixture) with(ctx context.Context) context.Context {
+	return report.With(ctx, report.Reporter{Log: f.logs.logger()})
+}
 
 // upstream is a Backstage stand-in: a repository in the same Gitea with a
 // workflow like the real one, two commits on main, a tag v1 on the first

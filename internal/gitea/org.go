@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	sdk "code.gitea.io/sdk/gitea"
+
+	"github.com/pocketidp/pocketidp/internal/report"
 )
 
 // OrgDone reports whether the org exists and is public.
@@ -39,19 +41,19 @@ func (s *Seeder) EnsureOrg(ctx context.Context) error {
 	switch {
 	case err == nil:
 		if !ours {
-			s.log.Info("org already exists and was not created by this install: using it; down leaves it in place", "org", name)
+			report.From(ctx).Logger().Info("org already exists and was not created by this install: using it; down leaves it in place", "org", name)
 		}
 		if org.Visibility == string(sdk.VisibleTypePublic) {
 			return nil
 		}
 		if !ours {
-			s.log.Warn("org is not public and was not created by this install: left as it is", "org", name, "visibility", org.Visibility)
+			report.From(ctx).Logger().Warn("org is not public and was not created by this install: left as it is", "org", name, "visibility", org.Visibility)
 			return nil
 		}
 		if resp, err := c.EditOrg(name, sdk.EditOrgOption{Visibility: sdk.VisibleTypePublic}); err != nil {
 			return s.apiError("make org "+name+" public", resp, err)
 		}
-		s.log.Info("org made public again", "org", name, "was", org.Visibility)
+		report.From(ctx).Logger().Info("org made public again", "org", name, "was", org.Visibility)
 		return nil
 	case !isNotFound(resp):
 		return s.apiError("read org "+name, resp, err)
@@ -92,7 +94,7 @@ func (s *Seeder) EnsureOrg(ctx context.Context) error {
 		}
 		return s.apiError("create org "+name, resp, err)
 	}
-	s.log.Info("created org", "org", name, "visibility", "public")
+	report.From(ctx).Logger().Info("created org", "org", name, "visibility", "public")
 	return nil
 }
 
@@ -102,7 +104,7 @@ func (s *Seeder) EnsureOrg(ctx context.Context) error {
 func (s *Seeder) RemoveOrg(ctx context.Context) error {
 	name := s.cfg.Org
 	if !s.store.HasObject(KindOrg, name) {
-		s.log.Info("org was not created by this install: left in place", "org", name)
+		report.From(ctx).Logger().Info("org was not created by this install: left in place", "org", name)
 		return nil
 	}
 	c, err := s.connect(ctx)
@@ -110,7 +112,7 @@ func (s *Seeder) RemoveOrg(ctx context.Context) error {
 		return err
 	}
 	if _, resp, err := c.GetOrg(name); isNotFound(resp) {
-		s.log.Info("org already gone", "org", name)
+		report.From(ctx).Logger().Info("org already gone", "org", name)
 		return s.store.RemoveObject(KindOrg, name)
 	} else if err != nil {
 		return s.apiError("read org "+name, resp, err)
@@ -135,13 +137,13 @@ func (s *Seeder) RemoveOrg(ctx context.Context) error {
 	if len(others) > 0 {
 		// Deleting the org would delete these with it, and they are the
 		// user's work.
-		s.log.Warn("org holds repositories this install did not create: org and repositories left in place",
+		report.From(ctx).Logger().Warn("org holds repositories this install did not create: org and repositories left in place",
 			"org", name, "repositories", strings.Join(others, ", "))
 		return nil
 	}
 	// Gitea refuses to delete an org that still owns repositories.
 	for _, full := range ours {
-		if err := s.deleteOurRepo(c, full); err != nil {
+		if err := s.deleteOurRepo(ctx, c, full); err != nil {
 			return err
 		}
 	}
@@ -149,6 +151,6 @@ func (s *Seeder) RemoveOrg(ctx context.Context) error {
 	if err != nil && statusOf(resp) != http.StatusNotFound {
 		return s.apiError("delete org "+name, resp, err)
 	}
-	s.log.Info("deleted org", "org", name)
+	report.From(ctx).Logger().Info("deleted org", "org", name)
 	return s.store.RemoveObject(KindOrg, name)
 }

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/pocketidp/pocketidp/internal/config"
+	"github.com/pocketidp/pocketidp/internal/report"
 )
 
 // fixError is a failure the user can do something about; the engine shows
@@ -70,7 +71,7 @@ func (s *Seeder) EnsureBackstageRepo(ctx context.Context) error {
 			// The source is recorded when an import has finished: this one
 			// was interrupted (or its answer lost), so start it again. The
 			// repository holds nothing but what the import brought.
-			s.log.Warn("repository of an interrupted import: importing it again", "repo", full)
+			report.From(ctx).Logger().Warn("repository of an interrupted import: importing it again", "repo", full)
 			if resp, err := c.DeleteRepo(s.cfg.Org, s.cfg.Repo); err != nil && !isNotFound(resp) {
 				return s.apiError("delete the repository of the interrupted import "+full, resp, err)
 			}
@@ -81,7 +82,7 @@ func (s *Seeder) EnsureBackstageRepo(ctx context.Context) error {
 			}
 		default:
 			if !ours {
-				s.log.Info("repository already exists and was not created by this install: using it as it is; down leaves it in place", "repo", full)
+				report.From(ctx).Logger().Info("repository already exists and was not created by this install: using it as it is; down leaves it in place", "repo", full)
 			}
 			// An install's own import that finished but whose commit was
 			// not recorded yet: set the ref and record it.
@@ -105,8 +106,8 @@ func (s *Seeder) EnsureBackstageRepo(ctx context.Context) error {
 // OfflineSource when the migration fails.
 func (s *Seeder) importContent(ctx context.Context, c *sdk.Client) error {
 	full := s.RepoFullName()
-	s.log.Info("migrating the Backstage repository", "from", s.cfg.Source, "to", full)
-	s.progress(0, 0, "migrating "+s.cfg.Source)
+	report.From(ctx).Logger().Info("migrating the Backstage repository", "from", s.cfg.Source, "to", full)
+	report.From(ctx).Step(0, 0, "migrating "+s.cfg.Source)
 	_, resp, err := c.MigrateRepo(sdk.MigrateRepoOption{
 		RepoName:    s.cfg.Repo,
 		RepoOwner:   s.cfg.Org,
@@ -136,7 +137,7 @@ func (s *Seeder) importContent(ctx context.Context, c *sdk.Client) error {
 		return &fixError{err: migErr, fix: "check that Gitea can reach " + s.cfg.Source +
 			", or pass a local clone or git bundle of it with --backstage-source (offline)"}
 	}
-	s.log.Warn("offline fallback: pushing the Backstage content from a local copy instead",
+	report.From(ctx).Logger().Warn("offline fallback: pushing the Backstage content from a local copy instead",
 		"could_not_migrate", s.cfg.Source, "because", err.Error(), "local_copy", s.cfg.OfflineSource)
 	return s.pushOffline(ctx, c)
 }
@@ -173,7 +174,7 @@ func (s *Seeder) pushOffline(ctx context.Context, c *sdk.Client) error {
 	if err != nil {
 		return s.apiError("create repository "+full, resp, err)
 	}
-	s.progress(0, 0, "pushing "+src.desc)
+	report.From(ctx).Step(0, 0, "pushing "+src.desc)
 	auth := &githttp.BasicAuth{Username: s.cfg.Admin, Password: s.cfg.Password.Reveal()}
 	err = s.quietPush(ctx, c, func() error {
 		err := src.push(ctx, s.cfg.HTTPClient, s.cfg.URL+"/"+full+".git", auth)
@@ -188,7 +189,7 @@ func (s *Seeder) pushOffline(ctx context.Context, c *sdk.Client) error {
 	if err != nil {
 		return err
 	}
-	s.log.Info("pushed the Backstage content from a local copy", "repo", full, "from", src.desc, "refs", len(src.refs))
+	report.From(ctx).Logger().Info("pushed the Backstage content from a local copy", "repo", full, "from", src.desc, "refs", len(src.refs))
 	return s.store.SetValue(KeyBackstageSource, "pushed from "+src.desc)
 }
 
@@ -237,7 +238,7 @@ func (s *Seeder) quietPush(ctx context.Context, c *sdk.Client, push func() error
 	case ctx.Err() != nil:
 		return ctx.Err()
 	case wait.Interrupted(err):
-		s.log.Warn("Gitea has not finished handling the push after a minute: the Actions of the repository stay off until the trigger step", "repo", full)
+		report.From(ctx).Logger().Warn("Gitea has not finished handling the push after a minute: the Actions of the repository stay off until the trigger step", "repo", full)
 		return nil
 	}
 	return err
@@ -336,7 +337,7 @@ func (s *Seeder) recordArrival(ctx context.Context, c *sdk.Client, finish bool) 
 				if err != nil {
 					return err
 				}
-				s.log.Info("default branch set to the Backstage ref", "repo", full, "branch", r.DefaultBranch, "ref", s.cfg.Ref, "commit", cm.SHA)
+				report.From(ctx).Logger().Info("default branch set to the Backstage ref", "repo", full, "branch", r.DefaultBranch, "ref", s.cfg.Ref, "commit", cm.SHA)
 			}
 			commit = cm.SHA
 		}
@@ -344,7 +345,7 @@ func (s *Seeder) recordArrival(ctx context.Context, c *sdk.Client, finish bool) 
 	if err := s.store.SetValue(KeyBackstageCommit, commit); err != nil {
 		return err
 	}
-	s.log.Info("Backstage repository ready", "repo", full, "branch", r.DefaultBranch, "commit", commit)
+	report.From(ctx).Logger().Info("Backstage repository ready", "repo", full, "branch", r.DefaultBranch, "commit", commit)
 	return nil
 }
 
@@ -352,24 +353,24 @@ func (s *Seeder) recordArrival(ctx context.Context, c *sdk.Client, finish bool) 
 func (s *Seeder) RemoveBackstageRepo(ctx context.Context) error {
 	full := s.RepoFullName()
 	if !s.store.HasObject(KindRepo, full) {
-		s.log.Info("repository was not created by this install: left in place", "repo", full)
+		report.From(ctx).Logger().Info("repository was not created by this install: left in place", "repo", full)
 		return nil
 	}
 	c, err := s.connect(ctx)
 	if err != nil {
 		return err
 	}
-	return s.deleteOurRepo(c, full)
+	return s.deleteOurRepo(ctx, c, full)
 }
 
 // deleteOurRepo deletes a repository this install created; 404 is success.
-func (s *Seeder) deleteOurRepo(c *sdk.Client, full string) error {
+func (s *Seeder) deleteOurRepo(ctx context.Context, c *sdk.Client, full string) error {
 	owner, name, _ := strings.Cut(full, "/")
 	resp, err := c.DeleteRepo(owner, name)
 	if err != nil && !isNotFound(resp) {
 		return s.apiError("delete repository "+full, resp, err)
 	}
-	s.log.Info("deleted repository", "repo", full)
+	report.From(ctx).Logger().Info("deleted repository", "repo", full)
 	if err := s.store.RemoveObject(KindRepo, full); err != nil {
 		return err
 	}

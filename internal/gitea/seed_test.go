@@ -204,7 +204,7 @@ func TestSeed(t *testing.T) {
 	g := testenv.Gitea(t)
 	up := makeUpstream(t, g)
 	f := newFixture(t, g, up.URL)
-	ctx := context.Background()
+	ctx := f.ctx()
 
 	token, err := f.seeder().Seed(ctx)
 	if err != nil {
@@ -355,7 +355,7 @@ func TestSeedRef(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, g, up.URL)
 			f.cfg.Ref = tt.ref
-			_, err := f.seeder().Seed(context.Background())
+			_, err := f.seeder().Seed(f.ctx())
 			if tt.wantInput {
 				var ie *config.InputError
 				if !errors.As(err, &ie) || !strings.Contains(ie.Msg, tt.ref) || ie.Fix() == "" {
@@ -376,7 +376,7 @@ func TestSeedSkipHumanitec(t *testing.T) {
 	up := makeUpstream(t, g)
 	f := newFixture(t, g, up.URL)
 	f.cfg.HumanitecOrg, f.cfg.HumanitecToken = "", secret.Value{}
-	if _, err := f.seeder().Seed(context.Background()); err != nil {
+	if _, err := f.seeder().Seed(f.ctx()); err != nil {
 		t.Fatalf("seed: %v", err)
 	}
 	vars, _, _ := f.admin.ListOrgActionVariable(f.cfg.Org, sdk.ListOrgActionVariableOption{})
@@ -419,7 +419,7 @@ func TestOfflineFallback(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, g, tt.source)
 			f.cfg.OfflineSource = tt.offline
-			_, err := f.seeder().Seed(context.Background())
+			_, err := f.seeder().Seed(f.ctx())
 			switch tt.wantErr {
 			case "":
 				if err != nil {
@@ -517,7 +517,7 @@ func TestOrgConflicts(t *testing.T) {
 		if _, _, err := f.admin.CreateOrgRepo(f.cfg.Org, sdk.CreateRepoOption{Name: "my-app", AutoInit: true}); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.RemoveOrg(ctx); err != nil {
+		if err := s.RemoveOrg(f.with(ctx)); err != nil {
 			t.Fatal(err)
 		}
 		if _, _, err := f.admin.GetRepo(f.cfg.Org, "my-app"); err != nil {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	sdk "code.gitea.io/sdk/gitea"
+
+	"github.com/pocketidp/pocketidp/internal/report"
 )
 
 // TriggerPath is the file the trigger commit writes. The Backstage workflow
@@ -58,10 +60,10 @@ func (s *Seeder) Trigger(ctx context.Context) error {
 		if err := s.setActions(c, true); err != nil {
 			return err
 		}
-		s.log.Info("Actions turned on", "repo", full)
+		report.From(ctx).Logger().Info("Actions turned on", "repo", full)
 	}
 	if s.cfg.HumanitecOrg == "" {
-		s.log.Info("Humanitec is skipped: no Backstage build is triggered; Backstage is deployed by the orchestrator, so not in this run")
+		report.From(ctx).Logger().Info("Humanitec is skipped: no Backstage build is triggered; Backstage is deployed by the orchestrator, so not in this run")
 		return nil
 	}
 	branch := r.DefaultBranch
@@ -73,7 +75,7 @@ func (s *Seeder) Trigger(ctx context.Context) error {
 	}
 	for _, cm := range commits {
 		if cm.RepoCommit != nil && strings.Contains(cm.RepoCommit.Message, s.triggerMarker()) {
-			s.log.Info("the trigger commit of this install is already there", "repo", full, "commit", cm.SHA)
+			report.From(ctx).Logger().Info("the trigger commit of this install is already there", "repo", full, "commit", cm.SHA)
 			return s.store.SetValue(KeyTriggerCommit, cm.SHA)
 		}
 	}
@@ -103,6 +105,6 @@ func (s *Seeder) Trigger(ctx context.Context) error {
 	if fr == nil || fr.Commit == nil || fr.Commit.SHA == "" {
 		return fmt.Errorf("commit %s to %s: Gitea answered without a commit", TriggerPath, full)
 	}
-	s.log.Info("committed to start the first Backstage build", "repo", full, "branch", branch, "commit", fr.Commit.SHA)
+	report.From(ctx).Logger().Info("committed to start the first Backstage build", "repo", full, "branch", branch, "commit", fr.Commit.SHA)
 	return s.store.SetValue(KeyTriggerCommit, fr.Commit.SHA)
 }

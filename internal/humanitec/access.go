@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/pocketidp/pocketidp/internal/config"
+	"github.com/pocketidp/pocketidp/internal/report"
 )
 
 // UnreachableError is a check that got no answer from Humanitec (DNS, a
@@ -51,7 +52,7 @@ func unreachable(c *Client, err error) error {
 // user (401 or 403 there: the token is bad) and the org (403 or 404: wrong
 // org, or not a member). A role other than Administrator is refused too,
 // before anything is created.
-func CheckAccess(ctx context.Context, c *Client, r Reporter) error {
+func CheckAccess(ctx context.Context, c *Client) error {
 	var (
 		user           CurrentUser
 		userErr, orgEr error
@@ -85,11 +86,11 @@ func CheckAccess(ctx context.Context, c *Client, r Reporter) error {
 	}
 	switch role := user.Roles["/orgs/"+org]; role {
 	case "administrator":
-		r.log().Info("Humanitec token checked", "user", user.label(), "org", org, "role", role)
+		report.From(ctx).Logger().Info("Humanitec token checked", "user", user.label(), "org", org, "role", role)
 	case "":
 		// Service users do not always list their roles; the first write
 		// tells (403 with the fix) before anything else is made.
-		r.log().Info("Humanitec token checked; its role in the org is not listed", "user", user.label(), "org", org)
+		report.From(ctx).Logger().Info("Humanitec token checked; its role in the org is not listed", "user", user.label(), "org", org)
 	default:
 		return &config.InputError{
 			Msg: fmt.Sprintf("the token's user %s has the role %q in Humanitec org %s; PocketIDP needs Administrator "+

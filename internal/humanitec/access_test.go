@@ -25,7 +25,7 @@ func TestCheckAccessUnreachable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = CheckAccess(context.Background(), c, Reporter{})
+	err = CheckAccess(context.Background(), c)
 	if !IsUnreachable(err) || config.IsInput(err) {
 		t.Fatalf("err = %v, want an UnreachableError that is not bad input", err)
 	}

@@ -23,7 +23,7 @@ func BenchmarkRegistration100ms(b *testing.B) {
 		e := newEnv(b, fake, withInFlight(inFlight))
 		b.StartTimer()
 		start := time.Now()
-		if err := e.reg.RegisterAll(context.Background(), Reporter{}); err != nil {
+		if err := e.reg.RegisterAll(context.Background()); err != nil {
 			b.Fatal(err)
 		}
 		d := time.Since(start)
@@ -54,13 +54,13 @@ func BenchmarkRegistration100ms(b *testing.B) {
 func BenchmarkNoOpRerun100ms(b *testing.B) {
 	fake := humanitectest.New(b, humanitectest.WithLatency(100*time.Millisecond))
 	e := newEnv(b, fake)
-	if err := e.reg.RegisterAll(context.Background(), Reporter{}); err != nil {
+	if err := e.reg.RegisterAll(context.Background()); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
 	for range b.N {
 		fake.ResetCalls()
-		if err := e.reg.RegisterAll(context.Background(), Reporter{}); err != nil {
+		if err := e.reg.RegisterAll(context.Background()); err != nil {
 			b.Fatal(err)
 		}
 		if w := fake.Writes(); len(w) != 0 {

@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -28,6 +27,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pocketidp/pocketidp/internal/report"
 	"github.com/pocketidp/pocketidp/internal/secret"
 )
 
@@ -82,8 +82,6 @@ type Config struct {
 	// MaxInFlight bounds the calls on the wire at once (default 8). 1 makes
 	// every call wait for the one before: the benchmark's baseline.
 	MaxInFlight int
-	// Logger receives a debug line per call; nil discards them.
-	Logger *slog.Logger
 }
 
 // Client calls the classic API for one org.
@@ -94,7 +92,6 @@ type Client struct {
 	hc    *http.Client
 	retry Retry
 	slots chan struct{}
-	log   *slog.Logger
 
 	// sleep waits between attempts; tests replace it to observe the waits.
 	sleep func(ctx context.Context, d time.Duration) error
@@ -133,13 +130,9 @@ func New(cfg Config) (*Client, error) {
 	if n <= 0 {
 		n = 8
 	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	return &Client{
 		base: u, org: cfg.Org, token: cfg.Token, hc: hc, retry: cfg.Retry.withDefaults(),
-		slots: make(chan struct{}, n), log: log, sleep: sleepCtx, jitter: rand.Float64,
+		slots: make(chan struct{}, n), sleep: sleepCtx, jitter: rand.Float64,
 	}, nil
 }
 
@@ -209,7 +202,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		if err != nil {
 			return fmt.Errorf("%w: %w", err, lastErr)
 		}
-		c.log.Debug("humanitec: retrying", "method", method, "path", path, "attempt", attempt, "wait", wait, "err", lastErr)
+		report.From(ctx).Logger().Debug("humanitec: retrying", "method", method, "path", path, "attempt", attempt, "wait", wait, "err", lastErr)
 		if err := c.sleep(ctx, wait); err != nil {
 			return fmt.Errorf("%s %s: %w (last error: %w)", method, path, err, lastErr)
 		}
@@ -244,12 +237,12 @@ func (c *Client) attempt(ctx context.Context, method, u string, body []byte) (in
 	start := time.Now()
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		c.log.Debug("humanitec call", "method", method, "url", u, "err", err, "elapsed", time.Since(start))
+		report.From(ctx).Logger().Debug("humanitec call", "method", method, "url", u, "err", err, "elapsed", time.Since(start))
 		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	c.log.Debug("humanitec call", "method", method, "url", u, "status", resp.StatusCode, "elapsed", time.Since(start))
+	report.From(ctx).Logger().Debug("humanitec call", "method", method, "url", u, "status", resp.StatusCode, "elapsed", time.Since(start))
 	if err != nil {
 		return 0, nil, nil, err
 	}

@@ -25,7 +25,7 @@ func startDeploy(ctx context.Context, c *Client, app, comment string) (Deploy, e
 func registerApps(t *testing.T, e *env) {
 	t.Helper()
 	for _, g := range []Group{GroupEnvType, GroupApps} {
-		if err := e.reg.Ensure(context.Background(), g, e.reporter()); err != nil {
+		if err := e.reg.Ensure(context.Background(), g); err != nil {
 			t.Fatal(err)
 		}
 	}

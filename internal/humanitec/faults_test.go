@@ -54,7 +54,7 @@ func TestCheckStopsBeforeAnythingIsCreated(t *testing.T) {
 				tc.setup(fake)
 			}
 			e := newEnv(t, fake, tc.opts...)
-			err := e.reg.RegisterAll(context.Background(), e.reporter())
+			err := e.reg.RegisterAll(context.Background())
 			var ie *config.InputError
 			if !errors.As(err, &ie) {
 				t.Fatalf("err = %v (%T), want *config.InputError", err, err)
@@ -81,7 +81,7 @@ func TestForbiddenWriteNamesTheFix(t *testing.T) {
 	fake := humanitectest.New(t)
 	e := newEnv(t, fake)
 	fake.Inject(humanitectest.Fault{Method: http.MethodPost, Path: "/orgs/fake-org/apps", Status: http.StatusForbidden, Times: -1})
-	err := e.reg.RegisterAll(context.Background(), e.reporter())
+	err := e.reg.RegisterAll(context.Background())
 	if StatusOf(err) != http.StatusForbidden {
 		t.Fatalf("err = %v, want a 403", err)
 	}
@@ -160,7 +160,7 @@ func TestForeignObjectsAreNeverAdopted(t *testing.T) {
 			tc.setup(fake)
 			before := fake.Objects(humanitectest.DefaultOrg)
 			e := newEnv(t, fake)
-			err := e.reg.RegisterAll(context.Background(), e.reporter())
+			err := e.reg.RegisterAll(context.Background())
 			var ce *ConflictError
 			if !errors.As(err, &ce) {
 				t.Fatalf("err = %v, want a *ConflictError", err)
@@ -194,7 +194,7 @@ func TestRateLimitStormGivesUpAfterBoundedRetries(t *testing.T) {
 	fake := humanitectest.New(t)
 	e := newEnv(t, fake)
 	fake.Inject(humanitectest.Fault{Status: http.StatusTooManyRequests, RetryAfter: "2", Times: -1})
-	err := e.reg.Check(context.Background(), e.reporter())
+	err := e.reg.Check(context.Background())
 	if StatusOf(err) != http.StatusTooManyRequests || !strings.Contains(err.Error(), "gave up after 6 attempts") {
 		t.Fatalf("err = %v, want a 429 after 6 attempts", err)
 	}
@@ -223,7 +223,7 @@ func TestRetryAfterLongerThanAllowedEndsTheRetries(t *testing.T) {
 	fake := humanitectest.New(t)
 	e := newEnv(t, fake)
 	fake.Inject(humanitectest.Fault{Path: "/current-user", Status: http.StatusTooManyRequests, RetryAfter: "3600", Times: -1})
-	err := e.reg.Check(context.Background(), e.reporter())
+	err := e.reg.Check(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "asked to wait 1h0m0s") {
 		t.Fatalf("err = %v", err)
 	}
@@ -237,7 +237,7 @@ func TestServerErrorsThenSuccess(t *testing.T) {
 	e := newEnv(t, fake)
 	fake.Inject(humanitectest.Fault{Method: http.MethodPost, Path: "/orgs/fake-org/env-types", Status: 500, Times: 2})
 	fake.Inject(humanitectest.Fault{Method: http.MethodPost, Path: "/orgs/fake-org/env-types", Status: 503, Times: 1})
-	if err := e.reg.RegisterAll(context.Background(), e.reporter()); err != nil {
+	if err := e.reg.RegisterAll(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if got := withoutKeys(fake.Objects(humanitectest.DefaultOrg)); !slices.Equal(got, registered()) {
@@ -258,7 +258,7 @@ func TestConnectionReset(t *testing.T) {
 		fake := humanitectest.New(t)
 		e := newEnv(t, fake)
 		fake.Inject(humanitectest.Fault{Method: http.MethodPost, Path: "/orgs/fake-org/agents", Reset: true, Times: 2})
-		if err := e.reg.RegisterAll(context.Background(), e.reporter()); err != nil {
+		if err := e.reg.RegisterAll(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		if !e.store.HasObject(KindAgent, AgentID(testInstall)) {
@@ -272,7 +272,7 @@ func TestConnectionReset(t *testing.T) {
 		fake := humanitectest.New(t)
 		e := newEnv(t, fake)
 		fake.Inject(humanitectest.Fault{Method: http.MethodPost, Path: "/orgs/fake-org/apps", ResetAfter: true})
-		if err := e.reg.RegisterAll(context.Background(), e.reporter()); err != nil {
+		if err := e.reg.RegisterAll(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		if got := withoutKeys(fake.Objects(humanitectest.DefaultOrg)); !slices.Equal(got, registered()) {
@@ -295,7 +295,7 @@ func TestConnectionReset(t *testing.T) {
 		fake := humanitectest.New(t)
 		e := newEnv(t, fake)
 		fake.Inject(humanitectest.Fault{Path: "/current-user", Reset: true, Times: -1})
-		err := e.reg.Check(context.Background(), e.reporter())
+		err := e.reg.Check(context.Background())
 		var ne *NetError
 		if !errors.As(err, &ne) || !strings.Contains(err.Error(), "gave up after 6 attempts") {
 			t.Fatalf("err = %v, want a NetError after 6 attempts", err)
@@ -312,7 +312,7 @@ func TestContextDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	err := e.reg.Check(ctx, e.reporter())
+	err := e.reg.Check(ctx)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want the deadline", err)
 	}

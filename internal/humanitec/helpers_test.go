@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"log/slog"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -115,8 +114,7 @@ func (e *env) open(opts ...envOpt) {
 	}
 	e.t.Cleanup(func() { st.Close() })
 	e.store = st
-	cc := Config{BaseURL: e.fake.URL, Org: humanitectest.DefaultOrg, Token: testToken,
-		Logger: slog.New(slog.DiscardHandler)}
+	cc := Config{BaseURL: e.fake.URL, Org: humanitectest.DefaultOrg, Token: testToken}
 	rc := RegistrarConfig{InstallID: testInstall, Token: testToken, Ledger: st,
 		Cluster:      func(context.Context) (ClusterData, error) { return testCluster(), nil },
 		AgentKeyPath: filepath.Join(e.dir, AgentKeyFile), Poll: 5 * time.Millisecond}
@@ -146,8 +144,6 @@ func (e *env) objects() []string {
 	}
 	return out
 }
-
-func (e *env) reporter() Reporter { return Reporter{Log: slog.New(slog.DiscardHandler)} }
 
 // registered is everything a full registration of testInstall makes, as
 // the fake lists it (agent key fingerprints left out).

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/pocketidp/pocketidp/internal/report"
 	"github.com/pocketidp/pocketidp/internal/secret"
 )
 
@@ -36,26 +37,6 @@ const (
 // Groups lists every group in registration order.
 var Groups = []Group{GroupEnvType, GroupApps, GroupValues, GroupAgent, GroupDefinitions}
 
-// Reporter is where an operation reports: its log and its progress (k of n
-// objects). Both may be nil.
-type Reporter struct {
-	Log      *slog.Logger
-	Progress func(current, total int, msg string)
-}
-
-func (r Reporter) log() *slog.Logger {
-	if r.Log == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return r.Log
-}
-
-func (r Reporter) progress(cur, total int, msg string) {
-	if r.Progress != nil {
-		r.Progress(cur, total, msg)
-	}
-}
-
 // TeardownOptions are the choices of `down`.
 type TeardownOptions struct {
 	// IncludeTutorialObjects also removes what PocketIDP did not create but
@@ -75,16 +56,16 @@ type TeardownOptions struct {
 type Orchestrator interface {
 	// Check verifies the credentials and the org with reads, before
 	// anything is created. Bad input is a *config.InputError naming the fix.
-	Check(ctx context.Context, r Reporter) error
+	Check(ctx context.Context) error
 	// Pending describes what Ensure(g) would change; empty means the
 	// group's objects exist as wanted. It writes nothing.
 	Pending(ctx context.Context, g Group) ([]string, error)
 	// Ensure creates or updates the group's objects and records each one
 	// it creates.
-	Ensure(ctx context.Context, g Group, r Reporter) error
+	Ensure(ctx context.Context, g Group) error
 	// Remove deletes the group's objects this install created. Gone
 	// counts as removed.
-	Remove(ctx context.Context, g Group, opts TeardownOptions, r Reporter) error
+	Remove(ctx context.Context, g Group, opts TeardownOptions) error
 	// Inventory lists what exists: this install's objects and, apart,
 	// those it did not create.
 	Inventory(ctx context.Context) (Inventory, error)
@@ -212,7 +193,7 @@ func (g *Registrar) spec(ctx context.Context, withCluster, withKey bool) (Spec, 
 }
 
 // Check verifies token and org: CheckAccess, with this install's client.
-func (g *Registrar) Check(ctx context.Context, r Reporter) error { return CheckAccess(ctx, g.c, r) }
+func (g *Registrar) Check(ctx context.Context) error { return CheckAccess(ctx, g.c) }
 
 func (u CurrentUser) label() string {
 	if u.Name != "" && u.Name != u.ID {
@@ -275,27 +256,27 @@ func (g *Registrar) Pending(ctx context.Context, grp Group) ([]string, error) {
 // Ensure implements Orchestrator: plan, then apply the changes at once
 // (bounded). Every change that succeeds is recorded even when another
 // fails, so a re-run resumes where this one stopped.
-func (g *Registrar) Ensure(ctx context.Context, grp Group, r Reporter) error {
+func (g *Registrar) Ensure(ctx context.Context, grp Group) error {
 	changes, err := g.plan(ctx, grp)
 	if err != nil {
 		return err
 	}
 	if len(changes) == 0 {
-		r.log().Debug("humanitec: nothing to change", "group", string(grp))
+		report.From(ctx).Logger().Debug("humanitec: nothing to change", "group", string(grp))
 		return nil
 	}
 	var (
 		mu   sync.Mutex
 		done int
 	)
-	r.progress(0, len(changes), changes[0].desc)
+	report.From(ctx).Step(0, len(changes), changes[0].desc)
 	errs := forEach(ctx, g.limit, changes, func(ctx context.Context, c change) error {
-		if err := c.apply(ctx, r.log()); err != nil {
+		if err := c.apply(ctx, report.From(ctx).Logger()); err != nil {
 			return err
 		}
 		mu.Lock()
 		done++
-		r.progress(done, len(changes), c.desc)
+		report.From(ctx).Step(done, len(changes), c.desc)
 		mu.Unlock()
 		return nil
 	})
@@ -307,13 +288,13 @@ func (g *Registrar) Ensure(ctx context.Context, grp Group, r Reporter) error {
 // first, then the apps (then their values) beside the agent (then the
 // definitions). The engine runs the same groups as steps; this is for the
 // package's tests and benchmark.
-func (g *Registrar) RegisterAll(ctx context.Context, r Reporter) error {
-	if err := g.Check(ctx, r); err != nil {
+func (g *Registrar) RegisterAll(ctx context.Context) error {
+	if err := g.Check(ctx); err != nil {
 		return err
 	}
 	envType, agent := newOutcome(), newOutcome()
 	eg, ctx := errgroup.WithContext(ctx)
-	eg.Go(func() error { return envType.set(g.Ensure(ctx, GroupEnvType, r)) })
+	eg.Go(func() error { return envType.set(g.Ensure(ctx, GroupEnvType)) })
 	eg.Go(func() error {
 		// As in the engine: after the env type, so that teardown (the
 		// reverse) removes the env type last.
@@ -321,16 +302,16 @@ func (g *Registrar) RegisterAll(ctx context.Context, r Reporter) error {
 			agent.set(errSkipped)
 			return nil // the env type's error is the one returned
 		}
-		return agent.set(g.Ensure(ctx, GroupAgent, r))
+		return agent.set(g.Ensure(ctx, GroupAgent))
 	})
 	eg.Go(func() error {
 		if envType.wait() != nil {
 			return nil // returned by its own goroutine
 		}
-		if err := g.Ensure(ctx, GroupApps, r); err != nil {
+		if err := g.Ensure(ctx, GroupApps); err != nil {
 			return err
 		}
-		return g.Ensure(ctx, GroupValues, r)
+		return g.Ensure(ctx, GroupValues)
 	})
 	eg.Go(func() error {
 		// The definitions need the env type (their criteria) and name the
@@ -338,7 +319,7 @@ func (g *Registrar) RegisterAll(ctx context.Context, r Reporter) error {
 		if envType.wait() != nil || agent.wait() != nil {
 			return nil
 		}
-		return g.Ensure(ctx, GroupDefinitions, r)
+		return g.Ensure(ctx, GroupDefinitions)
 	})
 	return eg.Wait()
 }

@@ -19,7 +19,7 @@ func TestRegisterAllCreatesEverythingAndReadsBack(t *testing.T) {
 	fake := humanitectest.New(t)
 	e := newEnv(t, fake)
 	ctx := context.Background()
-	if err := e.reg.RegisterAll(ctx, e.reporter()); err != nil {
+	if err := e.reg.RegisterAll(ctx); err != nil {
 		t.Fatal(err)
 	}
 
@@ -130,7 +130,7 @@ func TestSecondRunMakesNoWrites(t *testing.T) {
 	fake := humanitectest.New(t)
 	e := newEnv(t, fake)
 	ctx := context.Background()
-	if err := e.reg.RegisterAll(ctx, e.reporter()); err != nil {
+	if err := e.reg.RegisterAll(ctx); err != nil {
 		t.Fatal(err)
 	}
 	fake.ResetCalls()
@@ -141,7 +141,7 @@ func TestSecondRunMakesNoWrites(t *testing.T) {
 			t.Errorf("Pending(%s) = %q, %v; want nothing", g, p, err)
 		}
 	}
-	if err := e.reg.RegisterAll(ctx, e.reporter()); err != nil {
+	if err := e.reg.RegisterAll(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if w := fake.Writes(); len(w) != 0 {
@@ -156,7 +156,7 @@ func TestChangedInputsAreUpdated(t *testing.T) {
 	fake := humanitectest.New(t)
 	e := newEnv(t, fake)
 	ctx := context.Background()
-	if err := e.reg.RegisterAll(ctx, e.reporter()); err != nil {
+	if err := e.reg.RegisterAll(ctx); err != nil {
 		t.Fatal(err)
 	}
 	// A new token and a new cluster CA: the secret value and the
@@ -171,7 +171,7 @@ func TestChangedInputsAreUpdated(t *testing.T) {
 		c.Token, r.Token = secret.New(newTok), secret.New(newTok)
 		r.Cluster = func(context.Context) (ClusterData, error) { return cd, nil }
 	})
-	if err := e.reg.RegisterAll(ctx, e.reporter()); err != nil {
+	if err := e.reg.RegisterAll(ctx); err != nil {
 		t.Fatal(err)
 	}
 	var writes []string
@@ -197,7 +197,7 @@ func TestChangedInputsAreUpdated(t *testing.T) {
 func TestInterruptedRunResumesWithoutDuplicates(t *testing.T) {
 	// Count the creates of a full run first.
 	full := humanitectest.New(t)
-	if err := newEnv(t, full).reg.RegisterAll(context.Background(), Reporter{}); err != nil {
+	if err := newEnv(t, full).reg.RegisterAll(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	n := len(full.Writes())
@@ -219,7 +219,7 @@ func TestInterruptedRunResumesWithoutDuplicates(t *testing.T) {
 					cancel()
 				}
 			})
-			err := e.reg.RegisterAll(ctx, e.reporter())
+			err := e.reg.RegisterAll(ctx)
 			// The answer to the cut write races the cancel in net/http's
 			// transport, which may take either; when it takes the answer
 			// of the last write, the run did finish.
@@ -229,7 +229,7 @@ func TestInterruptedRunResumesWithoutDuplicates(t *testing.T) {
 			}
 
 			e.open()
-			if err := e.reg.RegisterAll(context.Background(), e.reporter()); err != nil {
+			if err := e.reg.RegisterAll(context.Background()); err != nil {
 				t.Fatalf("resumed run: %v", err)
 			}
 			if got := withoutKeys(fake.Objects(humanitectest.DefaultOrg)); !slices.Equal(got, registered()) {
@@ -260,7 +260,7 @@ func TestInterruptedRunResumesWithoutDuplicates(t *testing.T) {
 			}
 			fake.ResetCalls()
 			e.open()
-			if err := e.reg.RegisterAll(context.Background(), e.reporter()); err != nil {
+			if err := e.reg.RegisterAll(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 			if w := fake.Writes(); len(w) != 0 {
@@ -274,7 +274,7 @@ func TestEnvTypeOfSomeoneElseIsUsedNotRecorded(t *testing.T) {
 	fake := humanitectest.New(t)
 	fake.SeedEnvType(humanitectest.DefaultOrg, EnvTypeID)
 	e := newEnv(t, fake)
-	if err := e.reg.RegisterAll(context.Background(), e.reporter()); err != nil {
+	if err := e.reg.RegisterAll(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if e.store.HasObject(KindEnvType, EnvTypeID) {

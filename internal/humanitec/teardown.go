@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/pocketidp/pocketidp/internal/report"
 )
 
 // Teardown takes back, in a safe order, what this install registered:
@@ -17,9 +19,9 @@ import (
 // runs the same groups as the Undo of its steps; Remove(GroupDefinitions)
 // itself takes the apps first, so the order holds there too although the
 // apps step does not wait for the definitions on the way up.
-func (g *Registrar) Teardown(ctx context.Context, opts TeardownOptions, r Reporter) error {
+func (g *Registrar) Teardown(ctx context.Context, opts TeardownOptions) error {
 	for _, grp := range []Group{GroupValues, GroupApps, GroupDefinitions, GroupAgent, GroupEnvType} {
-		if err := g.Remove(ctx, grp, opts, r); err != nil {
+		if err := g.Remove(ctx, grp, opts); err != nil {
 			return err
 		}
 	}
@@ -29,25 +31,25 @@ func (g *Registrar) Teardown(ctx context.Context, opts TeardownOptions, r Report
 // Remove implements Orchestrator. Only objects that are this install's
 // (listed in the state, or carrying its names and marker) are deleted; a
 // 404 counts as gone.
-func (g *Registrar) Remove(ctx context.Context, grp Group, opts TeardownOptions, r Reporter) error {
+func (g *Registrar) Remove(ctx context.Context, grp Group, opts TeardownOptions) error {
 	switch grp {
 	case GroupValues:
 		return g.removeValues()
 	case GroupApps:
-		return g.removeApps(ctx, r)
+		return g.removeApps(ctx)
 	case GroupDefinitions:
 		// Deleting an app tears down its deployments through the
 		// definitions (namespace, cluster, agent): they go after the apps.
-		if err := g.removeApps(ctx, Reporter{Log: r.Log}); err != nil {
+		if err := g.removeApps(report.With(ctx, report.From(ctx).Quiet())); err != nil {
 			return err
 		}
-		return g.removeDefinitions(ctx, r)
+		return g.removeDefinitions(ctx)
 	case GroupAgent:
-		return g.removeAgent(ctx, r)
+		return g.removeAgent(ctx)
 	case GroupEnvType:
-		return g.removeEnvType(ctx, opts, r)
+		return g.removeEnvType(ctx, opts)
 	case GroupForeign:
-		return g.removeForeign(ctx, opts.Foreign, r)
+		return g.removeForeign(ctx, opts.Foreign)
 	}
 	return fmt.Errorf("humanitec: unknown group %q", grp)
 }
@@ -67,7 +69,7 @@ func (g *Registrar) removeValues() error {
 	return nil
 }
 
-func (g *Registrar) removeApps(ctx context.Context, r Reporter) error {
+func (g *Registrar) removeApps(ctx context.Context) error {
 	apps := NewSpec(SpecInput{InstallID: g.id}).Apps
 	var done int
 	var mu sync.Mutex
@@ -75,7 +77,7 @@ func (g *Registrar) removeApps(ctx context.Context, r Reporter) error {
 		defer func() {
 			mu.Lock()
 			done++
-			r.progress(done, len(apps), "app "+want.ID)
+			report.From(ctx).Step(done, len(apps), "app "+want.ID)
 			mu.Unlock()
 		}()
 		got, err := g.c.App(ctx, want.ID)
@@ -86,13 +88,13 @@ func (g *Registrar) removeApps(ctx context.Context, r Reporter) error {
 			return fmt.Errorf("read app %s: %w", want.ID, err)
 		}
 		if !g.ours(KindApp, got.ID, got.Name, want.Name) {
-			r.log().Warn("app not created by this install: kept", "app", got.ID, "name", got.Name)
+			report.From(ctx).Logger().Warn("app not created by this install: kept", "app", got.ID, "name", got.Name)
 			return nil
 		}
 		if err := g.deleteApp(ctx, got); err != nil {
 			return err
 		}
-		r.log().Info("deleted app", "app", want.ID)
+		report.From(ctx).Logger().Info("deleted app", "app", want.ID)
 		return g.forgetApp(want)
 	})
 }
@@ -115,7 +117,7 @@ func (g *Registrar) forgetApp(want AppCreate) error {
 	return g.forget(KindApp, want.ID)
 }
 
-func (g *Registrar) removeDefinitions(ctx context.Context, r Reporter) error {
+func (g *Registrar) removeDefinitions(ctx context.Context) error {
 	ids := DefinitionIDs(g.id)
 	var done int
 	var mu sync.Mutex
@@ -123,7 +125,7 @@ func (g *Registrar) removeDefinitions(ctx context.Context, r Reporter) error {
 		defer func() {
 			mu.Lock()
 			done++
-			r.progress(done, len(ids), "resource definition "+id)
+			report.From(ctx).Step(done, len(ids), "resource definition "+id)
 			mu.Unlock()
 		}()
 		got, err := g.c.Definition(ctx, id)
@@ -134,13 +136,13 @@ func (g *Registrar) removeDefinitions(ctx context.Context, r Reporter) error {
 			return fmt.Errorf("read resource definition %s: %w", id, err)
 		}
 		if !g.ours(KindDefinition, id, got.Name, id) {
-			r.log().Warn("resource definition not created by this install: kept", "definition", id, "name", got.Name)
+			report.From(ctx).Logger().Warn("resource definition not created by this install: kept", "definition", id, "name", got.Name)
 			return nil
 		}
 		if err := g.deleteDefinition(ctx, got); err != nil {
 			return err
 		}
-		r.log().Info("deleted resource definition", "definition", id)
+		report.From(ctx).Logger().Info("deleted resource definition", "definition", id)
 		return g.forgetDefinition(id)
 	})
 }
@@ -170,7 +172,7 @@ func (g *Registrar) forgetDefinition(id string) error {
 	return g.forget(KindDefinition, id)
 }
 
-func (g *Registrar) removeAgent(ctx context.Context, r Reporter) error {
+func (g *Registrar) removeAgent(ctx context.Context) error {
 	id := AgentID(g.id)
 	got, err := g.findAgent(ctx, id)
 	if err != nil {
@@ -180,24 +182,24 @@ func (g *Registrar) removeAgent(ctx context.Context, r Reporter) error {
 		return g.forget(KindAgent, id)
 	}
 	if !g.ours(KindAgent, id, got.Description, Marker(g.id)) {
-		r.log().Warn("agent not created by this install: kept", "agent", id, "description", got.Description)
+		report.From(ctx).Logger().Warn("agent not created by this install: kept", "agent", id, "description", got.Description)
 		return nil
 	}
 	if err := g.c.DeleteAgent(ctx, id); err != nil && !IsNotFound(err) {
 		return fmt.Errorf("delete agent %s: %w", id, err)
 	}
-	r.log().Info("deleted agent", "agent", id)
+	report.From(ctx).Logger().Info("deleted agent", "agent", id)
 	return g.forget(KindAgent, id)
 }
 
-func (g *Registrar) removeEnvType(ctx context.Context, opts TeardownOptions, r Reporter) error {
+func (g *Registrar) removeEnvType(ctx context.Context, opts TeardownOptions) error {
 	if opts.IncludeTutorialObjects {
-		if err := g.RemoveForeign(ctx, r); err != nil {
+		if err := g.RemoveForeign(ctx); err != nil {
 			return err
 		}
 	}
 	if !g.ledger.HasObject(KindEnvType, EnvTypeID) {
-		r.log().Info("env type was not created by this install: kept (it is shared)", "env_type", EnvTypeID)
+		report.From(ctx).Logger().Info("env type was not created by this install: kept (it is shared)", "env_type", EnvTypeID)
 		return nil
 	}
 	apps, err := g.c.Apps(ctx)
@@ -205,19 +207,19 @@ func (g *Registrar) removeEnvType(ctx context.Context, opts TeardownOptions, r R
 		return fmt.Errorf("list apps using env type %s: %w", EnvTypeID, err)
 	}
 	if users := envTypeUsers(apps); len(users) > 0 {
-		r.log().Warn("env type kept: still used by apps "+strings.Join(users, ", "), "env_type", EnvTypeID)
+		report.From(ctx).Logger().Warn("env type kept: still used by apps "+strings.Join(users, ", "), "env_type", EnvTypeID)
 		return nil
 	}
 	err = g.c.DeleteEnvType(ctx, EnvTypeID)
 	switch {
 	case IsConflict(err):
 		// Someone deployed to it between our look and the delete.
-		r.log().Warn("env type kept: still used by apps "+strings.Join(usersOf(err), ", "), "env_type", EnvTypeID)
+		report.From(ctx).Logger().Warn("env type kept: still used by apps "+strings.Join(usersOf(err), ", "), "env_type", EnvTypeID)
 		return nil
 	case err != nil && !IsNotFound(err):
 		return fmt.Errorf("delete env type %s: %w", EnvTypeID, err)
 	}
-	r.log().Info("deleted env type", "env_type", EnvTypeID)
+	report.From(ctx).Logger().Info("deleted env type", "env_type", EnvTypeID)
 	return g.forget(KindEnvType, EnvTypeID)
 }
 
@@ -326,7 +328,7 @@ func (g *Registrar) Inventory(ctx context.Context) (Inventory, error) {
 
 // RemoveForeign deletes everything Inventory lists as foreign. It is only
 // ever called on the user's explicit request (--include-tutorial-objects).
-func (g *Registrar) RemoveForeign(ctx context.Context, r Reporter) error {
+func (g *Registrar) RemoveForeign(ctx context.Context) error {
 	inv, err := g.Inventory(ctx)
 	if err != nil {
 		return err
@@ -335,13 +337,13 @@ func (g *Registrar) RemoveForeign(ctx context.Context, r Reporter) error {
 	for _, f := range inv.Foreign {
 		keys = append(keys, f.Key())
 	}
-	return g.removeForeign(ctx, keys, r)
+	return g.removeForeign(ctx, keys)
 }
 
 // removeForeign deletes the objects PocketIDP did not create that keys
 // name (Ref.Key), each alone: apps first (they hold the env type), then
 // definitions, then classes. Gone counts as removed.
-func (g *Registrar) removeForeign(ctx context.Context, keys []string, r Reporter) error {
+func (g *Registrar) removeForeign(ctx context.Context, keys []string) error {
 	byKind := map[string][]Ref{}
 	for _, k := range keys {
 		kind, id, ok := strings.Cut(k, " ")
@@ -361,7 +363,7 @@ func (g *Registrar) removeForeign(ctx context.Context, keys []string, r Reporter
 		if err := g.deleteApp(ctx, a); err != nil {
 			return err
 		}
-		r.log().Info("deleted app PocketIDP did not create, as asked", "app", f.ID)
+		report.From(ctx).Logger().Info("deleted app PocketIDP did not create, as asked", "app", f.ID)
 		return nil
 	}); err != nil {
 		return err
@@ -377,7 +379,7 @@ func (g *Registrar) removeForeign(ctx context.Context, keys []string, r Reporter
 		if err := g.deleteDefinition(ctx, d); err != nil {
 			return err
 		}
-		r.log().Info("deleted resource definition PocketIDP did not create, as asked", "definition", f.ID)
+		report.From(ctx).Logger().Info("deleted resource definition PocketIDP did not create, as asked", "definition", f.ID)
 		return nil
 	}); err != nil {
 		return err
@@ -387,7 +389,7 @@ func (g *Registrar) removeForeign(ctx context.Context, keys []string, r Reporter
 		if err := g.c.DeleteClass(ctx, typ, id); err != nil && !IsNotFound(err) {
 			return fmt.Errorf("delete resource class %s: %w", f.ID, err)
 		}
-		r.log().Info("deleted resource class PocketIDP did not create, as asked", "class", f.ID)
+		report.From(ctx).Logger().Info("deleted resource class PocketIDP did not create, as asked", "class", f.ID)
 		return nil
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/pocketidp/pocketidp/internal/humanitec/humanitectest"
+	"github.com/pocketidp/pocketidp/internal/report"
 )
 
 // seedCourse puts in place what the course makes besides PocketIDP: an app
@@ -95,13 +96,13 @@ func TestTeardownRemovesExactlyOursInOrder(t *testing.T) {
 	fake := humanitectest.New(t)
 	e := newEnv(t, fake)
 	ctx := context.Background()
-	if err := e.reg.RegisterAll(ctx, e.reporter()); err != nil {
+	if err := e.reg.RegisterAll(ctx); err != nil {
 		t.Fatal(err)
 	}
 	seedCourse(fake)
 	fake.ResetCalls()
 	var logs bytes.Buffer
-	r := Reporter{Log: slog.New(slog.NewTextHandler(&logs, nil))}
+	logged := report.With(ctx, report.Reporter{Log: slog.New(slog.NewTextHandler(&logs, nil))})
 
 	inv, err := e.reg.Inventory(ctx)
 	if err != nil {
@@ -120,7 +121,7 @@ func TestTeardownRemovesExactlyOursInOrder(t *testing.T) {
 	}
 
 	e.open()
-	if err := e.reg.Teardown(ctx, TeardownOptions{}, r); err != nil {
+	if err := e.reg.Teardown(logged, TeardownOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	// Exactly the course's objects are left, and the env type: this install
@@ -148,7 +149,7 @@ func TestTeardownRemovesExactlyOursInOrder(t *testing.T) {
 	// A second teardown finds nothing of ours and writes nothing.
 	fake.ResetCalls()
 	e.open()
-	if err := e.reg.Teardown(ctx, TeardownOptions{}, r); err != nil {
+	if err := e.reg.Teardown(logged, TeardownOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if w := fake.Writes(); len(w) != 0 {
@@ -160,12 +161,12 @@ func TestTeardownWithTutorialObjects(t *testing.T) {
 	fake := humanitectest.New(t)
 	e := newEnv(t, fake)
 	ctx := context.Background()
-	if err := e.reg.RegisterAll(ctx, e.reporter()); err != nil {
+	if err := e.reg.RegisterAll(ctx); err != nil {
 		t.Fatal(err)
 	}
 	seedCourse(fake)
 	fake.ResetCalls()
-	if err := e.reg.Teardown(ctx, TeardownOptions{IncludeTutorialObjects: true}, e.reporter()); err != nil {
+	if err := e.reg.Teardown(ctx, TeardownOptions{IncludeTutorialObjects: true}); err != nil {
 		t.Fatal(err)
 	}
 	got := withoutKeys(fake.Objects(humanitectest.DefaultOrg))
@@ -206,10 +207,10 @@ func TestTeardownKeepsAnEnvTypeItDidNotCreate(t *testing.T) {
 	fake.SeedEnvType(humanitectest.DefaultOrg, EnvTypeID)
 	e := newEnv(t, fake)
 	ctx := context.Background()
-	if err := e.reg.RegisterAll(ctx, e.reporter()); err != nil {
+	if err := e.reg.RegisterAll(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.reg.Teardown(ctx, TeardownOptions{}, e.reporter()); err != nil {
+	if err := e.reg.Teardown(ctx, TeardownOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if got := withoutKeys(fake.Objects(humanitectest.DefaultOrg)); !slices.Equal(got, []string{"env-type/5min-local"}) {
@@ -221,7 +222,7 @@ func TestTeardownAfterObjectsWereDeletedByHand(t *testing.T) {
 	fake := humanitectest.New(t)
 	e := newEnv(t, fake)
 	ctx := context.Background()
-	if err := e.reg.RegisterAll(ctx, e.reporter()); err != nil {
+	if err := e.reg.RegisterAll(ctx); err != nil {
 		t.Fatal(err)
 	}
 	// Someone removed an app and a definition in the UI: 404 is gone.
@@ -232,7 +233,7 @@ func TestTeardownAfterObjectsWereDeletedByHand(t *testing.T) {
 	if err := c.DeleteDefinition(ctx, Prefix(testInstall)+DefPostgres); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.reg.Teardown(ctx, TeardownOptions{}, e.reporter()); err != nil {
+	if err := e.reg.Teardown(ctx, TeardownOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if got := withoutKeys(fake.Objects(humanitectest.DefaultOrg)); len(got) != 0 {
@@ -250,7 +251,7 @@ func TestTeardownOfAnInstallThatLostItsState(t *testing.T) {
 	fake := humanitectest.New(t)
 	e := newEnv(t, fake)
 	ctx := context.Background()
-	if err := e.reg.RegisterAll(ctx, e.reporter()); err != nil {
+	if err := e.reg.RegisterAll(ctx); err != nil {
 		t.Fatal(err)
 	}
 	for _, o := range e.store.Snapshot().Objects {
@@ -260,7 +261,7 @@ func TestTeardownOfAnInstallThatLostItsState(t *testing.T) {
 			}
 		}
 	}
-	if err := e.reg.Teardown(ctx, TeardownOptions{}, e.reporter()); err != nil {
+	if err := e.reg.Teardown(ctx, TeardownOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if got := withoutKeys(fake.Objects(humanitectest.DefaultOrg)); len(got) != 0 {

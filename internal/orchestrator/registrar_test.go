@@ -66,7 +66,7 @@ func TestRegistrarRunsAgainstTheOrchestrator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := reg.RegisterAll(ctx, humanitec.Reporter{}); err != nil {
+	if err := reg.RegisterAll(ctx); err != nil {
 		t.Fatal(err)
 	}
 	for _, g := range humanitec.Groups {
@@ -84,7 +84,7 @@ func TestRegistrarRunsAgainstTheOrchestrator(t *testing.T) {
 	order := slices.Clone(humanitec.Groups)
 	slices.Reverse(order)
 	for _, g := range order {
-		if err := reg.Remove(ctx, g, humanitec.TeardownOptions{}, humanitec.Reporter{}); err != nil {
+		if err := reg.Remove(ctx, g, humanitec.TeardownOptions{}); err != nil {
 			t.Fatalf("remove %s: %v", g, err)
 		}
 	}
