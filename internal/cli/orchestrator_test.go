@@ -24,7 +24,10 @@ import (
 
 // runIn runs the CLI with the given state dir and context.
 func runIn(ctx context.Context, stateDir string, env map[string]string, args ...string) result {
-	args = append(args, "--state-dir", stateDir, "--log-file", filepath.Join(stateDir, "debug.log"))
+	// Each command takes only its own flags: env and graph read the state.
+	if len(args) > 0 && (args[0] == "env" || args[0] == "graph") {
+		args = append(args, "--state-dir", stateDir)
+	}
 	var out, errb bytes.Buffer
 	code := Run(ctx, Env{Args: args, Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
 		Getenv: func(k string) string { return env[k] }})
