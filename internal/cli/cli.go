@@ -235,6 +235,9 @@ setup wizard and then runs "up".`,
 	env, graph := a.envCommand(), a.graphCommand()
 	for _, c := range []*cobra.Command{env, graph} {
 		c.Flags().StringVar(&a.flags.stateDir, "state-dir", "", "folder of the install's state (default: the user config dir)")
+		// Hidden until up installs the local orchestrator: before that no
+		// install has one for them to read.
+		c.Hidden = true
 	}
 	root.AddCommand(up, down, status, doctor, version, env, graph, a.orchestratorCommand())
 	for _, c := range root.Commands() {
