@@ -114,7 +114,7 @@ recipe_kubeproxy() {
   cp "$tools/usr/bin/busybox" "$dir/bin/"
   for a in sh grep wc ls cat basename ln rm mkdir; do ln -sf busybox "$dir/bin/$a"; done
   copy_with_libs "$tools" "$dir" /usr/sbin/xtables-nft-multi /usr/sbin/xtables-legacy-multi
-  cp -a "$tools/usr/lib/x86_64-linux-gnu/xtables" "$dir/usr/lib/x86_64-linux-gnu/"
+  mkdir -p "$dir/usr/lib/x86_64-linux-gnu" && cp -a "$tools/usr/lib/x86_64-linux-gnu/xtables" "$dir/usr/lib/x86_64-linux-gnu/"
   # shellcheck disable=SC2046
   copy_with_libs "$tools" "$dir" $(cd "$tools" && ls usr/lib/x86_64-linux-gnu/xtables/*.so | sed 's#^#/#')
   cat >"$dir/usr/sbin/iptables-wrapper" <<'WRAP'
