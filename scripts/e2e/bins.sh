@@ -5,7 +5,7 @@
 # runs these; the e2e packs them into images (images.sh).
 #
 # Usage: scripts/e2e/bins.sh [name...]   (default: all)
-#        names: kube coredns pause registry runner traefik
+#        names: kube coredns pause registry runner localpath traefik
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -22,6 +22,9 @@ COREDNS_VERSION=v1.14.6
 TRAEFIK_VERSION=v3.7.11
 REGISTRY_VERSION=v3.0.0
 RUNNER_VERSION=v1.0.8
+# kind v0.33.0 ships local-path-provisioner as its default StorageClass; the
+# proxy serves v0.0.33 (not the v0.0.34 kind builds from).
+LOCALPATH_VERSION=v0.0.33
 
 say() { echo "bins: $*" >&2; }
 
@@ -103,6 +106,18 @@ build_runner() {
   mv "$out/gitea-runner.tmp" "$out/gitea-runner"; rm -rf "$src"
 }
 
+# local-path-provisioner's scripts/build: the module root, VERSION stamped.
+build_localpath() {
+  local out="$bin/local-path-provisioner-$LOCALPATH_VERSION"
+  have "$out" local-path-provisioner && return 0
+  local src; src=$(mktemp -d)
+  srccopy "github.com/rancher/local-path-provisioner@$LOCALPATH_VERSION" "$src/l"
+  say "building local-path-provisioner $LOCALPATH_VERSION ..."
+  mkdir -p "$out"
+  (cd "$src/l" && go build -trimpath -ldflags "-s -w -X main.VERSION=$LOCALPATH_VERSION" -o "$out/local-path-provisioner.tmp" .)
+  mv "$out/local-path-provisioner.tmp" "$out/local-path-provisioner"; rm -rf "$src"
+}
+
 # Traefik's Makefile builds ./cmd/traefik with the version stamped. Two
 # fixes for the module zip (TESTBED-NOTES): the nested module
 # github.com/traefik/traefik/dynamic/ext it replaces with a local folder is
@@ -148,6 +163,8 @@ REGISTRY_VERSION=$REGISTRY_VERSION
 REGISTRY=$bin/registry-$REGISTRY_VERSION/registry
 RUNNER_VERSION=$RUNNER_VERSION
 RUNNER=$bin/runner-$RUNNER_VERSION/gitea-runner
+LOCALPATH_VERSION=$LOCALPATH_VERSION
+LOCALPATH=$bin/local-path-provisioner-$LOCALPATH_VERSION/local-path-provisioner
 TRAEFIK_VERSION=$TRAEFIK_VERSION
 TRAEFIK=$bin/traefik-$TRAEFIK_VERSION/traefik
 ENV
@@ -155,7 +172,7 @@ ENV
 
 if [ "${1:-}" = --print ]; then print_env; exit 0; fi
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(pause kube coredns registry runner traefik)
+[ ${#names[@]} -gt 0 ] || names=(pause kube coredns registry runner localpath traefik)
 for n in "${names[@]}"; do
   start=$SECONDS
   "build_$n"

@@ -69,14 +69,15 @@ skel() {
 # import_dir DIR TAG KEY [--change ...]: the folder as a one-layer image.
 import_dir() {
   local dir=$1 tag=$2 k=$3; shift 3
-  tar -C "$dir" -cf - . | docker import --change "$PATHENV" --change "LABEL pocketidp.e2e.recipe=$k" "$@" - "$tag" >/dev/null
+  # --xattrs: file capabilities (CoreDNS binds :53 as nonroot through one).
+  tar --xattrs --xattrs-include='security.capability' -C "$dir" -cf - . | docker import --change "$PATHENV" --change "LABEL pocketidp.e2e.recipe=$k" "$@" - "$tag" >/dev/null
 }
 # copy_with_libs ROOT DEST BIN...: copies BIN (paths inside ROOT) into DEST
 # with the shared libraries ldd lists for them inside ROOT.
 copy_with_libs() {
   local root=$1 dest=$2; shift 2
   for b in "$@"; do mkdir -p "$dest$(dirname "$b")" && cp -aL "$root$b" "$dest$b"; done
-  chroot "$root" ldd "$@" 2>/dev/null | awk '/=>/ {print $3} /^\s*\/lib64/ {print $1}' | sort -u | while read -r l; do
+  chroot "$root" ldd "$@" 2>/dev/null | awk '/=>/ {print $3} $1 ~ /^\// {print $1}' | sort -u | while read -r l; do
     [ -n "$l" ] && mkdir -p "$dest$(dirname "$l")" && cp -aL "$root$l" "$dest$l"
   done
 }
@@ -135,10 +136,12 @@ WRAP
   for c in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do ln -sf iptables-wrapper "$dir/usr/sbin/$c"; done
   import_dir "$dir" "$tag" "$k"
 }
-# CoreDNS's Dockerfile: /coredns, ENTRYPOINT ["/coredns"], nonroot.
+# CoreDNS's Dockerfile: /coredns with cap_net_bind_service (setcap), so
+# it binds :53 as nonroot; ENTRYPOINT ["/coredns"], USER nonroot.
 recipe_coredns() {
   local dir=$1 tag=$2 k=$3
   skel "$dir"; cp "$COREDNS" "$dir/coredns"
+  setcap cap_net_bind_service=+ep "$dir/coredns"
   mkdir -p "$dir/etc/ssl/certs" && cp -aL "$tools/etc/ssl/certs/ca-certificates.crt" "$dir/etc/ssl/certs/"
   import_dir "$dir" "$tag" "$k" --change 'ENTRYPOINT ["/coredns"]' --change 'USER 65532:65532'
 }
@@ -156,6 +159,30 @@ recipe_etcd() {
   skel "$dir"; cp "$ETCD" "$dir/usr/local/bin/"
   import_dir "$dir" "$tag" "$k"
 }
+
+# kind's default StorageClass: local-path-provisioner (its Dockerfile:
+# alpine, /usr/bin/local-path-provisioner, CMD) and its helper image (a
+# busybox: the helper pod runs sh, mkdir, chmod, rm), under the tags kind
+# v0.33.0's storage manifest names (pkg/build/nodeimage/const_storage.go).
+recipe_localpath() {
+  local dir=$1 tag=$2 k=$3
+  skel "$dir"; mkdir -p "$dir/usr/bin"; cp "$LOCALPATH" "$dir/usr/bin/local-path-provisioner"
+  cp "$tools/usr/bin/busybox" "$dir/bin/busybox"
+  for a in $("$dir/bin/busybox" --list); do [ -e "$dir/bin/$a" ] || ln -s busybox "$dir/bin/$a"; done
+  import_dir "$dir" "$tag" "$k" --change 'CMD ["local-path-provisioner"]'
+}
+recipe_localhelper() {
+  local dir=$1 tag=$2 k=$3
+  skel "$dir"; cp "$tools/usr/bin/busybox" "$dir/bin/busybox"
+  for a in $("$dir/bin/busybox" --list); do [ -e "$dir/bin/$a" ] || ln -s busybox "$dir/bin/$a"; done
+  import_dir "$dir" "$tag" "$k" --change 'CMD ["sh"]'
+}
+kind_storage_go="$kind_files/../../../pkg/build/nodeimage/const_storage.go"
+STORAGE_PROVISIONER_IMAGE=$(sed -n 's/^const storageProvisionerImage = "\(.*\)"$/\1/p' "$kind_storage_go")
+STORAGE_HELPER_IMAGE=$(sed -n 's/^const storageHelperImage = "\(.*\)"$/\1/p' "$kind_storage_go")
+[ -n "$STORAGE_PROVISIONER_IMAGE" ] && [ -n "$STORAGE_HELPER_IMAGE" ] || { say "cannot read kind's storage images from $kind_storage_go"; exit 1; }
+build localpath "$STORAGE_PROVISIONER_IMAGE" "$LOCALPATH" "${rootfs[tools]}"
+build localhelper "$STORAGE_HELPER_IMAGE" "${rootfs[tools]}"
 
 ETCD="$("$here/../testbin/build.sh" --print)/etcd-v3.6.16/etcd"
 APISERVER="$("$here/../testbin/build.sh" --print)/kube-apiserver-$KUBE_VERSION/kube-apiserver"
@@ -180,6 +207,8 @@ build kubeproxy "registry.k8s.io/kube-proxy:$KUBE_VERSION" "$KUBE_BIN/kube-proxy
 build coredns "registry.k8s.io/coredns/coredns:$COREDNS_VERSION" "$COREDNS"
 build pause "registry.k8s.io/pause:3.10.2" "$PAUSE"
 build etcd "registry.k8s.io/etcd:3.7.0-0" "$ETCD"
+# What the node's containerd holds from the start, as in kind's node image.
+NODE_PRELOAD=("${KUBEADM_IMAGES[@]}" "$STORAGE_PROVISIONER_IMAGE" "$STORAGE_HELPER_IMAGE")
 
 # --- the kind node image ---
 
@@ -190,8 +219,8 @@ build etcd "registry.k8s.io/etcd:3.7.0-0" "$ETCD"
 #  - containerd and the CNI plugins come from Debian (paths adjusted);
 #  - containerd runs runc through runc-sandbox (see that file);
 #  - a static ptp CNI config replaces kindnetd (single node, 10.244.0.0/24:
-#    what kind's controller-manager gives the first node), and the default
-#    StorageClass is kind's own host-path fallback (no local-path image);
+#    what kind's controller-manager gives the first node);
+#  - local-path-provisioner is v0.0.33 (what the module proxy serves);
 #  - kubelet runs on cgroup v1 (--fail-cgroupv1=false), after a fix-up that
 #    creates its cgroup in the v1 hierarchies systemd mounts late.
 recipe_node() {
@@ -247,17 +276,12 @@ metadata:
 data:
   cni: static ptp 10.244.0.0/24 (/etc/cni/net.d/10-pocketidp-e2e.conflist)
 Y
-  cat >"$R/kind/manifests/default-storage.yaml" <<'Y'
-# kind's fallback default StorageClass (the controller-manager runs with
-# enable-hostpath-provisioner in kind).
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: standard
-  annotations:
-    storageclass.kubernetes.io/is-default-class: "true"
-provisioner: kubernetes.io/host-path
-Y
+  # kind's own storage manifest (local-path-provisioner, StorageClass
+  # standard), as its node-image build writes it.
+  awk '/^const defaultStorageManifest = `/ {on=1; next} on && /^`/ {exit} on {print}' "$kind_storage_go" |
+    sed -e "s#\` + storageProvisionerImage + \`#$STORAGE_PROVISIONER_IMAGE#" -e "s#\` + storageHelperImage + \`#$STORAGE_HELPER_IMAGE#" \
+      >"$R/kind/manifests/default-storage.yaml"
+  grep -q "image: $STORAGE_PROVISIONER_IMAGE" "$R/kind/manifests/default-storage.yaml" || { say "kind's storage manifest changed shape"; exit 1; }
   cat >"$R/kind/bin/cgroupv1-fixup.sh" <<'SH'
 #!/bin/sh
 # cgroup v1 only. kind's entrypoint makes /kubelet and /kubelet.slice in the
@@ -292,8 +316,8 @@ SH
   docker run -d --name "$c" --privileged --network none --entrypoint /usr/bin/sleep "$base" infinity >/dev/null
   docker exec -d "$c" sh -c 'containerd >/var/log/containerd-build.log 2>&1'
   for _ in $(seq 1 30); do docker exec "$c" ctr version >/dev/null 2>&1 && break; sleep 1; done
-  docker save "${KUBEADM_IMAGES[@]}" | docker exec -i "$c" ctr -n k8s.io images import --all-platforms --no-unpack --digests --compress-blobs - >/dev/null
-  for img in "${KUBEADM_IMAGES[@]}"; do
+  docker save "${NODE_PRELOAD[@]}" | docker exec -i "$c" ctr -n k8s.io images import --all-platforms --no-unpack --digests --compress-blobs - >/dev/null
+  for img in "${NODE_PRELOAD[@]}"; do
     # containerd 1.6's import has no --label (kind 0.33 passes one).
     docker exec "$c" ctr -n k8s.io images label "$img" io.cri-containerd.pinned=pinned >/dev/null
   done
@@ -306,8 +330,8 @@ SH
   docker rmi "$base" >/dev/null
 }
 # NODE_INPUTS: everything the node image is made of.
-NODE_INPUTS=("${rootfs[node]}" "$KUBE_BIN/kubelet" "$KUBE_BIN/kubeadm" "$KUBE_BIN/kubectl" "$kind_files" "$here/runc-sandbox")
-for img in "${KUBEADM_IMAGES[@]}"; do NODE_INPUTS+=("$img=$(docker image inspect -f '{{.Id}}' "$img")"); done
+NODE_INPUTS=("${rootfs[node]}" "$kind_storage_go" "$KUBE_BIN/kubelet" "$KUBE_BIN/kubeadm" "$KUBE_BIN/kubectl" "$kind_files" "$here/runc-sandbox")
+for img in "${NODE_PRELOAD[@]}"; do NODE_INPUTS+=("$img=$(docker image inspect -f '{{.Id}}' "$img")"); done
 NODE_TAG="pocketidp-e2e/node:$KUBE_VERSION-$(key node "${NODE_INPUTS[@]}")"
 build node "$NODE_TAG" "${NODE_INPUTS[@]}"
 
@@ -475,5 +499,6 @@ NODE_IMAGE=$NODE_TAG
 PLATFORM_ARCHIVE=$PLATFORM_ARCHIVE
 DIND_ARCHIVE=$DIND_ARCHIVE
 DOCKER_HOST=$DOCKER_HOST
+KUBECTL=$KUBE_BIN/kubectl
 ENV
 say "all images ready in $((SECONDS - t0))s; $cache/images.env"
