@@ -77,7 +77,7 @@ import_dir() {
 copy_with_libs() {
   local root=$1 dest=$2; shift 2
   for b in "$@"; do mkdir -p "$dest$(dirname "$b")" && cp -aL "$root$b" "$dest$b"; done
-  chroot "$root" ldd "$@" 2>/dev/null | awk '/=>/ {print $3} $1 ~ /^\// {print $1}' | sort -u | while read -r l; do
+  chroot "$root" ldd "$@" 2>/dev/null | awk '/=>/ {print $3} $1 ~ /^\// && $1 !~ /:$/ {print $1}' | sort -u | while read -r l; do
     [ -n "$l" ] && mkdir -p "$dest$(dirname "$l")" && cp -aL "$root$l" "$dest$l"
   done
 }
