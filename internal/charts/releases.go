@@ -35,6 +35,9 @@ const (
 	TLSSecret = "pocketidp-tls"
 	// GiteaAdminSecret holds the Gitea admin's username and password.
 	GiteaAdminSecret = "gitea-admin"
+	// GiteaEnvToIniSecret holds the environment-to-ini that Gitea's init
+	// containers run (gitea-environment-to-ini.sh).
+	GiteaEnvToIniSecret = "gitea-env-to-ini"
 	// RunnerTokenSecret holds the runner registration token.
 	RunnerTokenSecret = "runner-token"
 	// CASecret holds PocketIDP's CA certificate for the runner to trust.
@@ -68,6 +71,15 @@ const (
 
 //go:embed all:registrychart
 var registryChartFiles embed.FS
+
+// giteaEnvToIni is environment-to-ini with the flags the Gitea chart's init
+// script passes, for the Gitea version PocketIDP pins (see the script).
+//
+//go:embed gitea-environment-to-ini.sh
+var giteaEnvToIni string
+
+// giteaEnvToIniPath is where Gitea's images have environment-to-ini.
+const giteaEnvToIniPath = "/usr/local/bin/environment-to-ini"
 
 // embeddedChart is a chart's folder inside the embedded files.
 func embeddedChart(files embed.FS, dir string) fs.FS {
@@ -230,6 +242,10 @@ type GiteaValues struct {
 	Valkey        Toggle        `json:"valkey"`
 	ValkeyCluster Toggle        `json:"valkey-cluster"`
 	Test          Toggle        `json:"test"`
+	// ExtraVolumes and ExtraInitVolumeMounts put giteaEnvToIni over the
+	// image's environment-to-ini in the init containers.
+	ExtraVolumes          []corev1.Volume      `json:"extraVolumes"`
+	ExtraInitVolumeMounts []corev1.VolumeMount `json:"extraInitVolumeMounts"`
 }
 
 // GiteaImage pins Gitea's version, whatever the chart's appVersion says:
@@ -347,10 +363,12 @@ func Gitea(p Platform) Release {
 		"username": secret.New(p.GiteaAdmin),
 		"password": p.GiteaAdminPassword,
 	}}
+	envToIni := Secret{Name: GiteaEnvToIniSecret, Data: map[string]secret.Value{"environment-to-ini": secret.New(giteaEnvToIni)}}
+	executable := int32(0o755)
 	root := []GiteaIngressPath{{Path: "/", PathType: "Prefix"}}
 	return Release{
 		Name: GiteaRelease, Namespace: GiteaNamespace, Source: p.Sources.withDefaults().Gitea,
-		Secrets: []Secret{admin},
+		Secrets: []Secret{admin, envToIni},
 		Values: GiteaValues{
 			Image: GiteaImage{Tag: giteaVersion, Rootless: true},
 			// One pod at a time: the chart's RollingUpdate starts the new pod
@@ -381,6 +399,12 @@ func Gitea(p Platform) Release {
 			// Each off explicitly: the chart enables some of them by default.
 			PostgreSQL: Toggle{}, PostgreSQLHA: Toggle{}, Valkey: Toggle{}, ValkeyCluster: Toggle{},
 			Test: Toggle{}, // the chart's test is a hook pod: nothing to wait for
+			ExtraVolumes: []corev1.Volume{{Name: "environment-to-ini", VolumeSource: corev1.VolumeSource{
+				Secret: &corev1.SecretVolumeSource{SecretName: GiteaEnvToIniSecret, DefaultMode: &executable},
+			}}},
+			ExtraInitVolumeMounts: []corev1.VolumeMount{{
+				Name: "environment-to-ini", MountPath: giteaEnvToIniPath, SubPath: "environment-to-ini", ReadOnly: true,
+			}},
 		},
 	}
 }

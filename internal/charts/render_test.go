@@ -142,6 +142,39 @@ func TestRealChartsRender(t *testing.T) {
 		}
 	})
 
+	t.Run("gitea's init containers run PocketIDP's environment-to-ini", func(t *testing.T) {
+		// The chart's init script passes -o, which the environment-to-ini of
+		// the pinned Gitea image does not take (gitea-environment-to-ini.sh).
+		var d appsv1.Deployment
+		object(t, rendered[GiteaRelease], "Deployment", "gitea", &d)
+		for _, c := range d.Spec.Template.Spec.InitContainers {
+			if !slices.ContainsFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool {
+				return m.MountPath == giteaEnvToIniPath && m.SubPath == "environment-to-ini"
+			}) {
+				t.Errorf("init container %s does not mount %s over the image's", c.Name, giteaEnvToIniPath)
+			}
+		}
+		if slices.ContainsFunc(container(d.Spec.Template.Spec.Containers, "gitea").VolumeMounts, func(m corev1.VolumeMount) bool {
+			return m.MountPath == giteaEnvToIniPath
+		}) {
+			t.Error("the gitea container mounts environment-to-ini: it is for the init containers only")
+		}
+		var vol *corev1.Volume
+		for i, v := range d.Spec.Template.Spec.Volumes {
+			if v.Name == "environment-to-ini" {
+				vol = &d.Spec.Template.Spec.Volumes[i]
+			}
+		}
+		if vol == nil || vol.Secret == nil || vol.Secret.SecretName != GiteaEnvToIniSecret || vol.Secret.DefaultMode == nil || *vol.Secret.DefaultMode&0o111 == 0 {
+			t.Errorf("environment-to-ini volume %+v, want Secret %s, executable", vol, GiteaEnvToIniSecret)
+		}
+		if !slices.ContainsFunc(rendered[GiteaRelease].Manifests, func(m string) bool {
+			return strings.Contains(m, "environment-to-ini -o")
+		}) {
+			t.Error("the chart's init script no longer runs `environment-to-ini -o`: check whether the shim is still needed")
+		}
+	})
+
 	t.Run("registry keeps port 5001 for itself", func(t *testing.T) {
 		var d appsv1.Deployment
 		object(t, rendered[RegistryRelease], "Deployment", RegistryRelease, &d)
