@@ -206,6 +206,13 @@ func TestRealChartsRender(t *testing.T) {
 			if got := strings.Join(c.Command, " "); got != want.cmd || c.RestartPolicy == nil || *c.RestartPolicy != corev1.ContainerRestartPolicyAlways {
 				t.Errorf("%s: command %q (want %q), restartPolicy %v", want.name, got, want.cmd, c.RestartPolicy)
 			}
+			// The kubelet dials a tcpSocket probe from the node's network:
+			// only a probe run inside the pod sees its loopback.
+			port := strings.Fields(want.cmd)[4]
+			if pr := c.StartupProbe; pr == nil || pr.TCPSocket != nil || pr.Exec == nil ||
+				!strings.Contains(strings.Join(pr.Exec.Command, " "), " 127.0.0.1:"+port+" ") {
+				t.Errorf("%s: startup probe %+v, want an exec probe of 127.0.0.1:%s inside the pod", want.name, pr, port)
+			}
 		}
 		dind := container(spec.InitContainers, "dind")
 		if dind.SecurityContext == nil || dind.SecurityContext.Privileged == nil || !*dind.SecurityContext.Privileged {
