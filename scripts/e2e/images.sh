@@ -492,6 +492,8 @@ save() {
   fi
   echo "$f"
 }
+# Images a changed recipe replaced: untagged, only disk.
+docker image prune -f >/dev/null
 PLATFORM_ARCHIVE=$(save platform "${PLATFORM_IMAGES[@]}")
 DIND_ARCHIVE=$(save dind "${DIND_IMAGES[@]}")
 cat >"$cache/images.env" <<ENV
