@@ -308,8 +308,11 @@ func TestEndToEnd(t *testing.T) {
 	// Again: nothing to do but the checks. With Humanitec skipped,
 	// actions-config and trigger run to say why they leave things as they
 	// are: they must not write (the repository's head stays).
-	var before, after struct{ SHA string }
-	g.do(http.MethodGet, "/api/v1/repos/5minorg/backstage/commits/main", nil, http.StatusOK, &before)
+	type branch struct {
+		Commit struct{ ID string } `json:"commit"`
+	}
+	var before, after branch
+	g.do(http.MethodGet, "/api/v1/repos/5minorg/backstage/branches/main", nil, http.StatusOK, &before)
 	s = time.Now()
 	checks := map[string]bool{bootstrap.StepState: true, "gitea/ready": true, bootstrap.StepBackstageReady: true}
 	if !withHumanitec {
@@ -321,9 +324,9 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 	t.Logf("figure: up again (no-op): %s", time.Since(s).Round(time.Second))
-	g.do(http.MethodGet, "/api/v1/repos/5minorg/backstage/commits/main", nil, http.StatusOK, &after)
-	if before.SHA == "" || after.SHA != before.SHA {
-		t.Errorf("second up moved 5minorg/backstage from %q to %q", before.SHA, after.SHA)
+	g.do(http.MethodGet, "/api/v1/repos/5minorg/backstage/branches/main", nil, http.StatusOK, &after)
+	if before.Commit.ID == "" || after.Commit.ID != before.Commit.ID {
+		t.Errorf("second up moved 5minorg/backstage from %q to %q", before.Commit.ID, after.Commit.ID)
 	}
 
 	var st tui.Status

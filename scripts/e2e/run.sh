@@ -22,6 +22,8 @@ trap 'kill $sampler 2>/dev/null; "$here/engine.sh" stop' EXIT
 
 eval "$("$here/engine.sh" start)"
 export DOCKER_HOST
+# Node volumes (/var of a kind node, ~1-2 GB each) a killed run left.
+docker volume prune -f >/dev/null
 start=$SECONDS
 "$here/images.sh" 2>&1 | tee -a "$log"
 echo "e2e: figure: images ready in $((SECONDS - start))s" | tee -a "$log"
