@@ -50,12 +50,15 @@ build_kube() {
   local minor; minor=$(echo "$KUBE_VERSION" | cut -d. -f2)
   local ld="-s -w -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean"
   mkdir -p "$out"
-  # The test bed's wrapper module already resolves k8s.io/kubernetes at this
-  # version with every staging module replaced (TESTBED-NOTES).
+  # src/kube is the test bed's kube-apiserver wrapper module (every staging
+  # module replaced by its published release, TESTBED-NOTES) with these
+  # commands as tools, so its go.sum covers them.
+  [ "$(cd "$here/src/kube" && go list -m -f '{{.Version}}' k8s.io/kubernetes)" = "$KUBE_VERSION" ] ||
+    { say "scripts/e2e/src/kube does not require k8s.io/kubernetes $KUBE_VERSION"; exit 1; }
   for c in kubelet kubeadm kubectl kube-controller-manager kube-scheduler kube-proxy; do
     [ -x "$out/$c" ] && continue
     say "building $c $KUBE_VERSION ..."
-    (cd "$root/scripts/testbin/kube-apiserver" && go build -trimpath -ldflags "$ld" -o "$out/$c.tmp" "k8s.io/kubernetes/cmd/$c")
+    (cd "$here/src/kube" && go build -trimpath -ldflags "$ld" -o "$out/$c.tmp" "k8s.io/kubernetes/cmd/$c")
     mv "$out/$c.tmp" "$out/$c"
   done
 }
