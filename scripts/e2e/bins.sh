@@ -8,7 +8,6 @@
 #        names: kube coredns pause registry runner localpath traefik
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
 cache="${POCKETIDP_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pocketidp/e2e}"
 bin="$cache/bin"
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
