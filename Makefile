@@ -11,8 +11,10 @@ TESTFLAGS ?= -count=1 -timeout 30m
 
 .PHONY: build run test testbin bench lint e2e clean
 
+# Static (no cgo): one file that runs anywhere, also as the local
+# orchestrator's image.
 build:
-	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/pocketidp
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/pocketidp
 
 run: build
 	./$(BIN) up

@@ -91,23 +91,23 @@ func backstageSteps(in *Install) []Step {
 		return nil
 	}
 	if !in.Options.Wait {
-		return []Step{{Action: backstageRoute{in}, Needs: []string{StepGiteaTrigger}, Timeout: time.Minute}}
+		return []Step{{Action: backstageRoute{in}, Timeout: time.Minute}}
 	}
 	clock := &waitClock{timeout: in.Options.WaitTimeout}
 	// Each step's own bound is a backstop a minute after the shared
 	// deadline, which names what it waited for.
 	t := in.Options.WaitTimeout + time.Minute
 	return []Step{
-		{Action: backstageBuild{in, clock}, Needs: []string{StepGiteaTrigger}, Timeout: t},
-		{Action: backstageDeploy{in, clock}, Needs: []string{StepBackstageBuild}, Timeout: t},
-		{Action: backstageReady{in, clock}, Needs: []string{StepBackstageDeploy}, Timeout: t},
+		{Action: backstageBuild{in, clock}, Timeout: t},
+		{Action: backstageDeploy{in, clock}, Timeout: t},
+		{Action: backstageReady{in, clock}, Timeout: t},
 	}
 }
 
 // ActionsURL is the Actions page of the Backstage repository, as the user
 // opens it.
 func ActionsURL(port int) string {
-	return fmt.Sprintf("https://git.localhost:%d/%s/%s/actions", port, config.DefaultGiteaOrg, gitea.DefaultRepo)
+	return fmt.Sprintf("%s/%s/%s/actions", config.GiteaURL(port), config.DefaultGiteaOrg, gitea.DefaultRepo)
 }
 
 // humanitecEnvURL is Backstage's environment in Humanitec's UI.

@@ -180,7 +180,8 @@ func TestBackstageSteps(t *testing.T) {
 
 			// Gitea first: the runner registers with the token the
 			// runner-token step got, as the runner chart does.
-			if _, err := runSteps(ctx, in, nil, giteaSteps(in)); err != nil {
+			giteaRun, _, err := runStepsBy(ctx, in, nil, giteaSteps(in))
+			if err != nil {
 				t.Fatal(err)
 			}
 			if tt.runner != "" {
@@ -194,7 +195,7 @@ func TestBackstageSteps(t *testing.T) {
 						return testenv.TaskOutcome{HoldStep: 1, Release: release}
 					}
 				}
-				testenv.ActionsRunner(t, testenv.RunnerOptions{GiteaURL: g.URL, RegistrationToken: in.RunnerToken.Reveal(), Outcome: outcome})
+				testenv.ActionsRunner(t, testenv.RunnerOptions{GiteaURL: g.URL, RegistrationToken: registrationToken(t, giteaRun), Outcome: outcome})
 			} else {
 				// Without a runner the run stays queued: let Gitea make it
 				// first, so that the state seen last is the queue.
@@ -342,17 +343,35 @@ func backstageInstall(t *testing.T, g *testenv.GiteaServer, hum *humanitectest.S
 // runSteps runs steps as one plan, recording the events (also sent to
 // watch, when not nil).
 func runSteps(ctx context.Context, in *Install, watch Sink, steps []Step) ([]Event, error) {
-	plan, err := NewPlan(steps...)
+	_, events, err := runStepsBy(ctx, in, watch, steps)
+	return events, err
+}
+
+// runStepsBy is runSteps, also giving the runner, for the outputs of the
+// run (Output.Of).
+func runStepsBy(ctx context.Context, in *Install, watch Sink, steps []Step) (*Runner, []Event, error) {
+	plan, err := NewPlan(wireSubset(steps)...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rec := &Recorder{}
 	var sink Sink = rec
 	if watch != nil {
 		sink = Tee(rec, watch)
 	}
-	err = (&Runner{Sink: sink, Status: in.Store}).Run(ctx, plan)
-	return rec.Events(), err
+	r := &Runner{Sink: sink, Status: in.Store}
+	err = r.Run(ctx, plan)
+	return r, rec.Events(), err
+}
+
+// registrationToken is the runner token a run of the Gitea steps got.
+func registrationToken(t *testing.T, r *Runner) string {
+	t.Helper()
+	tok, ok := runnerToken.Of(r)
+	if !ok || tok.Empty() {
+		t.Fatal("the Gitea steps got no runner registration token")
+	}
+	return tok.Reveal()
 }
 
 // finalEvents is the last done/skipped/failed event of each step.
@@ -528,10 +547,11 @@ func TestBackstageFollowsANewPush(t *testing.T) {
 	ing.Route(host, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "<title>Backstage</title>") }))
 	in.Options.Port = ing.Port
 
-	if _, err := runSteps(ctx, in, nil, giteaSteps(in)); err != nil {
+	giteaRun, _, err := runStepsBy(ctx, in, nil, giteaSteps(in))
+	if err != nil {
 		t.Fatal(err)
 	}
-	testenv.ActionsRunner(t, testenv.RunnerOptions{GiteaURL: g.URL, RegistrationToken: in.RunnerToken.Reveal(),
+	testenv.ActionsRunner(t, testenv.RunnerOptions{GiteaURL: g.URL, RegistrationToken: registrationToken(t, giteaRun),
 		Outcome: func(task testenv.RunnerTask) testenv.TaskOutcome {
 			if err := humanitectest.CIDeploy(hum.URL, task.Vars, task.Secrets); err != nil {
 				t.Error(err)

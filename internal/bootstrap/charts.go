@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
 	"github.com/pocketidp/pocketidp/internal/charts"
 	"github.com/pocketidp/pocketidp/internal/cluster"
 	"github.com/pocketidp/pocketidp/internal/secret"
@@ -21,11 +24,6 @@ type ChartsInput struct {
 	// Installer, when set, is used as it is (tests set one that does not
 	// wait for pods); otherwise one is made from Getter and the options.
 	Installer *charts.Installer
-	// CACert is PocketIDP's CA (PEM), from the TLS step: the runner trusts it.
-	CACert []byte
-	// AgentPrivateKey is the Humanitec agent's key, from the step that
-	// registers the agent.
-	AgentPrivateKey secret.Value
 	// Wait is how long installs wait: empty means until pods are ready;
 	// charts.WaitHooksOnly suits a cluster without a kubelet (the test bed).
 	Wait charts.WaitStrategy
@@ -45,11 +43,8 @@ const (
 	StepRunnerToken = "gitea/runner-token"
 )
 
-// chartsSteps are the chart releases as steps. Traefik, Gitea, the registry
-// and the agent are independent and install at the same time; the runner
-// waits for its registration token (and so for Gitea) and for the registry
-// its forwarder points at. The cluster, TLS and Humanitec steps they also
-// need are added by the plan.
+// chartsSteps are the chart releases as steps (their order: the edges in
+// plan.go).
 func chartsSteps(in *Install) []Step {
 	steps := []Step{
 		{Action: chartStep{in: in, name: StepTraefik, release: func(p charts.Platform) (charts.Release, error) {
@@ -58,12 +53,13 @@ func chartsSteps(in *Install) []Step {
 		{Action: chartStep{in: in, name: StepGitea, timeout: 8 * time.Minute, release: func(p charts.Platform) (charts.Release, error) {
 			return charts.Gitea(p), nil
 		}}, Timeout: 10 * time.Minute},
-		{Action: chartStep{in: in, name: StepRegistry, release: charts.Registry}, Timeout: 7 * time.Minute},
-		{Action: chartStep{in: in, name: StepRunner, timeout: 8 * time.Minute, release: charts.Runner, check: runnerTokenCheck},
-			Needs: []string{StepRunnerToken, StepRegistry}, Timeout: 10 * time.Minute},
+		{Action: chartStep{in: in, name: StepRegistry, release: charts.Registry, check: func(ctx context.Context, sc *StepContext, _ *charts.Installer, _ charts.Release, _ charts.Platform) error {
+			return registryNodesCheck(ctx, in, sc)
+		}}, Timeout: 7 * time.Minute},
+		{Action: chartStep{in: in, name: StepRunner, timeout: 8 * time.Minute, release: charts.Runner, check: runnerTokenCheck, token: true}, Timeout: 10 * time.Minute},
 	}
 	if !in.Options.SkipHumanitec {
-		steps = append(steps, Step{Action: chartStep{in: in, name: StepAgent, release: func(p charts.Platform) (charts.Release, error) {
+		steps = append(steps, Step{Action: chartStep{in: in, name: StepAgent, agentKey: true, release: func(p charts.Platform) (charts.Release, error) {
 			return charts.Agent(p), nil
 		}}, Timeout: 7 * time.Minute})
 	}
@@ -78,17 +74,34 @@ type chartStep struct {
 	timeout time.Duration // of each Helm operation; zero means the installer's
 	release func(charts.Platform) (charts.Release, error)
 	// check runs before the release is applied.
-	check func(ctx context.Context, inst *charts.Installer, rel charts.Release, p charts.Platform) error
+	check func(ctx context.Context, sc *StepContext, inst *charts.Installer, rel charts.Release, p charts.Platform) error
+	// token: the release registers a runner with runnerToken's output.
+	token bool
+	// agentKey: the release holds the Humanitec agent's private key.
+	agentKey bool
 }
 
 func (s chartStep) Name() string { return s.name }
 
-func (s chartStep) prepare(sc *StepContext) (*charts.Installer, charts.Release, charts.Platform, error) {
-	inst, err := s.in.chartInstaller()
+func (s chartStep) prepare(ctx context.Context, sc *StepContext) (*charts.Installer, charts.Release, charts.Platform, error) {
+	inst, err := s.in.chartInstaller(ctx)
 	if err != nil {
 		return nil, charts.Release{}, charts.Platform{}, err
 	}
-	p := s.in.platform()
+	p, err := s.in.platform()
+	if err != nil {
+		return nil, charts.Release{}, p, err
+	}
+	if s.token {
+		if p.RunnerToken, err = runnerToken.Get(sc); err != nil {
+			return nil, charts.Release{}, p, err
+		}
+	}
+	if s.agentKey {
+		if p.AgentPrivateKey, err = s.in.agentPrivateKey(); err != nil {
+			return nil, charts.Release{}, p, err
+		}
+	}
 	rel, err := s.release(p)
 	if err != nil {
 		return nil, rel, p, err
@@ -100,12 +113,12 @@ func (s chartStep) prepare(sc *StepContext) (*charts.Installer, charts.Release, 
 }
 
 func (s chartStep) Run(ctx context.Context, sc *StepContext) error {
-	inst, rel, p, err := s.prepare(sc)
+	inst, rel, p, err := s.prepare(ctx, sc)
 	if err != nil {
 		return err
 	}
 	if s.check != nil {
-		if err := s.check(ctx, inst, rel, p); err != nil {
+		if err := s.check(ctx, sc, inst, rel, p); err != nil {
 			return err
 		}
 	}
@@ -121,7 +134,7 @@ func (s chartStep) Run(ctx context.Context, sc *StepContext) error {
 }
 
 func (s chartStep) Done(ctx context.Context, sc *StepContext) (bool, error) {
-	inst, rel, _, err := s.prepare(sc)
+	inst, rel, _, err := s.prepare(ctx, sc)
 	if err != nil {
 		return false, err
 	}
@@ -137,7 +150,7 @@ func (s chartStep) Undo(ctx context.Context, sc *StepContext) error {
 	} else if err != nil {
 		return err
 	}
-	inst, rel, _, err := s.prepare(sc)
+	inst, rel, _, err := s.prepare(ctx, sc)
 	if err != nil {
 		return err
 	}
@@ -146,7 +159,7 @@ func (s chartStep) Undo(ctx context.Context, sc *StepContext) error {
 
 // runnerTokenCheck: Gitea hands out no token once a runner is registered;
 // then the Secret an earlier run made must still be there.
-func runnerTokenCheck(ctx context.Context, inst *charts.Installer, rel charts.Release, p charts.Platform) error {
+func runnerTokenCheck(ctx context.Context, _ *StepContext, inst *charts.Installer, rel charts.Release, p charts.Platform) error {
 	if !p.RunnerToken.Empty() {
 		return nil
 	}
@@ -158,34 +171,61 @@ func runnerTokenCheck(ctx context.Context, inst *charts.Installer, rel charts.Re
 		rel.Namespace, charts.RunnerTokenSecret)
 }
 
-// platform is what the releases are made from.
-// setRunnerToken hands the runner registration token to charts/runner; chart
-// steps read the platform concurrently.
-func (in *Install) setRunnerToken(t secret.Value) {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	in.RunnerToken = t
+// registryNodesCheck warns that the registry serves one node: it is that
+// node's localhost:5001, where its container runtime pulls from. PocketIDP's
+// kind cluster has one node; an existing cluster may have more, and a pod on
+// another node cannot pull localhost:5001 images.
+func registryNodesCheck(ctx context.Context, in *Install, sc *StepContext) error {
+	acc, err := in.Kube(ctx)
+	if err != nil {
+		return err
+	}
+	cs, err := kubernetes.NewForConfig(acc.RESTConfig)
+	if err != nil {
+		return err
+	}
+	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("list the cluster's nodes: %w", err)
+	}
+	if n := len(nodes.Items); n > 1 {
+		sc.Logger().Warn(fmt.Sprintf("the cluster has %d nodes and the registry serves one of them: pods that pull %s/… images must run on the registry's node (see `kubectl -n %s get pods -o wide`; fix: pin them there with a nodeSelector, or use a one-node cluster)",
+			n, charts.RegistryHost, charts.RegistryNamespace))
+	}
+	return nil
 }
 
-func (in *Install) platform() charts.Platform {
+// runnerToken is the runner registration token gitea/runner-token got from
+// Gitea, for charts/runner; empty when a runner is registered already.
+var runnerToken = Output[secret.Value]{Step: StepRunnerToken}
+
+// platform is what the releases are made from: the options, and what
+// earlier steps left in the state dir (the CA). The runner token and the
+// agent's key are added by the steps that use them.
+func (in *Install) platform() (charts.Platform, error) {
 	o := in.Options
-	// Other steps fill the token, the CA and the key while charts install.
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	return charts.Platform{
+	p := charts.Platform{
 		Name: o.Name, Port: o.Port,
 		GiteaAdmin: o.GiteaAdmin, GiteaAdminPassword: o.GiteaAdminPassword,
 		AllowLocalMigrations: o.BackstageRepoLocal(),
-		RunnerToken:          in.RunnerToken,
-		CACert:               in.Charts.CACert,
-		HumanitecOrg:         o.HumanitecOrg, AgentPrivateKey: in.Charts.AgentPrivateKey,
-		Sources: in.Charts.Sources,
+		CACert:               in.caCertPEM(),
+		HumanitecOrg:         o.HumanitecOrg,
+		Sources:              in.Charts.Sources,
 	}
+	return p, nil
 }
 
 // chartInstaller returns the install's chart installer, made on first use
-// (after the cluster step set the getter).
-func (in *Install) chartInstaller() (*charts.Installer, error) {
+// (reaching the cluster as Kube does).
+func (in *Install) chartInstaller(ctx context.Context) (*charts.Installer, error) {
+	in.mu.Lock()
+	getter := in.Charts.Getter
+	in.mu.Unlock()
+	if getter == nil {
+		if _, err := in.Kube(ctx); err != nil {
+			return nil, err
+		}
+	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if in.Charts.Installer != nil {

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,13 +15,16 @@ import (
 	releasev1 "helm.sh/helm/v4/pkg/release/v1"
 	"helm.sh/helm/v4/pkg/storage"
 	"helm.sh/helm/v4/pkg/storage/driver"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/pocketidp/pocketidp/internal/charts"
 	"github.com/pocketidp/pocketidp/internal/config"
+	"github.com/pocketidp/pocketidp/internal/humanitec"
 	"github.com/pocketidp/pocketidp/internal/secret"
+	"github.com/pocketidp/pocketidp/internal/state"
 	"github.com/pocketidp/pocketidp/internal/testenv"
 )
 
@@ -70,14 +74,25 @@ func newChartEnv(t *testing.T) *chartEnv {
 	opts.Kubeconfig, opts.Context = c.KubeconfigPath, testenv.KubeContext // existing-cluster mode
 	opts.HumanitecOrg, opts.HumanitecToken = "my-org", secret.New("humanitec-token")
 	opts.ChartDir = upstream
-	in := &Install{Options: opts, Charts: ChartsInput{
+	// The CA and the agent's key, as the tls and agent-key steps leave them
+	// in the state dir for the chart steps.
+	store, err := state.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	in := &Install{Options: opts, Store: store, Charts: ChartsInput{
 		Getter: getter, Installer: inst,
-		CACert:          []byte("-----BEGIN CERTIFICATE-----\nTESTCA\n-----END CERTIFICATE-----"),
-		AgentPrivateKey: secret.New("-----BEGIN PRIVATE KEY-----\nTESTKEY\n-----END PRIVATE KEY-----"),
 		Sources: charts.Sources{
 			Agent: charts.Source{Repo: repo.URL, Chart: d.Agent.Chart, Version: d.Agent.Version},
 		},
 	}}
+	if _, _, err := in.tlsStore().EnsureCA(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := humanitec.EnsureAgentKey(in.HumanitecAgentKeyPath()); err != nil {
+		t.Fatal(err)
+	}
 	return &chartEnv{in: in, kube: cs, repo: repo}
 }
 
@@ -86,12 +101,11 @@ func newChartEnv(t *testing.T) *chartEnv {
 func (e *chartEnv) plan(t *testing.T) *Plan {
 	t.Helper()
 	token := Func{StepName: StepRunnerToken,
-		RunFunc: func(context.Context, *StepContext) error {
-			e.in.setRunnerToken(secret.New("registration-token"))
-			return nil
+		RunFunc: func(_ context.Context, sc *StepContext) error {
+			return runnerToken.Set(sc, secret.New("registration-token"))
 		},
 		DoneFunc: func(context.Context, *StepContext) (bool, error) { return false, nil }}
-	return mustPlan(t, append([]Step{{Action: token}}, chartsSteps(e.in)...)...)
+	return subPlan(t, append([]Step{{Action: token}}, chartsSteps(e.in)...)...)
 }
 
 // events collects what a run reported, by step.
@@ -181,10 +195,25 @@ func TestChartStepsEndToEnd(t *testing.T) {
 		return out
 	}
 
+	// An existing cluster of two nodes: the registry serves one of them.
+	for _, n := range []string{"node-a", "node-b"} {
+		if _, err := e.kube.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: n}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	// up
 	ev, err := e.run(t, false)
 	if err != nil {
 		t.Fatalf("first run: %v", err)
+	}
+	ev.mu.Lock()
+	warned := slices.ContainsFunc(ev.all, func(x Event) bool {
+		return x.Step == StepRegistry && x.Level == "WARN" && strings.Contains(x.Message, "2 nodes and the registry serves one")
+	})
+	ev.mu.Unlock()
+	if !warned {
+		t.Error("no warning that the registry serves one node of two")
 	}
 	for _, s := range chartSteps {
 		if k := ev.final(s).Kind; k != Done {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -49,10 +48,6 @@ type ClusterInput struct {
 	// ExportKubeconfig is where the kind-<name> context is merged; empty is
 	// the user's default kubeconfig. Tests point it at a temporary file.
 	ExportKubeconfig string
-	// ExtraHosts are ingress hosts beyond git.localhost that the install
-	// knows (an app's host): the certificate covers them and CoreDNS sends
-	// them to the ingress. A change reissues the certificate.
-	ExtraHosts []string
 	// ReadyTimeout bounds the wait for the node; zero is the default.
 	ReadyTimeout time.Duration
 
@@ -68,14 +63,14 @@ func clusterSteps(in *Install) []Step {
 	steps := []Step{
 		// Pulling the node image dominates a cold create.
 		{Action: clusterStep{in}, Timeout: 15 * time.Minute},
-		{Action: tlsStep{in}, Needs: []string{StepCluster}, Timeout: 2 * time.Minute},
-		{Action: corednsStep{in}, Needs: []string{StepCluster}, Timeout: 2 * time.Minute},
+		{Action: tlsStep{in}, Timeout: 2 * time.Minute},
+		{Action: corednsStep{in}, Timeout: 2 * time.Minute},
 	}
 	// Never in Coder mode: the workspace's trust store is not the user's.
 	// Also for `down` when an earlier run trusted the CA and --trust is gone.
 	if !in.Options.Coder && (in.Options.Trust || in.hasObjectKind(objTrustedCA)) {
 		// sudo may wait for a password.
-		steps = append(steps, Step{Action: trustStep{in}, Needs: []string{StepTLS}, Timeout: 5 * time.Minute})
+		steps = append(steps, Step{Action: trustStep{in}, Timeout: 5 * time.Minute})
 	}
 	return steps
 }
@@ -247,7 +242,9 @@ func (s clusterStep) Done(ctx context.Context, sc *StepContext) (bool, error) {
 		}
 		return false, nil
 	}
-	return true, in.setKube(acc)
+	// The access is Kube's to derive when a later step asks: Done only
+	// answers.
+	return true, nil
 }
 
 func (s clusterStep) Run(ctx context.Context, sc *StepContext) error {
@@ -298,7 +295,14 @@ func (s clusterStep) Run(ctx context.Context, sc *StepContext) error {
 		}
 		acc, err = k.Create(ctx)
 		if err != nil {
-			if gone, lerr := k.Exists(context.WithoutCancel(ctx)); lerr == nil && !gone {
+			if ctx.Err() != nil {
+				// Interrupted: kind's library takes no context and goes on
+				// in the background, so the node may yet appear. The
+				// record stays: the next run knows the cluster is its own
+				// and recreates it if it is half-made.
+				return err
+			}
+			if there, lerr := k.Exists(context.WithoutCancel(ctx)); lerr == nil && !there {
 				// kind removed the nodes: nothing is left to own.
 				_ = in.Store.RemoveObject(objKindCluster, in.Options.Name)
 			}
@@ -354,18 +358,27 @@ type tlsStep struct{ in *Install }
 func (tlsStep) Name() string { return StepTLS }
 
 func (in *Install) tlsStore() *pkitls.Store {
-	return &pkitls.Store{Dir: filepath.Join(in.Store.Dir(), "tls")}
+	return &pkitls.Store{Dir: filepath.Join(in.stateDir(), "tls")}
 }
 
-// certHosts are the names the ingress certificate covers: Gitea's, the
-// extra hosts, and Backstage's once Humanitec gave it one (the
-// backstage/ready step records it; in-cluster DNS covers it already
-// through the *.localhost rule).
+// stateDir is the open state's folder, or the options' when no state is
+// open (`status` reads, it does not lock).
+func (in *Install) stateDir() string {
+	if in.Store != nil {
+		return in.Store.Dir()
+	}
+	return in.Options.StateDir
+}
+
+// certHosts are the names the ingress certificate covers: Gitea's, and
+// Backstage's once the orchestrator gave it one (the backstage/ready step
+// records it; in-cluster DNS covers it already through the *.localhost
+// rule). A new host reissues the certificate.
 func (in *Install) certHosts() ([]string, error) {
-	extra := in.Cluster.ExtraHosts
+	var extra []string
 	if in.Store != nil {
 		if h := in.Store.Value(ValueBackstageHost); h != "" {
-			extra = append(slices.Clip(extra), h)
+			extra = append(extra, h)
 		}
 	}
 	hosts, err := pkitls.Hosts(in.Options.Name, extra...)
@@ -375,11 +388,17 @@ func (in *Install) certHosts() ([]string, error) {
 	return hosts, nil
 }
 
-// setCACert hands the CA to the chart steps (the runner trusts it).
-func (in *Install) setCACert(pem []byte) {
-	in.mu.Lock()
-	in.Charts.CACert = pem
-	in.mu.Unlock()
+// caCertPEM is PocketIDP's CA certificate as the tls step left it in the
+// state dir (the runner and the ingress client trust it); nil before that.
+func (in *Install) caCertPEM() []byte {
+	if in.stateDir() == "" {
+		return nil
+	}
+	ca, err := in.tlsStore().LoadCA()
+	if err != nil {
+		return nil
+	}
+	return ca.CertPEM
 }
 
 func (s tlsStep) Done(ctx context.Context, _ *StepContext) (bool, error) {
@@ -400,11 +419,7 @@ func (s tlsStep) Done(ctx context.Context, _ *StepContext) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	ok, err := pkitls.SecretCurrent(ctx, cs, TLSSecret, leaf, ca.CertPEM)
-	if ok {
-		in.setCACert(ca.CertPEM)
-	}
-	return ok, err
+	return pkitls.SecretCurrent(ctx, cs, TLSSecret, leaf, ca.CertPEM)
 }
 
 func (s tlsStep) Run(ctx context.Context, sc *StepContext) error {
@@ -440,7 +455,6 @@ func (s tlsStep) Run(ctx context.Context, sc *StepContext) error {
 	if res.Changed {
 		sc.Logger().Info("TLS Secret " + TLSSecret.String() + " written")
 	}
-	in.setCACert(ca.CertPEM)
 	return nil
 }
 
@@ -488,8 +502,9 @@ var IngressTarget = cluster.IngressServiceHost
 func (in *Install) dnsRules() coredns.Rules {
 	return coredns.Rules{
 		Target:        IngressTarget,
-		Hosts:         append([]string{"git.localhost"}, in.Cluster.ExtraHosts...),
+		Hosts:         []string{config.GiteaHost},
 		LocalhostApps: true,
+		Aliases:       map[string]string{config.CourseGiteaHost: charts.CourseHostServiceHost()},
 	}
 }
 

@@ -139,18 +139,58 @@ func (e *clusterEnv) install() *Install {
 // state, as one `pocketidp up` (or down) would.
 func (e *clusterEnv) run(undo bool) (*Install, *stepEvents, error) {
 	e.t.Helper()
+	return e.runCtx(context.Background(), undo)
+}
+
+func (e *clusterEnv) runCtx(ctx context.Context, undo bool) (*Install, *stepEvents, error) {
+	e.t.Helper()
 	in := e.install()
 	defer in.Store.Close()
-	plan, err := NewPlan(clusterSteps(in)...)
+	plan, err := NewPlan(wireSubset(clusterSteps(in))...)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	ev := &stepEvents{}
 	r := &Runner{Sink: ev, Status: in.Store}
 	if undo {
-		return in, ev, r.Undo(context.Background(), plan)
+		return in, ev, r.Undo(ctx, plan)
 	}
-	return in, ev, r.Run(context.Background(), plan)
+	return in, ev, r.Run(ctx, plan)
+}
+
+// An interrupted create keeps the record that the cluster is this
+// install's: kind goes on in the background and the node appears after the
+// step gave up. The next run takes it as its own instead of refusing it.
+func TestClusterCreateInterrupted(t *testing.T) {
+	api := testenv.APIServer(t)
+	cs := kube(t, api)
+	seedCoreDNS(t, cs)
+	readyNode(t, cs, "5min-idp-control-plane")
+	server, err := clientcmd.LoadFromFile(api.KubeconfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	eng := &clustertest.Engine{Server: server, OnCreate: func(context.Context, string) error {
+		cancel() // Ctrl-C while kind works; it finishes the node anyway
+		return context.Canceled
+	}}
+	e := kindEnv(t, api, eng, &fakeTrust{})
+	if _, _, err := e.runCtx(ctx, false); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted up: %v, want canceled", err)
+	}
+	if !e.hasObject(objKindCluster, "5min-idp") {
+		t.Fatalf("the interrupted run dropped the record of its cluster: %v", e.objects())
+	}
+	// kind, in the background, finishes the node after the step gave up.
+	eng.OnCreate = nil
+	eng.AddCluster("5min-idp", cluster.Container{Running: true, Ports: map[int][]cluster.HostPort{
+		config.IngressHTTPSNodePort: {{IP: "127.0.0.1", Port: 8443}},
+		config.RegistryPort:         {{IP: "127.0.0.1", Port: config.RegistryPort}},
+	}})
+	if _, ev, err := e.run(false); err != nil || ev.outcome(StepCluster) != Done {
+		t.Fatalf("run after the interruption: %v, cluster %s\n%s", err, ev.outcome(StepCluster), ev.text())
+	}
 }
 
 func (e *clusterEnv) objects() []state.Object {
@@ -330,7 +370,7 @@ func TestClusterStepsExistingCluster(t *testing.T) {
 	if hint := in.IngressHint(); !strings.Contains(hint, "port-forward -n traefik svc/traefik 8443:websecure") {
 		t.Errorf("ingress hint = %q", hint)
 	}
-	if in.Charts.Getter == nil || len(in.Charts.CACert) == 0 {
+	if in.Charts.Getter == nil || len(in.caCertPEM()) == 0 {
 		t.Error("the chart steps did not get the cluster getter and the CA")
 	}
 	if _, err := os.Stat(filepath.Join(e.stateDir, "kubeconfig")); !errors.Is(err, os.ErrNotExist) {
@@ -357,16 +397,20 @@ func TestClusterStepsExistingCluster(t *testing.T) {
 	if s2, c2 := resourceVersions(t, cs); s2 != secretRV || c2 != cmRV {
 		t.Errorf("re-run wrote: Secret %s→%s, ConfigMap %s→%s", secretRV, s2, cmRV, c2)
 	}
-	if in.Charts.Getter == nil || len(in.Charts.CACert) == 0 {
+	if in.Charts.Getter == nil || len(in.caCertPEM()) == 0 {
 		t.Error("re-run: skipped steps did not hand on the getter and the CA")
 	}
 
-	// An app host becomes known: certificate reissued, CoreDNS rule added.
-	e.setup = func(in *Install) { in.Cluster.ExtraHosts = []string{"5min-backstage-abcd-x1y2.localhost"} }
+	// Backstage's host becomes known: the certificate is reissued.
+	e.setup = func(in *Install) {
+		if err := in.Store.SetValue(ValueBackstageHost, "5min-backstage-abcd-x1y2.localhost"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if _, ev, err = e.run(false); err != nil {
 		t.Fatalf("run with a new host: %v", err)
 	}
-	if ev.outcome(StepTLS) != Done || ev.outcome(StepCoreDNS) != Done {
+	if ev.outcome(StepTLS) != Done || ev.outcome(StepCoreDNS) != Skipped {
 		t.Errorf("new host: %s", ev.text())
 	}
 	checkTLSSecret(t, cs, e.stateDir, "git.localhost", "5min-backstage-abcd-x1y2.localhost")

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/pocketidp/pocketidp/internal/state"
 )
 
 // Plan is a set of steps with their dependencies, checked to be a DAG.
@@ -147,10 +149,10 @@ type StatusStore interface {
 
 // Step outcomes recorded in the StatusStore.
 const (
-	statusDone        = "done"
-	statusFailed      = "failed"
-	statusInterrupted = "interrupted"
-	statusUndone      = "undone"
+	statusDone        = state.StepDone
+	statusFailed      = state.StepFailed
+	statusInterrupted = state.StepInterrupted
+	statusUndone      = state.StepUndone
 )
 
 // Runner runs plans. Configure it, then call Run or Undo (the Helm action
@@ -166,6 +168,9 @@ type Runner struct {
 	Redact func(string) string
 	// Log receives a debug line for every event; nil discards them.
 	Log *slog.Logger
+
+	mu      sync.Mutex
+	outputs map[string]any // of the last run, for Output.Of
 }
 
 // StepError names the step that failed.
@@ -196,11 +201,16 @@ func (e fixError) Fix() string   { return e.fix }
 // finish. The error names every failed step; when ctx is cancelled it wraps
 // ctx.Err().
 func (r *Runner) Run(ctx context.Context, p *Plan) error {
+	return r.schedule(ctx, p, p.forwardNeeds(), r.forward)
+}
+
+// forwardNeeds maps each step to the steps it needs.
+func (p *Plan) forwardNeeds() map[string][]string {
 	needs := make(map[string][]string, len(p.steps))
 	for _, s := range p.steps {
 		needs[s.Action.Name()] = s.Needs
 	}
-	return r.schedule(ctx, p, needs, r.forward)
+	return needs
 }
 
 // Undo takes the plan back: each step's Undo runs after the Undo of every
@@ -211,8 +221,12 @@ func (r *Runner) Undo(ctx context.Context, p *Plan) error {
 }
 
 type run struct {
-	r  *Runner
-	mu sync.Mutex
+	r     *Runner
+	needs map[string][]string // of the plan forward, for Output.Get
+	mu    sync.Mutex
+
+	outMu   sync.Mutex
+	outputs map[string]any // step name → its Output's value
 }
 
 func (rn *run) emit(e Event) {
@@ -256,7 +270,12 @@ func (r *Runner) schedule(ctx context.Context, p *Plan, needs map[string][]strin
 	if limit <= 0 {
 		limit = 4
 	}
-	rn := &run{r: r}
+	rn := &run{r: r, needs: p.forwardNeeds(), outputs: map[string]any{}}
+	defer func() {
+		r.mu.Lock()
+		r.outputs = rn.outputs
+		r.mu.Unlock()
+	}()
 	type result struct {
 		name string
 		err  error
@@ -335,7 +354,7 @@ func (r *Runner) forward(ctx context.Context, rn *run, s Step) error {
 
 func (r *Runner) backward(ctx context.Context, rn *run, s Step) error {
 	u, ok := s.Action.(Undoer)
-	if f, isFunc := s.Action.(Func); !ok || (isFunc && f.UndoFunc == nil) {
+	if !ok {
 		return nil // nothing to take back
 	}
 	return rn.exec(ctx, s, func(sctx context.Context, sc *StepContext) (bool, error) {

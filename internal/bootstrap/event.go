@@ -3,6 +3,8 @@ package bootstrap
 import (
 	"sync"
 	"time"
+
+	"github.com/pocketidp/pocketidp/internal/state"
 )
 
 // Kind is what happened to a step.
@@ -13,9 +15,9 @@ const (
 	Started  Kind = "started"
 	Progress Kind = "progress"
 	Log      Kind = "log"
-	Done     Kind = "done"
+	Done     Kind = state.StepDone
 	Skipped  Kind = "skipped"
-	Failed   Kind = "failed"
+	Failed   Kind = state.StepFailed
 )
 
 // Event is one thing a step reported. Every renderer (plain text, JSON lines,

@@ -45,12 +45,22 @@ type GiteaInput struct {
 func giteaSteps(in *Install) []Step {
 	return []Step{
 		{Action: giteaReady{in}, Timeout: gitea.DefaultReadyTimeout + time.Minute},
-		{Action: giteaOrg{in}, Needs: []string{StepGiteaReady}, Timeout: 3 * time.Minute},
-		// A migration from GitHub over a slow line takes minutes.
-		{Action: giteaBackstageRepo{in}, Needs: []string{StepGiteaOrg}, Timeout: 15 * time.Minute},
-		{Action: giteaActionsConfig{in}, Needs: []string{StepGiteaOrg}, Timeout: 3 * time.Minute},
-		{Action: giteaRunnerToken{in}, Needs: []string{StepGiteaReady}, Timeout: 3 * time.Minute},
-		{Action: giteaTrigger{in}, Needs: []string{StepGiteaBackstageRepo, StepGiteaActions}, Timeout: 3 * time.Minute},
+		// The public org 5minorg; its Undo runs after those of the
+		// repository and the Actions settings, which need it.
+		{Action: giteaRemovable{giteaStep{in, StepGiteaOrg, (*gitea.Seeder).OrgDone, (*gitea.Seeder).EnsureOrg},
+			(*gitea.Seeder).RemoveOrg, true}, Timeout: 3 * time.Minute},
+		// The Backstage repository, migrated (or the offline copy pushed);
+		// a migration from GitHub over a slow line takes minutes.
+		{Action: giteaRemovable{giteaStep{in, StepGiteaBackstageRepo, (*gitea.Seeder).RepoDone, (*gitea.Seeder).EnsureBackstageRepo},
+			(*gitea.Seeder).RemoveBackstageRepo, false}, Timeout: 15 * time.Minute},
+		// The org's Actions variables and HUMANITEC_TOKEN secret, writing
+		// only what changed.
+		{Action: giteaRemovable{giteaStep{in, StepGiteaActions, (*gitea.Seeder).ActionsConfigDone, (*gitea.Seeder).EnsureActionsConfig},
+			(*gitea.Seeder).RemoveActionsConfig, false}, Timeout: 3 * time.Minute},
+		{Action: giteaRunnerToken{in}, Timeout: 3 * time.Minute},
+		// The commit that starts the first Backstage build, once per
+		// install.
+		{Action: giteaStep{in, StepGiteaTrigger, (*gitea.Seeder).TriggerDone, (*gitea.Seeder).Trigger}, Timeout: 3 * time.Minute},
 	}
 }
 
@@ -98,20 +108,11 @@ func (in *Install) giteaHTTPClient() (*http.Client, error) {
 }
 
 // IngressClient reaches the apps through the ingress: it trusts
-// PocketIDP's CA (from the tls step, or Install.Charts.CACert, or the state
-// dir during `down`)
-// and sends *.localhost to the address the ingress listens on, since not
+// PocketIDP's CA (as the tls step left it in the state dir) and sends *.localhost to the address the ingress listens on, since not
 // every resolver maps those names to loopback. Proxies are bypassed: the
 // ingress is local.
 func (in *Install) IngressClient() (*http.Client, error) {
-	in.mu.Lock()
-	caPEM := in.Charts.CACert
-	in.mu.Unlock()
-	if len(caPEM) == 0 && in.Store != nil {
-		if ca, err := in.tlsStore().LoadCA(); err == nil {
-			caPEM = ca.CertPEM
-		}
-	}
+	caPEM := in.caCertPEM()
 	pool, err := x509.SystemCertPool()
 	if err != nil {
 		pool = x509.NewCertPool()
@@ -150,110 +151,60 @@ func (s giteaReady) Run(ctx context.Context, sc *StepContext) error {
 	return g.WaitReady(ctx)
 }
 
-// giteaOrg makes the public org 5minorg. Its Undo runs after those of the
-// repository and the Actions settings (they need the org).
-type giteaOrg struct{ in *Install }
+// giteaStep is one operation of the Seeder as a step: done and run are
+// its methods (e.g. (*gitea.Seeder).OrgDone and EnsureOrg).
+type giteaStep struct {
+	in   *Install
+	name string
+	done func(*gitea.Seeder, context.Context) (bool, error)
+	run  func(*gitea.Seeder, context.Context) error
+}
 
-func (giteaOrg) Name() string { return StepGiteaOrg }
+func (s giteaStep) Name() string { return s.name }
 
-func (s giteaOrg) Done(ctx context.Context, sc *StepContext) (bool, error) {
+func (s giteaStep) Done(ctx context.Context, sc *StepContext) (bool, error) {
 	g, err := s.in.giteaSeeder(sc)
 	if err != nil {
 		return false, err
 	}
-	return g.OrgDone(ctx)
+	return s.done(g, ctx)
 }
 
-func (s giteaOrg) Run(ctx context.Context, sc *StepContext) error {
+func (s giteaStep) Run(ctx context.Context, sc *StepContext) error {
 	g, err := s.in.giteaSeeder(sc)
 	if err != nil {
 		return err
 	}
-	return g.EnsureOrg(ctx)
+	return s.run(g, ctx)
 }
 
-func (s giteaOrg) Undo(ctx context.Context, sc *StepContext) error {
+// giteaRemovable is a giteaStep that `down` takes back with remove. When
+// Gitea goes with the kind cluster, nothing is asked of it: forget, when
+// set, drops the state's records instead (the org's step does, for all).
+type giteaRemovable struct {
+	giteaStep
+	remove func(*gitea.Seeder, context.Context) error
+	forget bool
+}
+
+func (s giteaRemovable) Undo(ctx context.Context, sc *StepContext) error {
+	if s.in.clusterGoes() && !s.forget {
+		return nil
+	}
 	g, err := s.in.giteaUndoSeeder(sc)
 	if err != nil {
 		return err
 	}
 	if s.in.clusterGoes() {
-		// Gitea goes with the kind cluster: nothing to ask it.
 		sc.Logger().Info("Gitea's content goes with the cluster")
 		return g.Forget()
 	}
-	return g.RemoveOrg(ctx)
-}
-
-// giteaBackstageRepo migrates the Backstage repository into the org (or
-// pushes the offline copy) and records the commit it arrived at.
-type giteaBackstageRepo struct{ in *Install }
-
-func (giteaBackstageRepo) Name() string { return StepGiteaBackstageRepo }
-
-func (s giteaBackstageRepo) Done(ctx context.Context, sc *StepContext) (bool, error) {
-	g, err := s.in.giteaSeeder(sc)
-	if err != nil {
-		return false, err
-	}
-	return g.RepoDone(ctx)
-}
-
-func (s giteaBackstageRepo) Run(ctx context.Context, sc *StepContext) error {
-	g, err := s.in.giteaSeeder(sc)
-	if err != nil {
-		return err
-	}
-	return g.EnsureBackstageRepo(ctx)
-}
-
-func (s giteaBackstageRepo) Undo(ctx context.Context, sc *StepContext) error {
-	if s.in.clusterGoes() {
-		return nil // see giteaOrg.Undo
-	}
-	g, err := s.in.giteaUndoSeeder(sc)
-	if err != nil {
-		return err
-	}
-	return g.RemoveBackstageRepo(ctx)
-}
-
-// giteaActionsConfig sets the org's Actions variables and HUMANITEC_TOKEN
-// secret, writing only what changed.
-type giteaActionsConfig struct{ in *Install }
-
-func (giteaActionsConfig) Name() string { return StepGiteaActions }
-
-func (s giteaActionsConfig) Done(ctx context.Context, sc *StepContext) (bool, error) {
-	g, err := s.in.giteaSeeder(sc)
-	if err != nil {
-		return false, err
-	}
-	return g.ActionsConfigDone(ctx)
-}
-
-func (s giteaActionsConfig) Run(ctx context.Context, sc *StepContext) error {
-	g, err := s.in.giteaSeeder(sc)
-	if err != nil {
-		return err
-	}
-	return g.EnsureActionsConfig(ctx)
-}
-
-func (s giteaActionsConfig) Undo(ctx context.Context, sc *StepContext) error {
-	if s.in.clusterGoes() {
-		return nil // see giteaOrg.Undo
-	}
-	g, err := s.in.giteaUndoSeeder(sc)
-	if err != nil {
-		return err
-	}
-	return g.RemoveActionsConfig(ctx)
+	return s.remove(g, ctx)
 }
 
 // giteaRunnerToken gets a runner registration token into
-// Install.RunnerToken for the runner chart. Done when a runner is
-// registered: then the token is not needed (and RunnerToken stays empty).
+// runnerToken's output for the runner chart. Done when a runner is
+// registered: then the token is not needed (and the output stays empty).
 type giteaRunnerToken struct{ in *Install }
 
 func (giteaRunnerToken) Name() string { return StepRunnerToken }
@@ -275,30 +226,5 @@ func (s giteaRunnerToken) Run(ctx context.Context, sc *StepContext) error {
 	if err != nil {
 		return err
 	}
-	// Read by the runner chart step, which needs this one: the engine
-	// orders the write before the read.
-	s.in.setRunnerToken(t)
-	return nil
-}
-
-// giteaTrigger makes the commit that starts the first Backstage build, once
-// per install.
-type giteaTrigger struct{ in *Install }
-
-func (giteaTrigger) Name() string { return StepGiteaTrigger }
-
-func (s giteaTrigger) Done(ctx context.Context, sc *StepContext) (bool, error) {
-	g, err := s.in.giteaSeeder(sc)
-	if err != nil {
-		return false, err
-	}
-	return g.TriggerDone(ctx)
-}
-
-func (s giteaTrigger) Run(ctx context.Context, sc *StepContext) error {
-	g, err := s.in.giteaSeeder(sc)
-	if err != nil {
-		return err
-	}
-	return g.Trigger(ctx)
+	return runnerToken.Set(sc, t)
 }

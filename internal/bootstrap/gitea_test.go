@@ -30,7 +30,7 @@ import (
 func TestGiteaStepsPlan(t *testing.T) {
 	in := &Install{Options: config.Defaults()}
 	got := map[string][]string{}
-	for _, s := range giteaSteps(in) {
+	for _, s := range wireSubset(giteaSteps(in)) {
 		got[s.Action.Name()] = s.Needs
 		if s.Timeout <= 0 {
 			t.Errorf("%s has no timeout of its own", s.Action.Name())
@@ -47,7 +47,7 @@ func TestGiteaStepsPlan(t *testing.T) {
 	if !maps.EqualFunc(got, want, slices.Equal[[]string]) {
 		t.Errorf("steps and needs = %v, want %v", got, want)
 	}
-	if _, err := NewPlan(giteaSteps(in)...); err != nil {
+	if _, err := NewPlan(wireSubset(giteaSteps(in))...); err != nil {
 		t.Fatal(err)
 	}
 	// HUMANITEC_APP_ID must name the app the Humanitec steps register.
@@ -120,14 +120,16 @@ func TestGiteaSteps(t *testing.T) {
 	newInstall := func() *Install {
 		return &Install{Options: opts, Store: store, Gitea: GiteaInput{URL: g.URL, HTTPClient: &http.Client{Transport: tr}}}
 	}
+	var last *Runner // of the latest run, for its outputs
 	run := func(in *Install, undo bool) []Event {
 		t.Helper()
-		plan, err := NewPlan(giteaSteps(in)...)
+		plan, err := NewPlan(wireSubset(giteaSteps(in))...)
 		if err != nil {
 			t.Fatal(err)
 		}
 		rec := &Recorder{}
 		r := &Runner{Sink: rec, Status: store}
+		last = r
 		if undo {
 			err = r.Undo(ctx, plan)
 		} else {
@@ -162,7 +164,8 @@ func TestGiteaSteps(t *testing.T) {
 	}
 	writes, _ := tr.reset()
 	t.Logf("first run: %d writes", len(writes))
-	if in.RunnerToken.Empty() {
+	token, _ := runnerToken.Of(last)
+	if token.Empty() {
 		t.Fatal("no runner registration token for the runner chart")
 	}
 	o, _, err := admin.GetOrg(config.DefaultGiteaOrg)
@@ -180,7 +183,7 @@ func TestGiteaSteps(t *testing.T) {
 
 	// As the runner chart does with the token. The runner takes no jobs:
 	// the undo below deletes the repository whose run is queued.
-	testenv.ActionsRunner(t, testenv.RunnerOptions{GiteaURL: g.URL, RegistrationToken: in.RunnerToken.Reveal(), RegisterOnly: true})
+	testenv.ActionsRunner(t, testenv.RunnerOptions{GiteaURL: g.URL, RegistrationToken: token.Reveal(), RegisterOnly: true})
 
 	in2 := newInstall()
 	second := final(run(in2, false))
@@ -198,7 +201,7 @@ func TestGiteaSteps(t *testing.T) {
 			t.Errorf("second run: %s ended %q, want %q", name, second[name], want)
 		}
 	}
-	if !in2.RunnerToken.Empty() {
+	if tok, _ := runnerToken.Of(last); !tok.Empty() {
 		t.Error("second run fetched a token although a runner is registered")
 	}
 
@@ -229,7 +232,7 @@ func TestGiteaHTTPClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca, leaf, _, err := src.tlsStore().Ensure(hosts)
+	_, leaf, _, err := src.tlsStore().Ensure(hosts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,8 +264,7 @@ func TestGiteaHTTPClient(t *testing.T) {
 		in      *Install
 		wantErr string
 	}{
-		{"CA handed over by the tls step", &Install{Options: config.Defaults(), Store: noCA, Charts: ChartsInput{CACert: ca.CertPEM}}, ""},
-		{"CA read from the state dir (down)", &Install{Options: config.Defaults(), Store: withCA}, ""},
+		{"CA read from the state dir", &Install{Options: config.Defaults(), Store: withCA}, ""},
 		{"listen address 0.0.0.0 dials loopback", &Install{Options: func() config.Options {
 			o := config.Defaults()
 			o.ListenAddress = "0.0.0.0"
@@ -336,7 +338,7 @@ func TestGiteaUndoWithTheCluster(t *testing.T) {
 	}
 	tr := &countingTransport{}
 	in := &Install{Options: opts, Store: store, Gitea: GiteaInput{URL: "http://127.0.0.1:1", HTTPClient: &http.Client{Transport: tr}}}
-	plan, err := NewPlan(giteaSteps(in)...)
+	plan, err := NewPlan(wireSubset(giteaSteps(in))...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,15 +36,15 @@ type HumanitecInput struct {
 	// Orchestrator, when set, is used as it is; otherwise the classic
 	// Humanitec API is reached with the options' org, token and URL.
 	Orchestrator humanitec.Orchestrator
-	// Cluster gives the k8s-cluster definition the cluster as the agent
-	// inside it reaches it: from the cluster's internal kubeconfig
-	// (kind get kubeconfig --internal), e.g. with
-	// humanitec.ClusterDataFromKubeconfig. The cluster step sets it; the
-	// definitions step calls it.
+	// Cluster, when set, gives the k8s-cluster definition the cluster as
+	// the agent inside it reaches it; otherwise that is derived from the
+	// install's cluster access (clusterData).
 	Cluster func(ctx context.Context) (humanitec.ClusterData, error)
-	// IncludeTutorialObjects makes `down` also remove what PocketIDP did
-	// not create on 5min-local (`down --include-tutorial-objects`).
-	IncludeTutorialObjects bool
+	// Foreign are the objects on 5min-local that PocketIDP did not create
+	// that `down` removes, each by its Ref.Key ("app scaffolded"): the ones
+	// the user picked, or all listed with --include-tutorial-objects.
+	// Nothing else of theirs is touched.
+	Foreign []string
 
 	once sync.Once
 	orch humanitec.Orchestrator
@@ -84,7 +84,7 @@ func (in *Install) humanitec() (humanitec.Orchestrator, error) {
 			// sets it after this is made.
 			Cluster: func(ctx context.Context) (humanitec.ClusterData, error) {
 				if h.Cluster == nil {
-					return humanitec.ClusterData{}, errors.New("the cluster step has not provided the cluster's internal kubeconfig")
+					return in.clusterData(ctx)
 				}
 				return h.Cluster(ctx)
 			},
@@ -138,37 +138,57 @@ func HumanitecInventory(ctx context.Context, in *Install) (humanitec.Inventory, 
 }
 
 // humanitecSteps registers the install with the orchestrator and takes it
-// back on `down`. Needs outside this set (the state step before the check,
-// the cluster step before the definitions, charts/agent after the agent and
-// its key) are the plan's to add. Nothing when Humanitec is skipped.
+// back on `down` (their order: the edges in plan.go). Nothing when
+// Humanitec is skipped.
 func humanitecSteps(in *Install) []Step {
 	if in.Options.SkipHumanitec {
 		return nil
 	}
-	group := func(g humanitec.Group, needs ...string) Step {
-		return Step{Action: humanitecGroup{in: in, group: g}, Needs: needs, Timeout: 5 * time.Minute}
+	group := func(g humanitec.Group) Step {
+		return Step{Action: humanitecGroup{in: in, group: g}, Timeout: 5 * time.Minute}
 	}
 	return []Step{
 		{Action: humanitecCheck{in: in}, Timeout: 2 * time.Minute},
-		// Making a 4096-bit key takes seconds of CPU; it needs nothing, so
-		// it happens while the cluster comes up.
 		{Action: humanitecAgentKey{in: in}, Timeout: 2 * time.Minute},
-		group(humanitec.GroupEnvType, StepHumanitecCheck),
-		// The agent waits for the env type only so that `down` removes the
-		// env type last; it costs nothing on the way up, where the apps
-		// and their values take as long.
-		group(humanitec.GroupAgent, StepHumanitecEnvType, StepHumanitecAgentKey),
-		group(humanitec.GroupApps, StepHumanitecEnvType),
-		group(humanitec.GroupValues, StepHumanitecApps),
-		// The definitions match the env type and name the agent; on the
-		// way down they go before both (and, inside their removal, after
-		// the apps).
-		group(humanitec.GroupDefinitions, StepHumanitecEnvType, StepHumanitecAgent),
+		group(humanitec.GroupEnvType),
+		group(humanitec.GroupAgent),
+		group(humanitec.GroupApps),
+		group(humanitec.GroupValues),
+		group(humanitec.GroupDefinitions),
 	}
 }
 
 func reporter(sc *StepContext) humanitec.Reporter {
 	return humanitec.Reporter{Log: sc.Logger(), Progress: sc.Progress}
+}
+
+// StepHumanitecToken checks org and token among the pre-flight checks,
+// before anything (the state included) is written.
+const StepHumanitecToken = "doctor/humanitec-token"
+
+// humanitecTokenStep is the run's token check (humanitec.CheckAccess) as a
+// pre-flight step: only when org and token are there to check, and not
+// when a test's orchestrator stands in for Humanitec.
+func humanitecTokenStep(in *Install) []Step {
+	if in.Options.SkipHumanitec || in.Options.CheckHumanitec() != nil || in.Humanitec.Orchestrator != nil {
+		return nil
+	}
+	return []Step{{Action: humanitecToken{in}, Timeout: 2 * time.Minute}}
+}
+
+// humanitecToken is humanitecTokenStep's action. It has no Done: a check
+// runs every time.
+type humanitecToken struct{ in *Install }
+
+func (humanitecToken) Name() string { return StepHumanitecToken }
+
+func (s humanitecToken) Run(ctx context.Context, sc *StepContext) error {
+	o := s.in.Options
+	c, err := humanitec.New(humanitec.Config{BaseURL: o.HumanitecAPIURL, Org: o.HumanitecOrg, Token: o.HumanitecToken, Logger: s.in.Log})
+	if err != nil {
+		return &config.InputError{Msg: err.Error(), Hint: "unset HUMANITEC_API_URL to use " + humanitec.DefaultBaseURL}
+	}
+	return humanitec.CheckAccess(ctx, c, reporter(sc))
 }
 
 // humanitecCheck is the first call of every run: token and org, with reads.
@@ -185,8 +205,8 @@ func (s humanitecCheck) Run(ctx context.Context, sc *StepContext) error {
 	return o.Check(ctx, reporter(sc))
 }
 
-// humanitecAgentKey makes (or finds) the agent's key pair in the state dir
-// and hands the private half to the agent chart step.
+// humanitecAgentKey makes (or finds) the agent's key pair in the state dir,
+// where the agent chart step reads it (agentPrivateKey).
 type humanitecAgentKey struct{ in *Install }
 
 func (humanitecAgentKey) Name() string { return StepHumanitecAgentKey }
@@ -197,8 +217,7 @@ func (s humanitecAgentKey) Done(_ context.Context, _ *StepContext) (bool, error)
 		// Missing or unusable: Run makes one (or says why it cannot).
 		return false, nil
 	}
-	s.in.setAgentKey(k.PrivatePEM)
-	return true, nil
+	return !k.PrivatePEM.Empty(), nil
 }
 
 func (s humanitecAgentKey) Run(_ context.Context, sc *StepContext) error {
@@ -209,7 +228,6 @@ func (s humanitecAgentKey) Run(_ context.Context, sc *StepContext) error {
 	if created {
 		sc.Logger().Info("made the agent key pair (RSA 4096)", "path", s.in.HumanitecAgentKeyPath(), "fingerprint", k.Fingerprint)
 	}
-	s.in.setAgentKey(k.PrivatePEM)
 	return nil
 }
 
@@ -227,6 +245,25 @@ type humanitecGroup struct {
 }
 
 func (s humanitecGroup) Name() string { return "humanitec/" + string(s.group) }
+
+// StepHumanitecForeign removes, on `down` only, the objects PocketIDP did
+// not create that the user picked (HumanitecInput.Foreign). It is its own
+// step so that keeping this install's Humanitec objects does not keep them.
+const StepHumanitecForeign = "humanitec/" + string(humanitec.GroupForeign)
+
+// humanitecForeignStep is in the down plan when something was picked: it
+// goes before the env type, which the picked apps may hold.
+func humanitecForeignStep(in *Install) []Step {
+	if in.Options.SkipHumanitec || len(in.Humanitec.Foreign) == 0 {
+		return nil
+	}
+	return []Step{{Action: humanitecUndoOnly{humanitecGroup{in: in, group: humanitec.GroupForeign}}, Timeout: 5 * time.Minute}}
+}
+
+// humanitecUndoOnly has nothing to make: only its Undo does something.
+type humanitecUndoOnly struct{ humanitecGroup }
+
+func (humanitecUndoOnly) Run(context.Context, *StepContext) error { return nil }
 
 func (s humanitecGroup) Done(ctx context.Context, sc *StepContext) (bool, error) {
 	o, err := s.in.humanitec()
@@ -259,16 +296,22 @@ func (s humanitecGroup) Undo(ctx context.Context, sc *StepContext) error {
 	if err != nil {
 		return err
 	}
-	opts := humanitec.TeardownOptions{IncludeTutorialObjects: s.in.Humanitec.IncludeTutorialObjects}
+	opts := humanitec.TeardownOptions{Foreign: s.in.Humanitec.Foreign}
 	if err := o.Remove(ctx, s.group, opts, reporter(sc)); err != nil {
 		return fmt.Errorf("remove %s: %w", s.group, err)
 	}
 	return nil
 }
 
-// setAgentKey hands the agent's private key to the charts/agent step.
-func (in *Install) setAgentKey(pem secret.Value) {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	in.Charts.AgentPrivateKey = pem
+// agentPrivateKey is the agent's private key as the agent-key step left it
+// in the state dir; empty before that step ran (the dry run).
+func (in *Install) agentPrivateKey() (secret.Value, error) {
+	if in.Store == nil {
+		return secret.Value{}, nil
+	}
+	k, err := humanitec.LoadAgentKey(in.HumanitecAgentKeyPath())
+	if err != nil {
+		return secret.Value{}, fmt.Errorf("the agent's key (made by step %s): %w", StepHumanitecAgentKey, err)
+	}
+	return k.PrivatePEM, nil
 }

@@ -59,7 +59,11 @@ func humInstall(t *testing.T, fake *humanitectest.Server, token string) *Install
 
 func humRun(t *testing.T, in *Install, undo bool) ([]Event, error) {
 	t.Helper()
-	p, err := NewPlan(humanitecSteps(in)...)
+	steps := humanitecSteps(in)
+	if undo {
+		steps = append(steps, humanitecForeignStep(in)...)
+	}
+	p, err := NewPlan(wireSubset(steps)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,8 +119,8 @@ func TestHumanitecStepsUpRerunDown(t *testing.T) {
 			t.Errorf("state lacks %s %s", o.kind, o.id)
 		}
 	}
-	if in.Charts.AgentPrivateKey.Empty() {
-		t.Error("the agent chart step gets no private key")
+	if key, err := in.agentPrivateKey(); err != nil || key.Empty() {
+		t.Errorf("the agent chart step gets no private key: %v", err)
 	}
 	fi, err := os.Stat(in.HumanitecAgentKeyPath())
 	if err != nil || fi.Mode().Perm() != 0o600 {
@@ -138,8 +142,8 @@ func TestHumanitecStepsUpRerunDown(t *testing.T) {
 	if w := fake.Writes(); len(w) != 0 {
 		t.Errorf("re-run wrote %+v", w)
 	}
-	if in2.Charts.AgentPrivateKey.Empty() {
-		t.Error("a re-run gives the agent chart step no private key")
+	if key, err := in2.agentPrivateKey(); err != nil || key.Empty() {
+		t.Errorf("a re-run gives the agent chart step no private key: %v", err)
 	}
 
 	// down: everything goes, apps before definitions before the agent,
@@ -255,30 +259,47 @@ func TestHumanitecSkipped(t *testing.T) {
 	}
 }
 
+// TestHumanitecTutorialObjectsOnlyOnRequest: of the objects PocketIDP did
+// not create, `down` removes exactly those picked, each by its id, and
+// nothing when none is (issue 14, point 3).
 func TestHumanitecTutorialObjectsOnlyOnRequest(t *testing.T) {
-	for _, include := range []bool{false, true} {
-		fake := humanitectest.New(t)
-		in := humInstall(t, fake, humanitectest.DefaultToken)
-		if _, err := humRun(t, in, false); err != nil {
-			t.Fatal(err)
-		}
-		fake.SeedApp(humanitectest.DefaultOrg, humanitectest.App{ID: "my-service", Name: "my-service",
-			Envs: map[string]string{config.EnvType: config.EnvType}})
-		fake.SeedClass(humanitectest.DefaultOrg, "postgres", "5min")
-		inv, err := HumanitecInventory(context.Background(), in)
-		if err != nil || len(inv.Foreign) != 2 {
-			t.Fatalf("inventory = %+v, %v", inv, err)
-		}
-		in.Humanitec.IncludeTutorialObjects = include
-		if _, err := humRun(t, in, true); err != nil {
-			t.Fatal(err)
-		}
-		left := fake.Objects(humanitectest.DefaultOrg)
-		if include && len(left) != 0 {
-			t.Errorf("include: left %q", left)
-		}
-		if !include && !slices.Equal(left, []string{"app/my-service", "class/postgres/5min", "env-type/5min-local", "env/my-service/5min-local"}) {
-			t.Errorf("without include: left %q", left)
-		}
+	for _, tt := range []struct {
+		name   string
+		picked []string
+		left   []string
+	}{
+		{"none", nil, []string{"app/my-service", "class/postgres/5min", "env-type/5min-local", "env/my-service/5min-local"}},
+		{"the class alone", []string{"class postgres/5min"}, []string{"app/my-service", "env-type/5min-local", "env/my-service/5min-local"}},
+		{"all", []string{"app my-service", "class postgres/5min"}, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := humanitectest.New(t)
+			in := humInstall(t, fake, humanitectest.DefaultToken)
+			if _, err := humRun(t, in, false); err != nil {
+				t.Fatal(err)
+			}
+			fake.SeedApp(humanitectest.DefaultOrg, humanitectest.App{ID: "my-service", Name: "my-service",
+				Envs: map[string]string{config.EnvType: config.EnvType}})
+			fake.SeedClass(humanitectest.DefaultOrg, "postgres", "5min")
+			inv, err := HumanitecInventory(context.Background(), in)
+			if err != nil || len(inv.Foreign) != 2 {
+				t.Fatalf("inventory = %+v, %v", inv, err)
+			}
+			var keys []string
+			for _, f := range inv.Foreign {
+				keys = append(keys, f.Key())
+			}
+			slices.Sort(keys)
+			if want := []string{"app my-service", "class postgres/5min"}; !slices.Equal(keys, want) {
+				t.Errorf("foreign keys = %q, want %q", keys, want)
+			}
+			in.Humanitec.Foreign = tt.picked
+			if _, err := humRun(t, in, true); err != nil {
+				t.Fatal(err)
+			}
+			if left := fake.Objects(humanitectest.DefaultOrg); !slices.Equal(left, tt.left) {
+				t.Errorf("left %q, want %q", left, tt.left)
+			}
+		})
 	}
 }

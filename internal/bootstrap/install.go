@@ -7,7 +7,6 @@ import (
 
 	"github.com/pocketidp/pocketidp/internal/config"
 	"github.com/pocketidp/pocketidp/internal/doctor"
-	"github.com/pocketidp/pocketidp/internal/secret"
 	"github.com/pocketidp/pocketidp/internal/state"
 )
 
@@ -19,10 +18,6 @@ type Install struct {
 	Host    doctor.Host
 	Log     *slog.Logger
 
-	// RunnerToken is the Actions runner registration token the
-	// gitea/runner-token step got from Gitea (empty when a runner is
-	// registered already); the charts/runner step registers with it.
-	RunnerToken secret.Value
 	// Charts is what the chart steps need beyond the options (charts.go).
 	Charts ChartsInput
 	// Humanitec is what the Humanitec steps need beyond the options
@@ -74,11 +69,14 @@ func (d doctorCheck) Run(ctx context.Context, sc *StepContext) error {
 }
 
 // DoctorPlan is the pre-flight checks: the first steps of `up`, and all of
-// `doctor`. They read the machine and create nothing.
+// `doctor`. They read the machine and create nothing. With Humanitec, the
+// token is checked among them, so a wrong one is reported with the
+// machine's problems and before the state is written.
 func DoctorPlan(in *Install) (*Plan, error) {
 	var steps []Step
 	for _, c := range doctor.Checks(in.Options) {
 		steps = append(steps, Step{Action: doctorCheck{in: in, check: c}})
 	}
+	steps = append(steps, humanitecTokenStep(in)...)
 	return NewPlan(steps...)
 }

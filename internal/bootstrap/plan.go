@@ -22,77 +22,152 @@ const (
 // ValueBackstageURL is the state key of Backstage's URL once it is known.
 const ValueBackstageURL = "backstage/url"
 
-// UpPlan is everything `up` does after the doctor passed, with the state
-// open: each concept's steps, tied together by what one needs of another.
+// edges is the up plan's picture: every step, top to bottom, and the steps
+// it waits for. A need marked opt() is dropped when that step is not in this
+// install's plan (Humanitec skipped, no --trust, no --wait); any other need
+// must be there, and a step missing from this table is refused, so the
+// table stays the one place the graph is written.
 //
-//	state → humanitec/check (when not skipped) → everything else:
-//	  cluster → tls → charts/traefik ─┐
-//	                └→ coredns, charts/gitea ─┴→ gitea/* → charts/runner
-//	  env type, agent, apps, values, definitions (need the cluster)
-//	  humanitec/agent → charts/agent;  everything → gitea/trigger (Backstage's first build)
-//	with --wait: gitea/trigger → backstage/build → backstage/deploy → backstage/ready
-func UpPlan(in *Install) (*Plan, error) {
-	if in.Humanitec.Cluster == nil {
-		in.Humanitec.Cluster = in.clusterData
+// On `down` each step's Undo runs after the Undo of every step that needs
+// it, and after its undoAfter steps.
+var edges = []edge{
+	{step: StepState},
+	// A wrong token must stop the run before anything is created (no
+	// cluster, no key): everything else waits for the check.
+	{step: StepHumanitecCheck, needs: req(StepState)},
+	{step: StepCluster, needs: req(StepState).opt(StepHumanitecCheck)},
+	{step: StepTLS, needs: req(StepCluster)},
+	{step: StepCoreDNS, needs: req(StepCluster)},
+	{step: StepTrust, needs: req(StepTLS)},
+	{step: StepTraefik, needs: req(StepTLS)},
+	{step: StepGitea, needs: req(StepCluster, StepCoreDNS)},
+	{step: StepRegistry, needs: req(StepCluster)},
+	{step: StepGiteaReady, needs: req(StepGitea, StepTraefik)},
+	{step: StepGiteaOrg, needs: req(StepGiteaReady)},
+	{step: StepGiteaBackstageRepo, needs: req(StepGiteaOrg)},
+	{step: StepGiteaActions, needs: req(StepGiteaOrg)},
+	{step: StepRunnerToken, needs: req(StepGiteaReady)},
+	// The runner's forwarder points at the registry.
+	{step: StepRunner, needs: req(StepRunnerToken, StepRegistry)},
+	// Making a 4096-bit key takes seconds of CPU: it happens while the
+	// cluster comes up.
+	{step: StepHumanitecAgentKey, needs: req(StepState).opt(StepHumanitecCheck)},
+	{step: StepHumanitecEnvType, needs: req(StepHumanitecCheck)},
+	// The agent waits for the env type only so that `down` removes the
+	// env type last; it costs nothing on the way up.
+	{step: StepHumanitecAgent, needs: req(StepHumanitecEnvType, StepHumanitecAgentKey)},
+	{step: StepHumanitecApps, needs: req(StepHumanitecEnvType)},
+	{step: StepHumanitecValues, needs: req(StepHumanitecApps)},
+	// The definitions match the env type, name the agent and carry the
+	// cluster's address.
+	{step: StepHumanitecDefinitions, needs: req(StepHumanitecEnvType, StepHumanitecAgent, StepCluster)},
+	// `down` only: what the user picked of what PocketIDP did not create
+	// on 5min-local; before the env type, which those apps may hold.
+	{step: StepHumanitecForeign, needs: req(StepHumanitecEnvType)},
+	// On `down`, Humanitec deletes the apps' resources in the cluster and
+	// drops the definitions through the agent: its chart goes after them.
+	{step: StepAgent, needs: req(StepCluster, StepHumanitecAgent), undoAfter: []string{StepHumanitecApps, StepHumanitecDefinitions}},
+	// Backstage's first build: everything it deploys with must be there.
+	{step: StepGiteaTrigger, needs: req(StepGiteaBackstageRepo, StepGiteaActions, StepRunner).
+		opt(StepHumanitecValues, StepHumanitecDefinitions, StepAgent)},
+	{step: StepBackstageRoute, needs: req(StepGiteaTrigger)},
+	{step: StepBackstageBuild, needs: req(StepGiteaTrigger)},
+	{step: StepBackstageDeploy, needs: req(StepBackstageBuild)},
+	{step: StepBackstageReady, needs: req(StepBackstageDeploy)},
+}
+
+// edge is one row of the table.
+type edge struct {
+	step      string
+	needs     needs
+	undoAfter []string
+}
+
+// needs are a step's needs, each required or optional.
+type needs []need
+
+type need struct {
+	step     string
+	optional bool
+}
+
+func req(steps ...string) needs {
+	var n needs
+	for _, s := range steps {
+		n = append(n, need{step: s})
 	}
+	return n
+}
+
+// opt adds needs that apply only when those steps are in the plan.
+func (n needs) opt(steps ...string) needs {
+	out := slices.Clone(n)
+	for _, s := range steps {
+		out = append(out, need{step: s, optional: true})
+	}
+	return out
+}
+
+// wire gives each step its needs and undoAfter from edges. It returns new
+// Steps; the given ones are not changed.
+func wire(steps []Step) ([]Step, error) { return connect(steps, false) }
+
+// connect is wire; with partial (tests that run part of the plan), needs
+// of steps outside steps are dropped and steps the table does not know
+// keep the needs they were given.
+func connect(steps []Step, partial bool) ([]Step, error) {
+	has := map[string]bool{}
+	for _, s := range steps {
+		has[s.Action.Name()] = true
+	}
+	table := map[string]edge{}
+	for _, e := range edges {
+		table[e.step] = e
+	}
+	out := make([]Step, len(steps))
+	for i, s := range steps {
+		name := s.Action.Name()
+		e, ok := table[name]
+		switch {
+		case !ok && partial:
+			out[i] = s
+			continue
+		case !ok:
+			return nil, fmt.Errorf("plan: step %s is not in the table of edges (plan.go)", name)
+		}
+		s.Needs, s.UndoAfter = nil, nil
+		for _, n := range e.needs {
+			switch {
+			case has[n.step]:
+				s.Needs = append(s.Needs, n.step)
+			case !n.optional && !partial:
+				return nil, fmt.Errorf("plan: step %s needs %s, which is not in the plan", name, n.step)
+			}
+		}
+		for _, a := range e.undoAfter {
+			if has[a] {
+				s.UndoAfter = append(s.UndoAfter, a)
+			}
+		}
+		out[i] = s
+	}
+	return out, nil
+}
+
+// UpPlan is everything `up` does after the doctor passed, with the state
+// open: each concept's steps, tied together by the table of edges.
+func UpPlan(in *Install) (*Plan, error) {
 	steps := []Step{{Action: stateStep{in}}}
 	steps = append(steps, clusterSteps(in)...)
 	steps = append(steps, chartsSteps(in)...)
 	steps = append(steps, giteaSteps(in)...)
 	steps = append(steps, humanitecSteps(in)...)
 	steps = append(steps, backstageSteps(in)...)
-
-	has := func(name string) bool {
-		return slices.ContainsFunc(steps, func(s Step) bool { return s.Action.Name() == name })
+	wired, err := wire(steps)
+	if err != nil {
+		return nil, err
 	}
-	need := func(name string, needs ...string) {
-		for i := range steps {
-			if steps[i].Action.Name() != name {
-				continue
-			}
-			for _, n := range needs {
-				if has(n) && !slices.Contains(steps[i].Needs, n) {
-					steps[i].Needs = append(steps[i].Needs, n)
-				}
-			}
-		}
-	}
-	need(StepTraefik, StepTLS)
-	need(StepGitea, StepCluster, StepCoreDNS)
-	need(StepRegistry, StepCluster)
-	need(StepAgent, StepCluster, StepHumanitecAgent)
-	need(StepGiteaReady, StepGitea, StepTraefik)
-	need(StepHumanitecDefinitions, StepCluster)
-	need(StepGiteaTrigger, StepRunner, StepHumanitecValues, StepHumanitecDefinitions, StepAgent)
-	// On `down`, Humanitec deletes the apps' resources in the cluster and
-	// drops the definitions through the agent: its chart goes after them.
-	undoAfter := func(name string, after ...string) {
-		for i := range steps {
-			if steps[i].Action.Name() != name {
-				continue
-			}
-			for _, a := range after {
-				if has(a) {
-					steps[i].UndoAfter = append(steps[i].UndoAfter, a)
-				}
-			}
-		}
-	}
-	undoAfter(StepAgent, StepHumanitecApps, StepHumanitecDefinitions)
-	// Everything else waits for the state to record the options first,
-	// and then for Humanitec to accept org and token: a wrong token must
-	// stop the run before anything is created (no cluster, no key).
-	roots := []string{StepState}
-	if has(StepHumanitecCheck) {
-		need(StepHumanitecCheck, StepState)
-		roots = append(roots, StepHumanitecCheck)
-	}
-	for i := range steps {
-		if name := steps[i].Action.Name(); name != StepState && name != StepHumanitecCheck && len(steps[i].Needs) == 0 {
-			steps[i].Needs = roots
-		}
-	}
-	return NewPlan(steps...)
+	return NewPlan(wired...)
 }
 
 // DownPlan takes the install back: the up plan undone in reverse, except the
@@ -102,7 +177,10 @@ func DownPlan(in *Install) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	steps := up.Steps()
+	steps, err := wire(append(up.Steps(), humanitecForeignStep(in)...))
+	if err != nil {
+		return nil, err
+	}
 	for i, s := range steps {
 		if in.Keep[s.Action.Name()] {
 			steps[i].Action = kept{s.Action.Name()}
@@ -186,7 +264,8 @@ func recreateNeeded(prev, next config.Options) error {
 
 // clusterData is the cluster as Humanitec's agent reaches it from inside:
 // for kind the node's own name (what `kind get kubeconfig --internal` says),
-// for an existing cluster its kubeconfig as it is.
+// for an existing cluster its kubeconfig's server, unless that is an address
+// only the host reaches (then the kubernetes Service).
 func (in *Install) clusterData(ctx context.Context) (humanitec.ClusterData, error) {
 	acc, err := in.Kube(ctx)
 	if err != nil {
@@ -196,7 +275,7 @@ func (in *Install) clusterData(ctx context.Context) (humanitec.ClusterData, erro
 	if err := rest.LoadTLSFiles(rc); err != nil {
 		return humanitec.ClusterData{}, fmt.Errorf("read the cluster's certificates: %w", err)
 	}
-	server := rc.Host
+	server := humanitec.InClusterServer(rc.Host)
 	if acc.Kind {
 		server = "https://" + in.Options.NodeName() + ":6443"
 	}

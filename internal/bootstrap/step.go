@@ -43,42 +43,6 @@ type Step struct {
 // DefaultStepTimeout bounds a step that did not choose its own deadline.
 const DefaultStepTimeout = 10 * time.Minute
 
-// Func is an Action made of functions, for steps too small to deserve a type.
-// Without DoneFunc the step counts as done when an earlier run finished it.
-type Func struct {
-	StepName string
-	RunFunc  func(ctx context.Context, sc *StepContext) error
-	DoneFunc func(ctx context.Context, sc *StepContext) (bool, error)
-	UndoFunc func(ctx context.Context, sc *StepContext) error
-}
-
-// Name is the step name.
-func (f Func) Name() string { return f.StepName }
-
-// Run calls RunFunc.
-func (f Func) Run(ctx context.Context, sc *StepContext) error {
-	if f.RunFunc == nil {
-		return nil
-	}
-	return f.RunFunc(ctx, sc)
-}
-
-// Done calls DoneFunc, or asks the state whether an earlier run finished.
-func (f Func) Done(ctx context.Context, sc *StepContext) (bool, error) {
-	if f.DoneFunc == nil {
-		return sc.PreviouslyDone(), nil
-	}
-	return f.DoneFunc(ctx, sc)
-}
-
-// Undo calls UndoFunc.
-func (f Func) Undo(ctx context.Context, sc *StepContext) error {
-	if f.UndoFunc == nil {
-		return nil
-	}
-	return f.UndoFunc(ctx, sc)
-}
-
 // StepContext is what a running step reports through.
 type StepContext struct {
 	name   string

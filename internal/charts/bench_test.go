@@ -87,7 +87,7 @@ func BenchmarkApply(b *testing.B) {
 	b.Run("3-releases-concurrent", func(b *testing.B) {
 		n := 0
 		for b.Loop() {
-			if _, err := e.inst.ApplyAll(ctx, three("par", n)); err != nil {
+			if _, err := applyAll(ctx, e.inst, three("par", n)); err != nil {
 				b.Fatal(err)
 			}
 			n++

@@ -35,6 +35,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/pocketidp/pocketidp/internal/cluster"
+	"github.com/pocketidp/pocketidp/internal/config"
 	"github.com/pocketidp/pocketidp/internal/secret"
 )
 
@@ -54,8 +55,8 @@ const (
 // Labels PocketIDP puts on what it creates beside the charts (namespaces,
 // Secrets), so uninstall removes only its own.
 const (
-	ManagedByLabel = "app.kubernetes.io/managed-by"
-	ManagedBy      = "pocketidp"
+	ManagedByLabel = config.ManagedByLabel
+	ManagedBy      = config.ManagedBy
 	releaseLabel   = "pocketidp.dev/release"
 )
 
@@ -600,12 +601,26 @@ func (i *Installer) uninstallRelease(cfg *action.Configuration, rel Release) err
 // Uninstall removes the release, the Secrets made for it and its namespace
 // when PocketIDP created it. A release already gone is not an error.
 func (i *Installer) Uninstall(ctx context.Context, rel Release) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("uninstall release %s: %w", rel.Name, err)
+	}
 	cfg, unlock, err := i.config(rel.Namespace)
 	if err != nil {
 		return err
 	}
-	err = i.uninstallRelease(cfg, rel)
-	unlock()
+	// Helm's uninstall takes no context, and waits (hooks, resources) up to
+	// its timeout: it runs aside so that Ctrl-C ends `down` at once. It
+	// keeps the namespace's lock until it is done, in the background.
+	done := make(chan error, 1)
+	go func() {
+		defer unlock()
+		done <- i.uninstallRelease(cfg, rel)
+	}()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		return fmt.Errorf("uninstall release %s: %w (Helm goes on until pocketidp exits; run down again)", rel.Name, ctx.Err())
+	}
 	if err != nil {
 		return err
 	}
@@ -733,19 +748,4 @@ func (i *Installer) HasSecret(ctx context.Context, namespace, name string) (bool
 		return false, fmt.Errorf("read secret %s/%s: %w", namespace, name, err)
 	}
 	return true, nil
-}
-
-// ApplyAll applies independent releases at the same time and returns their
-// results in the order given; the error joins every release's failure.
-func (i *Installer) ApplyAll(ctx context.Context, rels []Release) ([]Result, error) {
-	results := make([]Result, len(rels))
-	errs := make([]error, len(rels))
-	var wg sync.WaitGroup
-	for n, rel := range rels {
-		wg.Go(func() {
-			results[n], errs[n] = i.Apply(ctx, rel, nil)
-		})
-	}
-	wg.Wait()
-	return results, errors.Join(errs...)
 }

@@ -35,9 +35,14 @@ type env struct {
 	sources Sources
 }
 
-// standIns are the stand-in charts, named and versioned like the upstream
-// charts they replace.
-var standIns = []string{"traefik", "gitea", "actions", "humanitec-agent", "broken"}
+// standIns are small charts, named and versioned like the upstream charts,
+// that render their values into a ConfigMap: these tests are about the
+// installer's mechanics (install, no-op, upgrade, recovery, cache, cleanup),
+// which want many releases side by side in one API server, and the real
+// Traefik chart's cluster-wide objects (its IngressClass, CRDs) allow one.
+// The real Traefik and Gitea charts are rendered in render_test.go and
+// installed by the bootstrap and cli tests.
+var standIns = []string{"traefik", "gitea", "humanitec-agent", "broken"}
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
@@ -61,9 +66,9 @@ func newEnv(t testing.TB) *env {
 	e.sources = Sources{
 		Traefik:  Source{Repo: repo.URL, Chart: d.Traefik.Chart, Version: d.Traefik.Version},
 		Gitea:    Source{Repo: repo.URL, Chart: d.Gitea.Chart, Version: d.Gitea.Version},
-		Runner:   Source{Repo: repo.URL, Chart: d.Runner.Chart, Version: d.Runner.Version},
 		Agent:    Source{Repo: repo.URL, Chart: d.Agent.Chart, Version: d.Agent.Version},
-		Registry: d.Registry, // the real chart: it is ours and built in
+		Registry: d.Registry, // the real charts: ours, built in
+		Runner:   d.Runner,
 	}
 	return e
 }
@@ -539,7 +544,7 @@ func TestApplyAllConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	rels := []Release{unique(t, Traefik(p)), unique(t, Gitea(p)), unique(t, Agent(p)), unique(t, reg)}
-	results, err := e.inst.ApplyAll(ctx, rels)
+	results, err := applyAll(ctx, e.inst, rels)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -574,7 +579,7 @@ func TestApplyAllConcurrent(t *testing.T) {
 	}
 
 	// Everything there: a second ApplyAll changes nothing.
-	results, err = e.inst.ApplyAll(ctx, rels)
+	results, err = applyAll(ctx, e.inst, rels)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -594,5 +599,48 @@ func TestApplyCancelled(t *testing.T) {
 	_, err := e.inst.Apply(ctx, unique(t, Traefik(e.platform())), nil)
 	if err == nil {
 		t.Fatal("Apply with a cancelled context succeeded")
+	}
+}
+
+// TestUninstallCancelled: Ctrl-C cuts an uninstall short although Helm's
+// takes no context (here it waits for a pre-delete hook Job that no
+// controller runs).
+func TestUninstallCancelled(t *testing.T) {
+	e := newEnv(t)
+	dir := filepath.Join(t.TempDir(), "slowdown")
+	files := map[string]string{
+		"Chart.yaml":          "apiVersion: v2\nname: slowdown\nversion: 0.1.0\n",
+		"templates/cm.yaml":   "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata: {}\n",
+		"templates/hook.yaml": "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {{ .Release.Name }}-pre-delete\n  annotations:\n    helm.sh/hook: pre-delete\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: wait\n        image: busybox\n",
+	}
+	for name, body := range files {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	repo := testenv.ChartRepo(t, dir)
+	rel := unique(t, Release{Name: "slowdown", Namespace: "slowdown", Source: Source{Repo: repo.URL, Chart: "slowdown", Version: "0.1.0"},
+		Values: map[string]any{}, Timeout: 2 * time.Minute})
+	if _, err := e.inst.Apply(context.Background(), rel, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Its own installer, logging nowhere: Helm goes on after the test.
+	getter, err := GetterFromConfig(e.cluster.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := New(Options{Getter: getter, CacheDir: t.TempDir(), Wait: WaitHooksOnly, Timeout: time.Minute, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	start := time.Now()
+	err = inst.Uninstall(ctx, rel)
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 30*time.Second {
+		t.Fatalf("Uninstall = %v after %s; want the context's error at once", err, time.Since(start))
 	}
 }

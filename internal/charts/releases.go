@@ -24,7 +24,7 @@ import (
 // The releases of the platform: names, namespaces and where their charts
 // come from. Chart versions are pinned; a change here is a reviewed change.
 const (
-	TraefikRelease, TraefikNamespace   = "traefik", "traefik"
+	TraefikRelease, TraefikNamespace   = config.IngressServiceName, config.IngressNamespace
 	GiteaRelease, GiteaNamespace       = "gitea", "gitea"
 	RegistryRelease, RegistryNamespace = "registry", "registry"
 	RunnerRelease, RunnerNamespace     = "runner", "gitea-runner"
@@ -55,8 +55,8 @@ const (
 	registryServicePort = 5000
 
 	// Node ports kind maps to the host (item 1 maps 30443 to --port).
-	HTTPSNodePort = 30443
-	HTTPNodePort  = 30080
+	HTTPSNodePort = config.IngressHTTPSNodePort
+	HTTPNodePort  = config.IngressHTTPNodePort
 
 	// Images the releases add next to their charts' own.
 	registryImage = "registry:3.0.0"
@@ -149,13 +149,13 @@ type Platform struct {
 	Sources Sources
 }
 
-func (p Platform) giteaHost() string { return "git.localhost" }
+func (p Platform) giteaHost() string { return config.GiteaHost }
 
 // GiteaURL is Gitea's address for browsers, pods and CI jobs alike, with
 // the trailing slash Gitea's ROOT_URL wants.
 func (p Platform) GiteaURL() string { return fmt.Sprintf("https://%s:%d/", p.giteaHost(), p.Port) }
 
-func (p Platform) nodeName() string { return p.Name + "-control-plane" }
+func (p Platform) nodeName() string { return config.NodeName(p.Name) }
 
 // --- Traefik ---
 
@@ -165,6 +165,8 @@ type TraefikValues struct {
 	Ports        TraefikPorts               `json:"ports"`
 	Service      TraefikService             `json:"service"`
 	TLSStore     map[string]TraefikTLSStore `json:"tlsStore"`
+	// ExtraObjects are rendered with the chart: the course host's Service.
+	ExtraObjects []map[string]any `json:"extraObjects,omitempty"`
 }
 
 // TraefikIngressClass makes Traefik the cluster's default IngressClass.
@@ -222,8 +224,46 @@ func Traefik(p Platform) Release {
 				// works the same inside the cluster as in a browser.
 				Websecure: TraefikPort{ExposedPort: p.Port, NodePort: HTTPSNodePort},
 			},
-			Service:  TraefikService{Spec: TraefikServiceSpec{Type: "NodePort"}},
-			TLSStore: map[string]TraefikTLSStore{"default": {DefaultCertificate: TraefikCertificate{SecretName: TLSSecret}}},
+			Service:      TraefikService{Spec: TraefikServiceSpec{Type: "NodePort"}},
+			TLSStore:     map[string]TraefikTLSStore{"default": {DefaultCertificate: TraefikCertificate{SecretName: TLSSecret}}},
+			ExtraObjects: []map[string]any{courseHostService()},
+		},
+	}
+}
+
+// CourseHostService is the Service that serves config.CourseGiteaHost's
+// port (the node port the course's Backstage config names) inside the
+// cluster: CoreDNS sends that name here. Through the node itself it would
+// work only on a kind cluster named 5min-idp.
+const CourseHostService = "course-host"
+
+// CourseHostServiceHost is CourseHostService's DNS name.
+func CourseHostServiceHost() string {
+	return CourseHostService + "." + TraefikNamespace + ".svc.cluster.local"
+}
+
+// courseHostService is a ClusterIP Service on Traefik's pods: the chart's
+// selector labels (traefik.labelselector: the chart name, and
+// <release>-<namespace>), port config.CourseGiteaPort to the websecure
+// entry point.
+func courseHostService() map[string]any {
+	return map[string]any{
+		"apiVersion": "v1",
+		"kind":       "Service",
+		"metadata": map[string]any{
+			"name":      CourseHostService,
+			"namespace": TraefikNamespace,
+			"labels":    map[string]any{"app.kubernetes.io/part-of": config.ManagedBy},
+		},
+		"spec": map[string]any{
+			"type": "ClusterIP",
+			"selector": map[string]any{
+				"app.kubernetes.io/name":     "traefik",
+				"app.kubernetes.io/instance": TraefikRelease + "-" + TraefikNamespace,
+			},
+			"ports": []any{map[string]any{
+				"name": "websecure", "port": config.CourseGiteaPort, "targetPort": "websecure", "protocol": "TCP",
+			}},
 		},
 	}
 }
@@ -391,10 +431,7 @@ func Gitea(p Platform) Release {
 				// upgraded and the pod restarted to apply it (keepUpdated).
 				PodAnnotations: map[string]string{"pocketidp.dev/admin-checksum": checksum(admin)},
 			},
-			Ingress: GiteaIngress{Enabled: true, ClassName: config.IngressClass, Hosts: []GiteaIngressHost{
-				{Host: p.giteaHost(), Paths: root},
-				{Host: p.nodeName(), Paths: root},
-			}},
+			Ingress:     GiteaIngress{Enabled: true, ClassName: config.IngressClass, Hosts: p.giteaIngressHosts(root)},
 			Persistence: Toggle{Enabled: true},
 			// Each off explicitly: the chart enables some of them by default.
 			PostgreSQL: Toggle{}, PostgreSQLHA: Toggle{}, Valkey: Toggle{}, ValkeyCluster: Toggle{},
@@ -407,6 +444,16 @@ func Gitea(p Platform) Release {
 			}},
 		},
 	}
+}
+
+// giteaIngressHosts: git.localhost, the node's name, and the course's
+// name for Gitea (config.CourseGiteaHost) when that is another.
+func (p Platform) giteaIngressHosts(paths []GiteaIngressPath) []GiteaIngressHost {
+	hosts := []GiteaIngressHost{{Host: p.giteaHost(), Paths: paths}, {Host: p.nodeName(), Paths: paths}}
+	if p.nodeName() != config.CourseGiteaHost {
+		hosts = append(hosts, GiteaIngressHost{Host: config.CourseGiteaHost, Paths: paths})
+	}
+	return hosts
 }
 
 // checksum identifies a Secret's content without revealing it.

@@ -1,8 +1,6 @@
 package charts
 
 import (
-	"flag"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -11,10 +9,9 @@ import (
 	"github.com/BurntSushi/toml"
 	"sigs.k8s.io/yaml"
 
+	goldenfile "github.com/pocketidp/pocketidp/internal/golden"
 	"github.com/pocketidp/pocketidp/internal/secret"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
 // Secrets made up for the tests; the golden files must never hold the
 // password or the token.
@@ -31,29 +28,6 @@ func testPlatform() Platform {
 		GiteaAdmin: "5minadmin", GiteaAdminPassword: secret.New(testPassword),
 		RunnerToken: secret.New(testToken), CACert: []byte(testCA),
 		HumanitecOrg: "my-org", AgentPrivateKey: secret.New(testKey),
-	}
-}
-
-// golden compares got with testdata/golden/<name>, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (run go test -update to create it): %v", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("%s differs from the golden file (go test ./internal/charts -run %s -update to accept):\n--- got\n%s\n--- want\n%s",
-			path, t.Name(), got, want)
 	}
 }
 
@@ -252,4 +226,9 @@ func TestSourcesDefaults(t *testing.T) {
 			t.Errorf("%s: version %q is not pinned", src.Chart, src.Version)
 		}
 	}
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	goldenfile.Check(t, filepath.Join("testdata", "golden", name), got)
 }

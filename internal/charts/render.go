@@ -85,9 +85,18 @@ func (r *Renderer) Render(rel Release) (Rendered, error) {
 	if !ok {
 		return out, fmt.Errorf("render release %s: unexpected release type %T", rel.Name, ri)
 	}
+	// A CRD file that starts with its own "---" leaves Helm's "# Source:"
+	// line as a document of its own: it goes with the object after it.
+	pending := ""
 	for _, doc := range strings.Split(res.Manifest, "\n---\n") {
-		if doc = strings.TrimSpace(strings.TrimPrefix(doc, "---")); doc != "" {
-			out.Manifests = append(out.Manifests, doc)
+		doc = strings.TrimSpace(strings.TrimPrefix(doc, "---"))
+		switch {
+		case doc == "":
+		case onlyComments(doc):
+			pending += doc + "\n"
+		default:
+			out.Manifests = append(out.Manifests, pending+doc)
+			pending = ""
 		}
 	}
 	hooks := append([]*releasev1.Hook(nil), res.Hooks...)
@@ -96,4 +105,13 @@ func (r *Renderer) Render(rel Release) (Rendered, error) {
 		out.Manifests = append(out.Manifests, "# hook "+h.Path+"\n"+strings.TrimSpace(h.Manifest))
 	}
 	return out, nil
+}
+
+func onlyComments(doc string) bool {
+	for _, l := range strings.Split(doc, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			return false
+		}
+	}
+	return true
 }

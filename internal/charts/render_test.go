@@ -11,6 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/pocketidp/pocketidp/internal/config"
 )
 
 // upstreamDir holds the real chart sources (testdata/upstream/README.md).
@@ -114,6 +116,50 @@ func TestRealChartsRender(t *testing.T) {
 			return strings.Contains(m, "kind: CustomResourceDefinition") && strings.Contains(m, "tlsstores.traefik.io")
 		}) {
 			t.Error("the TLSStore CRD is not rendered")
+		}
+	})
+
+	t.Run("the course's Gitea host is served on Traefik's pods at its node port", func(t *testing.T) {
+		var svc corev1.Service
+		object(t, rendered[TraefikRelease], "Service", CourseHostService, &svc)
+		var d appsv1.Deployment
+		object(t, rendered[TraefikRelease], "Deployment", "traefik", &d)
+		for k, v := range svc.Spec.Selector {
+			if d.Spec.Template.Labels[k] != v {
+				t.Errorf("selector %s=%s does not select Traefik's pods (labels %v)", k, v, d.Spec.Template.Labels)
+			}
+		}
+		if len(svc.Spec.Selector) == 0 || len(svc.Spec.Ports) != 1 {
+			t.Fatalf("Service %s: selector %v ports %v", CourseHostService, svc.Spec.Selector, svc.Spec.Ports)
+		}
+		port := svc.Spec.Ports[0]
+		named := slices.ContainsFunc(container(d.Spec.Template.Spec.Containers, "traefik").Ports, func(p corev1.ContainerPort) bool {
+			return p.Name == port.TargetPort.StrVal
+		})
+		if port.Port != config.CourseGiteaPort || !named {
+			t.Errorf("port %+v: want %d to a port of the traefik container by name", port, config.CourseGiteaPort)
+		}
+	})
+
+	t.Run("gitea answers to the course's host under another cluster name", func(t *testing.T) {
+		q := testPlatform()
+		q.Name = "demo"
+		r, err := NewRenderer(Options{ChartDir: upstreamDir, CacheDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := r.Render(Gitea(q))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ing networkingv1.Ingress
+		object(t, got, "Ingress", "gitea", &ing)
+		var hosts []string
+		for _, r := range ing.Spec.Rules {
+			hosts = append(hosts, r.Host)
+		}
+		if want := []string{"git.localhost", "demo-control-plane", config.CourseGiteaHost}; !slices.Equal(hosts, want) {
+			t.Errorf("Ingress hosts %v, want %v", hosts, want)
 		}
 	})
 

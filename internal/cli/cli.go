@@ -12,11 +12,13 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/pocketidp/pocketidp/internal/config"
 	"github.com/pocketidp/pocketidp/internal/doctor"
 	"github.com/pocketidp/pocketidp/internal/secret"
 	"github.com/pocketidp/pocketidp/internal/state"
+	"github.com/pocketidp/pocketidp/internal/tui"
 )
 
 // Exit codes.
@@ -37,6 +39,9 @@ type Env struct {
 	Getenv func(string) string
 	// IsTTY reports whether stdout is a terminal.
 	IsTTY bool
+	// StdinTTY reports whether stdin is a terminal: a wizard needs keys as
+	// well as a screen (`pocketidp < /dev/null` has a screen only).
+	StdinTTY bool
 	// Host is the machine the doctor looks at.
 	Host doctor.Host
 	// Now stamps log file names; nil means time.Now.
@@ -44,10 +49,10 @@ type Env struct {
 }
 
 // OSEnv is the real process.
-func OSEnv(isTTY bool) Env {
+func OSEnv(stdinTTY, stdoutTTY bool) Env {
 	return Env{
 		Args: os.Args[1:], Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
-		Getenv: os.Getenv, IsTTY: isTTY, Host: doctor.System{},
+		Getenv: os.Getenv, IsTTY: stdoutTTY, StdinTTY: stdinTTY, Host: doctor.System{},
 	}
 }
 
@@ -63,7 +68,9 @@ func Run(ctx context.Context, env Env) int {
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
 	err := root.ExecuteContext(ctx)
-	return app.exit(err)
+	code := app.exit(err)
+	app.writeResult(code, err)
+	return code
 }
 
 type app struct {
@@ -72,6 +79,32 @@ type app struct {
 	flags    flags
 	// logPath is the debug log of this run, printed on failure.
 	logPath string
+	// saved names the options an earlier run saved that this one reuses
+	// (savedFlags); `up` says so before it starts.
+	saved []string
+	// cmdName is the command that runs (up, down, ...), and started is set
+	// once it changed something (the state written, a removal begun): the
+	// Ctrl-C message says what is true.
+	cmdName string
+	started bool
+	// inputErr is bad input found in the options of a headless `up`: it is
+	// reported with the pre-flight checks' findings, all at once.
+	inputErr error
+	// warnings are flags given that this run ignores, and why.
+	warnings []string
+	// urls are the platform's, for the JSON result of an `up` that ended
+	// ready.
+	urls []tui.Link
+}
+
+func (a *app) warn(msg string) { a.warnings = append(a.warnings, msg) }
+
+// printWarnings says, before a run starts, what it ignores: on stderr, so
+// stdout stays one event per line.
+func (a *app) printWarnings() {
+	for _, w := range a.warnings {
+		fmt.Fprintf(a.env.Stderr, "pocketidp: warning: %s\n", w)
+	}
 }
 
 // flags are the raw command-line values before they meet the environment.
@@ -80,7 +113,7 @@ type flags struct {
 	output, logFile, stateDir, giteaURL                                                        string
 	backstageRepo, backstageRef, backstageSource                                               string
 	port                                                                                       int
-	trust, yes, skipHumanitec, verbose, includeTutorial, noPodWait, wait                       bool
+	trust, yes, skipHumanitec, verbose, includeTutorial, noPodWait, wait, forget, dryRun       bool
 	timeout, waitTimeout                                                                       time.Duration
 }
 
@@ -88,17 +121,19 @@ func (a *app) exit(err error) int {
 	if err == nil {
 		return ExitOK
 	}
-	msg := a.redactor.Redact(err.Error())
-	var ue usageError
+	problems := flatten(err)
 	switch {
-	case errors.Is(err, context.Canceled):
-		fmt.Fprintf(a.env.Stderr, "pocketidp: interrupted; state is saved, run the same command again to resume\n")
+	case interrupted(err):
+		fmt.Fprintf(a.env.Stderr, "pocketidp: %s\n", a.interruptedMessage(err))
 		return ExitInterrupted
-	case errors.As(err, &ue), config.IsInput(err):
-		fmt.Fprintf(a.env.Stderr, "pocketidp: %s\n", indentJoined(msg))
+	case badInput(err):
+		writeProblems(a.env.Stderr, problems, a.redactor.Redact, fmt.Sprintf("%d problems to fix; nothing was created or removed:", len(problems)))
 		return ExitBadInput
 	default:
-		fmt.Fprintf(a.env.Stderr, "pocketidp: %s\n", indentJoined(msg))
+		writeProblems(a.env.Stderr, problems, a.redactor.Redact, fmt.Sprintf("%d problems:", len(problems)))
+		if steps := failedSteps(err); len(steps) > 0 {
+			fmt.Fprintf(a.env.Stderr, "failed step: %s\n", strings.Join(steps, ", "))
+		}
 		if a.logPath != "" {
 			fmt.Fprintf(a.env.Stderr, "full log: %s\n", a.logPath)
 		}
@@ -112,6 +147,22 @@ func indentJoined(s string) string { return strings.ReplaceAll(s, "\n", "\n  ") 
 // usageError is a mistake on the command line itself.
 type usageError struct{ error }
 
+// unknownCommand refuses arguments to a command that takes none: the
+// root's only arguments are subcommands, so one it does not know is
+// probably a typo, and cobra's suggestions say which ("did you mean").
+func unknownCommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if cmd.HasParent() {
+		msg = fmt.Sprintf("%q takes no arguments, got %q", cmd.CommandPath(), strings.Join(args, " "))
+	} else if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += "; did you mean " + strings.Join(s, " or ") + "?"
+	}
+	return usageError{fmt.Errorf("%s (see %s --help)", msg, cmd.Root().CommandPath())}
+}
+
 func (a *app) rootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "pocketidp",
@@ -119,60 +170,137 @@ func (a *app) rootCommand() *cobra.Command {
 		Long: `PocketIDP creates a kind cluster with an HTTPS ingress on port 8443, Gitea with
 the 5minorg organisation and its Backstage repository, a CI runner and an image
 registry, registers the platform with the Humanitec Platform Orchestrator, and
-triggers the Backstage deployment. Without a subcommand it runs "up".`,
+triggers the Backstage deployment. Without a command, on a terminal, it opens a
+setup wizard and then runs "up".`,
+		Example: `  pocketidp                       # on a terminal: the setup wizard, then up
+  pocketidp up --yes              # headless, with HUMANITEC_ORG and HUMANITEC_TOKEN set
+  pocketidp up --yes --skip-humanitec
+  pocketidp status                # what exists and whether its URLs answer
+  pocketidp down                  # choose what to remove, then remove it`,
+		Version:           versionString(),
 		SilenceUsage:      true,
 		SilenceErrors:     true,
-		Args:              cobra.NoArgs,
+		Args:              unknownCommand,
 		RunE:              a.runUp,
-		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: false},
 	}
+	root.SetVersionTemplate("pocketidp {{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	// Two edits away is a typo ("stauts"); cobra's own default.
+	root.SuggestionsMinimumDistance = 2
 
-	f := root.PersistentFlags()
-	f.StringVar(&a.flags.org, "humanitec-org", "", "Humanitec org id (env HUMANITEC_ORG)")
-	f.StringVar(&a.flags.tokenFile, "humanitec-token-file", "", "file holding the Humanitec API token (else env HUMANITEC_TOKEN)")
-	f.StringVar(&a.flags.giteaPasswordFile, "gitea-admin-password-file", "", "file holding the Gitea admin's password (else env GITEA_ADMIN_PASSWORD; default 5minadmin, as the course says)")
-	f.BoolVar(&a.flags.skipHumanitec, "skip-humanitec", false, "build everything but the Humanitec registration")
-	f.StringVar(&a.flags.name, "name", config.DefaultName, "kind cluster name")
-	f.IntVar(&a.flags.port, "port", config.DefaultPort, "host port of the HTTPS ingress")
-	f.StringVar(&a.flags.listen, "listen-address", config.DefaultListenAddress, "host address the ingress port binds to")
-	f.StringVar(&a.flags.kubeconfig, "kubeconfig", "", "install into the cluster of this kubeconfig instead of creating one")
-	f.StringVar(&a.flags.kubeContext, "context", "", "kubeconfig context of an existing cluster to install into")
-	f.StringVar(&a.flags.chartDir, "chart-dir", "", "folder of local chart archives (.tgz) for offline installs")
-	f.BoolVar(&a.flags.trust, "trust", false, "install the local CA into the system trust store (removed by down)")
-	f.BoolVarP(&a.flags.yes, "yes", "y", false, "ask nothing: run headless with flags and environment")
-	f.StringVarP(&a.flags.output, "output", "o", "text", "output format: text or json")
-	f.StringVar(&a.flags.logFile, "log-file", "", "debug log file (default: a new file under the user cache dir)")
-	f.StringVar(&a.flags.stateDir, "state-dir", "", "folder of the install's state (default: the user config dir)")
-	f.DurationVar(&a.flags.timeout, "timeout", config.DefaultTimeout, "give up on the platform after this long (--wait-timeout comes on top for Backstage)")
-	f.BoolVar(&a.flags.wait, "wait", false, "also wait for the Backstage build and deployment until Backstage answers (default under Coder)")
-	f.DurationVar(&a.flags.waitTimeout, "wait-timeout", config.DefaultWaitTimeout, "with --wait: give up on Backstage after this long")
-	f.BoolVarP(&a.flags.verbose, "verbose", "v", false, "show debug lines too")
-	f.StringVar(&a.flags.backstageRepo, "backstage-repo", config.DefaultBackstageRepo, "Git URL Gitea migrates the Backstage app from")
-	f.StringVar(&a.flags.backstageRef, "backstage-ref", "", "branch, tag or commit of --backstage-repo (default: a pinned commit of the default repository, else its default branch)")
-	f.StringVar(&a.flags.backstageSource, "backstage-source", "", "local clone or git bundle of the Backstage app, pushed when Gitea cannot reach --backstage-repo (offline)")
-	// An existing Gitea instead of the one the chart installs, reached
-	// directly: for the test bed, where the API server runs no pods.
-	f.StringVar(&a.flags.giteaURL, "gitea-url", "", "use the Gitea at this URL instead of the in-cluster one")
-	_ = f.MarkHidden("gitea-url")
-	// The test bed's API server runs no pods: installs wait for hooks only.
-	f.BoolVar(&a.flags.noPodWait, "no-pod-wait", false, "install charts without waiting for their pods")
-	_ = f.MarkHidden("no-pod-wait")
+	up := &cobra.Command{Use: "up", Short: "Create the platform, or converge it if it exists", Args: unknownCommand, RunE: a.runUp,
+		Example: `  pocketidp up --yes                          # headless, credentials from the environment
+  pocketidp up --yes --humanitec-org my-org --humanitec-token-file ~/.humanitec-token
+  pocketidp up --yes --skip-humanitec          # everything but Humanitec
+  pocketidp up --yes --wait                    # and wait until Backstage answers
+  pocketidp up --kubeconfig ~/.kube/config --context kind-other   # an existing cluster
+  pocketidp up --dry-run                      # the plan, creating nothing
+  pocketidp up --dry-run -o yaml              # every object up would create, secrets masked`}
+	down := &cobra.Command{Use: "down", Short: "Remove what this install created", Args: unknownCommand, RunE: a.runDown,
+		Example: `  pocketidp down                                  # choose what to remove
+  pocketidp down --yes                            # everything this install created
+  pocketidp down --yes --include-tutorial-objects # and the tutorial's objects on 5min-local
+  pocketidp down --forget                         # only forget an install that is gone`}
+	status := &cobra.Command{Use: "status", Short: "Show what exists, its health and URLs (exit 1 when not healthy)", Args: unknownCommand, RunE: a.runStatus,
+		Example: "  pocketidp status\n  pocketidp status -o json"}
+	doctor := &cobra.Command{Use: "doctor", Short: "Check the machine before creating anything", Args: unknownCommand, RunE: a.runDoctor,
+		Example: "  pocketidp doctor\n  pocketidp doctor --port 9443"}
+	version := &cobra.Command{Use: "version", Short: "Print the version", Args: unknownCommand, RunE: a.runVersion}
 
-	down := &cobra.Command{Use: "down", Short: "Remove what this install created", Args: cobra.NoArgs, RunE: a.runDown}
+	// Each command takes the flags it uses, and its help lists only those.
+	for _, c := range []*cobra.Command{root, up} {
+		a.humanitecFlags(c.Flags())
+		a.clusterFlags(c.Flags())
+		a.runFlags(c.Flags())
+		a.upFlags(c.Flags())
+		a.testBedFlags(c.Flags())
+	}
+	a.humanitecFlags(down.Flags())
+	a.existingClusterFlags(down.Flags())
+	a.runFlags(down.Flags())
+	a.testBedFlags(down.Flags())
 	down.Flags().BoolVar(&a.flags.includeTutorial, "include-tutorial-objects", false,
 		"also remove Humanitec objects on 5min-local that PocketIDP did not create (the tutorial's class 5min, scaffolded apps)")
-	root.AddCommand(
-		&cobra.Command{Use: "up", Short: "Create the platform, or converge it if it exists", Args: cobra.NoArgs, RunE: a.runUp},
-		down,
-		&cobra.Command{Use: "status", Short: "Show what exists, its health and URLs", Args: cobra.NoArgs, RunE: a.runStatus},
-		&cobra.Command{Use: "doctor", Short: "Check the machine before creating anything", Args: cobra.NoArgs, RunE: a.runDoctor},
-		&cobra.Command{Use: "version", Short: "Print the version", Args: cobra.NoArgs, RunE: a.runVersion},
-	)
+	up.Flags().BoolVar(&a.flags.dryRun, "dry-run", false, "show the plan and create nothing; with -o yaml, every object up would create (secrets masked)")
+	up.Flags().Lookup("output").Usage = "output format: text or json; with --dry-run also yaml"
+	down.Flags().BoolVar(&a.flags.forget, "forget", false,
+		"only forget the install (its state, CA and keys), touching nothing else: for an install whose cluster or Humanitec objects are gone or cannot be reached")
+	a.humanitecFlags(doctor.Flags())
+	a.clusterFlags(doctor.Flags())
+	a.stateFlags(doctor.Flags())
+	a.stateFlags(status.Flags())
+	a.outputFlag(version.Flags())
+
+	env, graph := a.envCommand(), a.graphCommand()
+	for _, c := range []*cobra.Command{env, graph} {
+		c.Flags().StringVar(&a.flags.stateDir, "state-dir", "", "folder of the install's state (default: the user config dir)")
+	}
+	root.AddCommand(up, down, status, doctor, version, env, graph, a.orchestratorCommand())
 	for _, c := range root.Commands() {
 		c.SetFlagErrorFunc(root.FlagErrorFunc())
 	}
 	return root
+}
+
+func (a *app) humanitecFlags(f *pflag.FlagSet) {
+	f.StringVar(&a.flags.org, "humanitec-org", "", "Humanitec org id (env HUMANITEC_ORG)")
+	f.StringVar(&a.flags.tokenFile, "humanitec-token-file", "", "file holding the Humanitec API token, readable by you alone (else env HUMANITEC_TOKEN)")
+	f.BoolVar(&a.flags.skipHumanitec, "skip-humanitec", false, "build (or remove) everything but the Humanitec registration")
+}
+
+// existingClusterFlags say where an existing cluster is, when that moved
+// since the install was made.
+func (a *app) existingClusterFlags(f *pflag.FlagSet) {
+	f.StringVar(&a.flags.kubeconfig, "kubeconfig", "", "install into the cluster of this kubeconfig instead of creating one (\"\" goes back to a kind cluster)")
+	f.StringVar(&a.flags.kubeContext, "context", "", "kubeconfig context of an existing cluster to install into")
+}
+
+func (a *app) clusterFlags(f *pflag.FlagSet) {
+	f.StringVar(&a.flags.name, "name", config.DefaultName, "kind cluster name")
+	f.IntVar(&a.flags.port, "port", config.DefaultPort, "host port of the HTTPS ingress")
+	f.StringVar(&a.flags.listen, "listen-address", config.DefaultListenAddress, "host address the ingress port binds to (0.0.0.0 opens it to the network)")
+	a.existingClusterFlags(f)
+}
+
+func (a *app) outputFlag(f *pflag.FlagSet) {
+	f.StringVarP(&a.flags.output, "output", "o", "text", "output format: text or json")
+}
+
+func (a *app) stateFlags(f *pflag.FlagSet) {
+	a.outputFlag(f)
+	f.StringVar(&a.flags.stateDir, "state-dir", "", "folder of the install's state (default: the user config dir)")
+}
+
+// runFlags are those of the commands that change things.
+func (a *app) runFlags(f *pflag.FlagSet) {
+	a.stateFlags(f)
+	f.BoolVarP(&a.flags.yes, "yes", "y", false, "ask nothing: run headless with flags and environment")
+	f.StringVar(&a.flags.logFile, "log-file", "", "debug log file (default: a new file under the user cache dir)")
+	f.DurationVar(&a.flags.timeout, "timeout", config.DefaultTimeout, "give up after this long (for up, --wait-timeout comes on top for Backstage)")
+	f.BoolVarP(&a.flags.verbose, "verbose", "v", false, "show debug lines too")
+}
+
+func (a *app) upFlags(f *pflag.FlagSet) {
+	f.StringVar(&a.flags.giteaPasswordFile, "gitea-admin-password-file", "", "file holding the Gitea admin's password (else env GITEA_ADMIN_PASSWORD; default 5minadmin, as the course says)")
+	f.StringVar(&a.flags.chartDir, "chart-dir", "", "folder of local chart archives (.tgz) for offline installs")
+	f.BoolVar(&a.flags.trust, "trust", false, "install the local CA into the system trust store (removed by down; not under Coder)")
+	f.BoolVar(&a.flags.wait, "wait", false, "also wait for the Backstage build and deployment until Backstage answers (default under Coder)")
+	f.DurationVar(&a.flags.waitTimeout, "wait-timeout", config.DefaultWaitTimeout, "with --wait: give up on Backstage after this long")
+	f.StringVar(&a.flags.backstageRepo, "backstage-repo", config.DefaultBackstageRepo, "Git URL Gitea migrates the Backstage app from")
+	f.StringVar(&a.flags.backstageRef, "backstage-ref", "", "branch, tag or commit of --backstage-repo (default: a pinned commit of the default repository, else its default branch)")
+	f.StringVar(&a.flags.backstageSource, "backstage-source", "", "local clone or git bundle of the Backstage app, pushed when Gitea cannot reach --backstage-repo (offline)")
+}
+
+// testBedFlags are hidden: the test bed's API server runs no pods.
+func (a *app) testBedFlags(f *pflag.FlagSet) {
+	// An existing Gitea instead of the one the chart installs, reached
+	// directly.
+	f.StringVar(&a.flags.giteaURL, "gitea-url", "", "use the Gitea at this URL instead of the in-cluster one")
+	_ = f.MarkHidden("gitea-url")
+	// Installs wait for hooks only.
+	f.BoolVar(&a.flags.noPodWait, "no-pod-wait", false, "install charts without waiting for their pods")
+	_ = f.MarkHidden("no-pod-wait")
 }
 
 // options merges defaults, the previous run's options, the environment and
@@ -187,13 +315,20 @@ func (a *app) options(cmd *cobra.Command) (config.Options, error) {
 		}
 		stateDir = d
 	}
-	if prev, err := state.Read(stateDir); err == nil {
+	prev, err := state.Read(stateDir)
+	if config.IsInput(err) {
+		return o, err // it names its own fix
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return o, &config.InputError{Msg: fmt.Sprintf("the install's state in %s cannot be read: %v", stateDir, err),
+			Hint: "pass --state-dir with a folder PocketIDP may use (it is made when missing)"}
+	}
+	if err == nil {
 		// The saved options lack the password (never saved): keep the default.
 		pw := o.GiteaAdminPassword
 		o = prev.Options
 		o.GiteaAdminPassword = pw
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return o, err
+		a.saved = savedFlags(prev.Options, cmd.Flags())
 	}
 	o.StateDir = stateDir
 
@@ -265,6 +400,10 @@ func (a *app) options(cmd *cobra.Command) (config.Options, error) {
 	if o.Coder && o.Trust {
 		// The workspace's trust store is not the learner's browser's.
 		o.Trust = false
+		if fl.Changed("trust") {
+			a.warn("--trust is ignored under Coder (CODER=true): the workspace's trust store is not your browser's; " +
+				"trust the CA on your own machine instead")
+		}
 	}
 	a.redactor.Add(o.HumanitecToken)
 	if o.GiteaAdminPassword.Reveal() != o.GiteaAdmin {

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -15,12 +15,12 @@ import (
 
 	"github.com/pocketidp/pocketidp/internal/config"
 	"github.com/pocketidp/pocketidp/internal/doctor/doctortest"
+	goldenfile "github.com/pocketidp/pocketidp/internal/golden"
+	"github.com/pocketidp/pocketidp/internal/humanitec/humanitectest"
 	"github.com/pocketidp/pocketidp/internal/secret"
 	"github.com/pocketidp/pocketidp/internal/state"
 	"github.com/pocketidp/pocketidp/internal/tui"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 type result struct {
 	code           int
@@ -33,7 +33,28 @@ func run(t *testing.T, host *doctortest.Host, env map[string]string, args ...str
 	t.Helper()
 	dir := t.TempDir()
 	stateDir := filepath.Join(dir, "state")
-	args = append(args, "--state-dir", stateDir, "--log-file", filepath.Join(dir, "log", "debug.log"))
+	// Each command takes only its own flags.
+	cmd := ""
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	switch cmd {
+	case "version", "completion", "--version":
+	case "status", "doctor":
+		args = append(args, "--state-dir", stateDir)
+	default:
+		args = append(args, "--state-dir", stateDir, "--log-file", filepath.Join(dir, "log", "debug.log"))
+	}
+	if env["HUMANITEC_TOKEN"] != "" && env["HUMANITEC_API_URL"] == "" && len(args) > 0 && args[0] == "up" {
+		// up checks the token before anything else: against a fake that
+		// knows org and token (as an Administrator), never the real API.
+		fake := humanitectest.New(t)
+		fake.AddOrg(env["HUMANITEC_ORG"])
+		fake.AddUser(env["HUMANITEC_TOKEN"], humanitectest.User{ID: "learner",
+			Roles: map[string]string{"/orgs/" + env["HUMANITEC_ORG"]: humanitectest.RoleAdministrator}})
+		env = maps.Clone(env)
+		env["HUMANITEC_API_URL"] = fake.URL
+	}
 	var out, errb bytes.Buffer
 	code := Run(context.Background(), Env{
 		Args: args, Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
@@ -42,23 +63,6 @@ func run(t *testing.T, host *doctortest.Host, env map[string]string, args ...str
 		Now:    func() time.Time { return time.Date(2026, 11, 27, 21, 0, 0, 0, time.UTC) },
 	})
 	return result{code, out.String(), errb.String()}, stateDir
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from %s:\n--- got\n%s\n--- want\n%s", name, path, got, want)
-	}
 }
 
 var humanitecEnv = map[string]string{"HUMANITEC_ORG": "my-org", "HUMANITEC_TOKEN": "hum-secret-token"}
@@ -76,6 +80,13 @@ func TestGoldenOutput(t *testing.T) {
 		{"help", []string{"--help"}, 0},
 		{"up-help", []string{"up", "--help"}, 0},
 		{"version", []string{"version"}, 0},
+		// Issue 14, point 14: --version as kind and helm have it, each
+		// command's help with only its own flags and examples.
+		{"version-flag", []string{"--version"}, 0},
+		{"down-help", []string{"down", "--help"}, 0},
+		{"status-help", []string{"status", "--help"}, 0},
+		{"doctor-help", []string{"doctor", "--help"}, 0},
+		{"version-help", []string{"version", "--help"}, 0},
 		{"version-json", []string{"version", "-o", "json"}, 0},
 		{"doctor-json", []string{"doctor", "-o", "json"}, 0},
 		{"doctor-text", []string{"doctor"}, 0},
@@ -147,8 +158,18 @@ func TestBadInput(t *testing.T) {
 		},
 		{
 			name: "bad output", host: doctortest.Healthy,
-			env: humanitecEnv, args: []string{"up", "-o", "yaml"}, code: ExitBadInput,
-			stderr: []string{`output "yaml" is not known`},
+			env: humanitecEnv, args: []string{"up", "-o", "xml"}, code: ExitBadInput,
+			stderr: []string{`output "xml" is not known`},
+		},
+		{
+			name: "yaml without --dry-run", host: doctortest.Healthy,
+			env: humanitecEnv, args: []string{"up", "--yes", "-o", "yaml"}, code: ExitBadInput,
+			stderr: []string{"-o yaml shows what up would create", "pass --dry-run"},
+		},
+		{
+			name: "dry run with a bad name", host: doctortest.Healthy,
+			env: humanitecEnv, args: []string{"up", "--dry-run", "--name", "Bad_Name"}, code: ExitBadInput,
+			stderr: []string{`cluster name "Bad_Name" is not valid`},
 		},
 		{
 			name: "down headless needs --yes", host: doctortest.Healthy,
@@ -353,8 +374,8 @@ func TestStatusAsksTheEngine(t *testing.T) {
 				h.DaemonDown()
 			}
 			var out, errb bytes.Buffer
-			Run(context.Background(), Env{
-				Args:  []string{"status", "-o", "json", "--state-dir", stateDir, "--log-file", filepath.Join(t.TempDir(), "debug.log")},
+			code := Run(context.Background(), Env{
+				Args:  []string{"status", "-o", "json", "--state-dir", stateDir},
 				Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
 				Getenv: func(string) string { return "" }, Host: h,
 			})
@@ -369,8 +390,31 @@ func TestStatusAsksTheEngine(t *testing.T) {
 			if c := st.Components[i]; c.Health != tt.wantHealth || !strings.Contains(c.Detail, tt.wantDetail) {
 				t.Errorf("cluster %s %q, want %s ~%q", c.Health, c.Detail, tt.wantHealth, tt.wantDetail)
 			}
+			// Scripts read the exit code (issue 14, point 13).
+			if tt.wantHealth == tui.Missing && (code != ExitFailed || !strings.Contains(errb.String(), "not healthy: cluster missing")) {
+				t.Errorf("status of a missing cluster: exit %d, stderr %q", code, errb.String())
+			}
+			if !strings.Contains(out.String(), `"components": [`) || strings.Contains(out.String(), `"Components"`) {
+				t.Errorf("status -o json is not in lowercase fields:\n%s", out.String())
+			}
 		})
 	}
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	goldenfile.Check(t, filepath.Join("testdata", name+".golden"), []byte(got))
+}
+
+// TestCompletion: `pocketidp completion bash|zsh|fish` prints a script
+// (issue 14, point 14).
+func TestCompletion(t *testing.T) {
+	for _, sh := range []string{"bash", "zsh", "fish"} {
+		r, _ := run(t, doctortest.Healthy(), nil, "completion", sh)
+		if r.code != 0 || !strings.Contains(r.stdout, "pocketidp") {
+			t.Errorf("completion %s: exit %d, %d bytes\n%s", sh, r.code, len(r.stdout), r.stderr)
+		}
+	}
+}

@@ -116,14 +116,23 @@ func backstageSource(t testing.TB) string {
 	return dir
 }
 
+// args are the bed's flags for cmd: each command takes only its own.
 func (b *bed) args(cmd ...string) []string {
-	return append(cmd,
-		"--kubeconfig", b.kube.KubeconfigPath, "--context", testenv.KubeContext,
-		"--gitea-url", b.gitea.URL, "--no-pod-wait", "--chart-dir", b.chartDir,
+	state := []string{"--state-dir", filepath.Join(b.dir, "state")}
+	run := append(state, "--log-file", filepath.Join(b.dir, "debug.log"), "--timeout", "5m")
+	cluster := []string{"--kubeconfig", b.kube.KubeconfigPath, "--context", testenv.KubeContext}
+	bed := []string{"--gitea-url", b.gitea.URL, "--no-pod-wait"}
+	switch cmd[0] {
+	case "status":
+		return append(cmd, state...)
+	case "down":
+		return slices.Concat(cmd, cluster, bed, run)
+	}
+	return slices.Concat(cmd, cluster, bed, run, []string{
+		"--chart-dir", b.chartDir,
 		// Unreachable on purpose: the offline fallback pushes --backstage-source.
 		"--backstage-repo", "http://127.0.0.1:1/backstage.git", "--backstage-source", b.source,
-		"--state-dir", filepath.Join(b.dir, "state"), "--log-file", filepath.Join(b.dir, "debug.log"),
-		"--timeout", "5m")
+	})
 }
 
 func (b *bed) env() map[string]string {
@@ -167,7 +176,7 @@ func (b *bed) runOn(t testing.TB, tty bool, stdin string, cmd ...string) result 
 	env := b.env()
 	code := Run(context.Background(), Env{
 		Args: b.args(cmd...), Stdin: iotest.OneByteReader(strings.NewReader(stdin)), Stdout: &out, Stderr: &errb,
-		Getenv: func(k string) string { return env[k] }, Host: doctortest.Healthy(), IsTTY: tty,
+		Getenv: func(k string) string { return env[k] }, Host: doctortest.Healthy(), IsTTY: tty, StdinTTY: tty,
 	})
 	return result{code, out.String(), errb.String()}
 }
@@ -181,7 +190,7 @@ func statuses(t testing.TB, stdout string) map[string]bootstrap.Kind {
 		if err := json.Unmarshal([]byte(line), &e); err != nil {
 			t.Fatalf("not a JSON event: %q", line)
 		}
-		if e.Kind != bootstrap.Log && e.Kind != bootstrap.Progress {
+		if e.Kind != bootstrap.Log && e.Kind != bootstrap.Progress && e.Kind != StatusResult {
 			got[e.Step] = e.Kind
 		}
 	}
@@ -324,6 +333,10 @@ func TestUpWrongTokenCreatesNothing(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(b.dir, "state", humanitec.AgentKeyFile)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("agent key: %v, want none", err)
 	}
+	// Checked among the pre-flight checks: not even the state is written.
+	if _, err := os.Stat(filepath.Join(b.dir, "state", "state.json")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("state.json: %v, want none", err)
+	}
 }
 
 // TestAccessibleTerminal: on a terminal with TERM=dumb, `up` and `down` ask
@@ -342,7 +355,7 @@ func TestAccessibleTerminal(t *testing.T) {
 
 	// Keep the preselection (everything this install made), confirm.
 	r = b.runOn(t, true, "0\ny\n", "down")
-	checkPlain(t, "down", r, "What should be removed?", "Gitea content: org 5minorg", "Remove ", "removed")
+	checkPlain(t, "down", r, "What should be removed?", "Gitea content: what PocketIDP made in Gitea (org 5minorg", "Remove ", "removed")
 	if _, err := state.Read(filepath.Join(b.dir, "state")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("state after down: %v, want none", err)
 	}
@@ -417,7 +430,7 @@ func TestDownHumanitecCredentials(t *testing.T) {
 	if !strings.Contains(r.stdout, "except this install's Humanitec objects") {
 		t.Errorf("down --skip-humanitec does not say what it left:\n%s", r.stdout)
 	}
-	if !strings.Contains(r.stdout, "Removing:\n") || !strings.Contains(r.stdout, "Gitea content: org 5minorg") ||
+	if !strings.Contains(r.stdout, "Removing:\n") || !strings.Contains(r.stdout, "      org 5minorg\n") ||
 		strings.Contains(r.stdout, "Humanitec objects of this install:") {
 		t.Errorf("down --skip-humanitec does not list what it removes, or lists Humanitec's:\n%s", r.stdout)
 	}

@@ -17,16 +17,23 @@ var groupSteps = map[tui.TeardownGroup][]string{
 	tui.GroupCA:        {bootstrap.StepTrust},
 }
 
-// teardownItems lists what exists now: this install's objects from the
-// state, and the Humanitec objects on 5min-local that it did not create
-// (asked live; never preselected).
-func teardownItems(ctx context.Context, in *bootstrap.Install) []tui.TeardownItem {
+// teardownItems lists what exists now. This install's objects come from
+// the state, one item per group, since a group goes (or stays) as a whole:
+// the item names each object by its id, so what is picked is exactly what
+// is removed. The Humanitec objects on 5min-local that it did not create
+// are asked live, one item each, checked only when includeForeign
+// (--include-tutorial-objects).
+func teardownItems(ctx context.Context, in *bootstrap.Install, includeForeign bool) []tui.TeardownItem {
 	f := in.Store.Snapshot()
-	items := []tui.TeardownItem{}
-	if !in.Options.ExistingCluster() {
-		items = append(items, tui.TeardownItem{Group: tui.GroupCluster, ID: in.Options.Name, Description: "kind cluster and its containers", Checked: true})
-	} else {
-		items = append(items, tui.TeardownItem{Group: tui.GroupCluster, ID: "releases", Description: "PocketIDP's charts in the existing cluster (the cluster stays)", Checked: true})
+	cluster := tui.TeardownItem{Group: tui.GroupCluster, ID: in.Options.Name, Description: "kind cluster " + in.Options.Name + " and its containers", Checked: true}
+	if in.Options.ExistingCluster() {
+		cluster = tui.TeardownItem{Group: tui.GroupCluster, ID: "releases", Description: "PocketIDP's charts and namespaces in the existing cluster (the cluster stays)", Checked: true}
+	}
+	own := map[tui.TeardownGroup]*tui.TeardownItem{
+		tui.GroupCluster:   &cluster,
+		tui.GroupGitea:     {Group: tui.GroupGitea, ID: "gitea", Description: "what PocketIDP made in Gitea", Checked: true},
+		tui.GroupHumanitec: {Group: tui.GroupHumanitec, ID: "humanitec", Description: "what this install registered in Humanitec", Checked: true},
+		tui.GroupCA:        {Group: tui.GroupCA, ID: "ca", Description: "PocketIDP's CA in the system trust store", Checked: true},
 	}
 	for _, o := range f.Objects {
 		g := tui.GroupCluster
@@ -39,46 +46,74 @@ func teardownItems(ctx context.Context, in *bootstrap.Install) []tui.TeardownIte
 			g = tui.GroupHumanitec
 		case o.Kind == "os/trusted-ca":
 			g = tui.GroupCA
-		default:
-			continue // part of the cluster item
 		}
 		// "org-variable 5minorg/CLOUD_PROVIDER": the group says where.
 		_, kind, _ := strings.Cut(o.Kind, "/")
-		items = append(items, tui.TeardownItem{Group: g, ID: o.ID, Description: kind + " " + o.ID, Checked: true})
+		own[g].Objects = append(own[g].Objects, kind+" "+o.ID)
+	}
+	items := []tui.TeardownItem{cluster}
+	for _, g := range []tui.TeardownGroup{tui.GroupGitea, tui.GroupHumanitec} {
+		if len(own[g].Objects) > 0 {
+			items = append(items, *own[g])
+		}
 	}
 	if !in.Options.SkipHumanitec {
 		if inv, err := bootstrap.HumanitecInventory(ctx, in); err == nil {
 			for _, r := range inv.Foreign {
-				items = append(items, tui.TeardownItem{Group: tui.GroupForeign, ID: r.String(), Description: r.Detail})
+				items = append(items, tui.TeardownItem{Group: tui.GroupForeign, ID: r.Key(), Description: r.String(), Checked: includeForeign})
 			}
 		} else {
 			in.Log.Warn("list Humanitec objects for teardown", "err", err)
 		}
 	}
-	items = append(items, tui.TeardownItem{Group: tui.GroupState, ID: in.Store.Path(), Description: "local state, CA and keys", Checked: true})
-	return items
+	if len(own[tui.GroupCA].Objects) > 0 {
+		items = append(items, *own[tui.GroupCA])
+	}
+	st := tui.TeardownItem{Group: tui.GroupState, ID: in.Store.Path(), Description: "local state " + in.Store.Path() + ", CA and keys", Checked: true}
+	if in.LeavesHumanitec() {
+		// It lists the Humanitec objects that stay, for a later `down`.
+		st.Checked = false
+		st.Description += " (kept: it lists this install's Humanitec objects, which --skip-humanitec leaves)"
+	}
+	return append(items, st)
 }
 
-// applySelection keeps the groups the user left unchecked and reports
-// whether anything is to be removed and whether the state file goes.
+// checked is what a `down --yes` removes: what teardownItems checked.
+func checked(items []tui.TeardownItem) []tui.TeardownItem {
+	var out []tui.TeardownItem
+	for _, it := range items {
+		if it.Checked {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// applySelection makes the install remove exactly what was chosen: the
+// groups of this install left unchecked are kept, the objects PocketIDP
+// did not create go only when picked, each alone, and the state goes when
+// it is picked (even alone: the install is then forgotten, and what it
+// made stays). It reports whether anything is to be removed and whether
+// the state file goes.
 func applySelection(in *bootstrap.Install, all, chosen []tui.TeardownItem) (any, removeState bool, err error) {
 	picked := map[tui.TeardownGroup]bool{}
+	in.Humanitec.Foreign = nil
 	for _, it := range chosen {
 		picked[it.Group] = true
+		if it.Group == tui.GroupForeign {
+			in.Humanitec.Foreign = append(in.Humanitec.Foreign, it.ID)
+		}
 	}
 	present := map[tui.TeardownGroup]bool{}
 	for _, it := range all {
 		present[it.Group] = true
 	}
 	for g, prefixes := range groupSteps {
-		if present[g] && !picked[g] {
+		if !picked[g] && (present[g] || g == tui.GroupCA) {
 			if err := in.KeepGroups(prefixes...); err != nil {
 				return false, false, err
 			}
 		}
 	}
-	in.Humanitec.IncludeTutorialObjects = in.Humanitec.IncludeTutorialObjects || picked[tui.GroupForeign]
-	// The state goes only when everything it tracks goes with it.
-	removeState = picked[tui.GroupState] && len(in.Keep) == 0
-	return len(chosen) > 0, removeState, nil
+	return len(chosen) > 0, picked[tui.GroupState], nil
 }

@@ -135,7 +135,7 @@ func TestUpWaitFollowsBackstage(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Name: "held", Finalizers: []string{"pocketidp.test/hold"}}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if r := b.run(t, "down", "--yes", "-o", "json", "--port", port); r.code != 0 {
+	if r := b.run(t, "down", "--yes", "-o", "json"); r.code != 0 {
 		t.Fatalf("down exit %d: %s", r.code, r.stderr)
 	}
 	// In a cluster Gitea goes with its chart, and the runners it knew with

@@ -31,10 +31,9 @@ import (
 // names it; the chart installer must create it under these names, with a
 // port named "websecure".
 const (
-	IngressNamespace   = "traefik"
-	IngressServiceName = "traefik"
-	// IngressServiceHost is the Service's DNS name.
-	IngressServiceHost = IngressServiceName + "." + IngressNamespace + ".svc.cluster.local"
+	IngressNamespace   = config.IngressNamespace
+	IngressServiceName = config.IngressServiceName
+	IngressServiceHost = config.IngressServiceHost
 )
 
 // DefaultReadyTimeout bounds the wait for the node to become Ready after

@@ -11,6 +11,8 @@ import (
 
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 	"sigs.k8s.io/yaml"
+
+	"github.com/pocketidp/pocketidp/internal/config"
 )
 
 // NodeImage is the node image every cluster is created from: the image kind
@@ -21,8 +23,8 @@ const NodeImage = "kindest/node:v1.37.0@sha256:a1ed56cfb0e7b93589bdf97c8cd566405
 
 // Container ports of the node that the ingress (Traefik's NodePorts) uses.
 const (
-	IngressHTTPSNodePort = 30443
-	IngressHTTPNodePort  = 30080
+	IngressHTTPSNodePort = config.IngressHTTPSNodePort
+	IngressHTTPNodePort  = config.IngressHTTPNodePort
 )
 
 // RegistryConfigDir is where containerd reads per-registry hosts.toml files
@@ -78,7 +80,7 @@ func (c Config) image() string {
 }
 
 // NodeName is the name of the control-plane node container.
-func (c Config) NodeName() string { return c.Name + "-control-plane" }
+func (c Config) NodeName() string { return config.NodeName(c.Name) }
 
 // Validate checks what kind would otherwise reject late, after pulling.
 func (c Config) Validate() error {

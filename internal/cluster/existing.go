@@ -30,7 +30,7 @@ func Existing(ctx context.Context, kubeconfigPath, kubeContext string) (*Access,
 		if _, err := os.Stat(kubeconfigPath); err != nil {
 			return nil, &config.InputError{
 				Msg:  fmt.Sprintf("kubeconfig %s cannot be read: %v", kubeconfigPath, errors.Unwrap(err)),
-				Hint: "pass --kubeconfig with the path of an existing kubeconfig file (e.g. ~/.kube/config), or drop --kubeconfig/--context to let pocketidp create a kind cluster",
+				Hint: "pass --kubeconfig with the path of an existing kubeconfig file (e.g. ~/.kube/config), or pass --kubeconfig \"\" --context \"\" to let pocketidp create a kind cluster (this also replaces options saved by an earlier run)",
 			}
 		}
 		rules.ExplicitPath = kubeconfigPath
@@ -134,7 +134,7 @@ func (a *Access) kubeconfigFlag() string {
 func (a *Access) DetectIngress(ctx context.Context, eng Engine, port int) {
 	a.IngressAddr, a.IngressHint = "", ""
 	if name, ok := strings.CutPrefix(a.Context, "kind-"); ok && eng != nil {
-		if c, err := eng.Inspect(ctx, name+"-control-plane"); err == nil {
+		if c, err := eng.Inspect(ctx, config.NodeName(name)); err == nil {
 			for _, hp := range c.Ports[IngressHTTPSNodePort] {
 				a.IngressAddr = hp.String()
 				if hp.Port != port {

@@ -43,6 +43,49 @@ const (
 	// IngressClass is the cluster's IngressClass, Traefik's: Gitea's
 	// Ingress and the orchestrator's app Ingresses name it.
 	IngressClass = "traefik"
+	// CourseGiteaHost is the name the course's Backstage app (its
+	// app-config's Gitea integration) and templates (repoUrl) use for
+	// Gitea inside the cluster, with CourseGiteaPort: the default kind
+	// node's name and the ingress's node port. It is hard-coded there, so
+	// every install makes it resolve inside the cluster, whatever --name
+	// or cluster it has.
+	CourseGiteaHost = DefaultName + nodeSuffix
+	CourseGiteaPort = IngressHTTPSNodePort
+)
+
+// The ingress (Traefik): its node ports, which kind maps to the host
+// (--port, and the HTTP port when asked), and its Service.
+const (
+	IngressHTTPSNodePort = 30443
+	IngressHTTPNodePort  = 30080
+	IngressNamespace     = "traefik"
+	IngressServiceName   = "traefik"
+	// IngressServiceHost is the Service's DNS name: CoreDNS sends the
+	// platform's *.localhost names there.
+	IngressServiceHost = IngressServiceName + "." + IngressNamespace + ".svc.cluster.local"
+)
+
+// GiteaHost is Gitea's name, in the browser and inside the cluster.
+const GiteaHost = "git.localhost"
+
+// GiteaURL is Gitea's URL through the ingress on port.
+func GiteaURL(port int) string { return fmt.Sprintf("https://%s:%d", GiteaHost, port) }
+
+// nodeSuffix makes a kind cluster's control-plane node name.
+const nodeSuffix = "-control-plane"
+
+// NodeName is the control-plane node (container) of the kind cluster name.
+func NodeName(cluster string) string { return cluster + nodeSuffix }
+
+// BackstageAppID is the app Backstage is deployed as: the Gitea workflow's
+// HUMANITEC_APP_ID and the orchestrator's app.
+func BackstageAppID(installID string) string { return "5min-backstage-" + installID }
+
+// What PocketIDP labels its own objects with (namespaces, Secrets), so
+// `down` removes only its own.
+const (
+	ManagedByLabel = "app.kubernetes.io/managed-by"
+	ManagedBy      = "pocketidp"
 )
 
 // Options are the choices of an install. They are saved in the state file
@@ -165,10 +208,10 @@ func (o Options) HostPorts() []int {
 }
 
 // NodeName is the name of the kind control-plane container.
-func (o Options) NodeName() string { return o.Name + "-control-plane" }
+func (o Options) NodeName() string { return NodeName(o.Name) }
 
 // GiteaURL is the address of Gitea through the ingress, as a browser sees it.
-func (o Options) GiteaURL() string { return fmt.Sprintf("https://git.localhost:%d", o.Port) }
+func (o Options) GiteaURL() string { return GiteaURL(o.Port) }
 
 // DefaultStateDir is where the state of the install lives: the user's config dir.
 func DefaultStateDir() (string, error) {
@@ -181,7 +224,10 @@ func DefaultStateDir() (string, error) {
 
 // ReadSecretFile reads a secret (a token, a password) from the file that
 // flag names: besides the environment variable env, the only way to pass
-// one, as a flag value would show in `ps` and shell history.
+// one, as a flag value would show in `ps` and shell history. As ssh does
+// with keys, a regular file that others may read is refused; a file of
+// more than one line is refused too (a token is one line, and a second
+// line would only fail later as a bad header, blamed on the network).
 func ReadSecretFile(flag, path, env string) (secret.Value, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -190,9 +236,19 @@ func ReadSecretFile(flag, path, env string) (secret.Value, error) {
 			Hint: fmt.Sprintf("point --%s at a file that holds it, or set %s", flag, env),
 		}
 	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o077 != 0 {
+		return secret.Value{}, &InputError{
+			Msg:  fmt.Sprintf("--%s %s may be read by other users (mode %04o)", flag, path, fi.Mode().Perm()),
+			Hint: fmt.Sprintf("chmod 600 %s, and replace the secret if others could have read it", path),
+		}
+	}
 	v := secret.New(string(b))
 	if v.Empty() {
 		return v, &InputError{Msg: fmt.Sprintf("--%s %s is empty", flag, path), Hint: "write the secret into it, or set " + env}
+	}
+	if strings.ContainsAny(v.Reveal(), "\r\n") {
+		return secret.Value{}, &InputError{Msg: fmt.Sprintf("--%s %s holds more than one line", flag, path),
+			Hint: "leave only the secret in it, on one line"}
 	}
 	return v, nil
 }

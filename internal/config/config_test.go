@@ -1,7 +1,10 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -80,6 +83,43 @@ func TestBackstageRepoLocal(t *testing.T) {
 			o.BackstageRepo = tt.repo
 			if got := o.BackstageRepoLocal(); got != tt.want {
 				t.Errorf("BackstageRepoLocal() = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestReadSecretFile: a token file others may read is refused, as ssh does
+// with keys; one of more than one line is bad input, not a network error
+// later (issue 14, point 15).
+func TestReadSecretFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		name, content string
+		mode          os.FileMode
+		want          string // "" means accepted
+	}{
+		{"one line, private", "hum-token\n", 0o600, ""},
+		{"world-readable", "hum-token\n", 0o644, "may be read by other users (mode 0644)"},
+		{"group-readable", "hum-token\n", 0o640, "chmod 600"},
+		{"two lines", "hum-token\nsecond\n", 0o600, "holds more than one line"},
+		{"empty", "\n", 0o600, "is empty"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "-"))
+			if err := os.WriteFile(p, []byte(tt.content), tt.mode); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(p, tt.mode); err != nil {
+				t.Fatal(err)
+			}
+			v, err := ReadSecretFile("humanitec-token-file", p, "HUMANITEC_TOKEN")
+			switch {
+			case tt.want == "" && (err != nil || v.Reveal() != "hum-token"):
+				t.Errorf("got %q, %v; want the token", v.Reveal(), err)
+			case tt.want != "" && (!IsInput(err) || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("err = %v, want bad input saying %q", err, tt.want)
+			case err != nil && strings.Contains(err.Error(), "hum-token"):
+				t.Errorf("the error shows the secret: %v", err)
 			}
 		})
 	}

@@ -15,8 +15,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"regexp"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -60,6 +62,10 @@ type Rules struct {
 	// matches only names ending in .localhost, never localhost itself nor
 	// the cluster.local search-path variants a pod tries first.
 	LocalhostApps bool
+	// Aliases send one name each to its own Service (name → the
+	// Service's DNS name). A name may be a single label, such as the
+	// course's 5min-idp-control-plane.
+	Aliases map[string]string
 }
 
 // LocalhostAppsRegex matches <name>.localhost and deeper names, as CoreDNS
@@ -67,6 +73,9 @@ type Rules struct {
 const LocalhostAppsRegex = `^[^.]+(\.[^.]+)*\.localhost\.$`
 
 var dnsName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$`)
+
+// dnsLabels is a DNS name of one label or more.
+var dnsLabels = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 
 // Block returns the marked block, each line indented by indent.
 func (r Rules) Block(indent string) (string, error) {
@@ -85,6 +94,18 @@ func (r Rules) Block(indent string) (string, error) {
 		// exact rules rewrite the answer back to the asked name by themselves.
 		lines = append(lines, fmt.Sprintf("rewrite stop name exact %s %s", h, target))
 	}
+	for _, name := range slices.Sorted(maps.Keys(r.Aliases)) {
+		to := strings.TrimSuffix(r.Aliases[name], ".")
+		name = strings.ToLower(strings.TrimSuffix(name, "."))
+		if !dnsLabels.MatchString(name) || !dnsName.MatchString(to) {
+			return "", fmt.Errorf("coredns: alias %q → %q is not a pair of DNS names", name, to)
+		}
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		lines = append(lines, fmt.Sprintf("rewrite stop name exact %s %s", name, to))
+	}
 	if r.LocalhostApps {
 		lines = append(lines, fmt.Sprintf("rewrite stop name regex %s %s answer auto", LocalhostAppsRegex, target))
 	}
@@ -95,6 +116,14 @@ func (r Rules) Block(indent string) (string, error) {
 // serverOpen matches the opening line of the root server block (".:53 {"
 // or ". {").
 var serverOpen = regexp.MustCompile(`^\s*\.(:53)?\s*\{\s*$`)
+
+// inDomain moves a Service name under cluster.local into domain d.
+func inDomain(name, d string) string {
+	if svc, ok := strings.CutSuffix(strings.TrimSuffix(name, "."), ".svc.cluster.local"); ok {
+		return svc + ".svc." + d
+	}
+	return name
+}
 
 // Patch returns corefile with the block for r in the root server block, in
 // place of any block an earlier run left.
@@ -115,9 +144,12 @@ func Patch(corefile string, r Rules) (string, error) {
 			}
 		}
 		if d := clusterDomain(base); d != "" && d != "cluster.local" {
-			if svc, ok := strings.CutSuffix(strings.TrimSuffix(r.Target, "."), ".svc.cluster.local"); ok {
-				r.Target = svc + ".svc." + d
+			r.Target = inDomain(r.Target, d)
+			aliases := make(map[string]string, len(r.Aliases))
+			for name, to := range r.Aliases {
+				aliases[name] = inDomain(to, d)
 			}
+			r.Aliases = aliases
 		}
 		block, err := r.Block(indent)
 		if err != nil {
@@ -213,7 +245,7 @@ func Apply(ctx context.Context, cs kubernetes.Interface, r Rules) (changed bool,
 		return false, &config.InputError{
 			Msg: fmt.Sprintf("the cluster has no ConfigMap %s/%s, so pods cannot be taught to resolve git.localhost", Namespace, ConfigMapName),
 			Hint: "use a cluster whose DNS is CoreDNS configured from kube-system/coredns (kind, kubeadm, k3s), " +
-				"or drop --kubeconfig/--context to let pocketidp create a kind cluster",
+				"or pass --kubeconfig \"\" --context \"\" to let pocketidp create a kind cluster (this also replaces options saved by an earlier run)",
 		}
 	}
 	if err != nil {

@@ -1,15 +1,14 @@
 package coredns
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+	goldenfile "github.com/pocketidp/pocketidp/internal/golden"
+)
 
 var rules = Rules{
 	Target:        "traefik.traefik.svc.cluster.local",
@@ -34,14 +33,7 @@ func TestPatchGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden := strings.TrimSuffix(in, ".txt") + ".patched.golden"
-			if *update {
-				if err := os.WriteFile(filepath.Join("testdata", golden), []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			} else if want := read(t, golden); got != want {
-				t.Errorf("patched Corefile differs from %s (go test -update rewrites it)\n--- got\n%s\n--- want\n%s", golden, got, want)
-			}
+			goldenfile.Check(t, filepath.Join("testdata", strings.TrimSuffix(in, ".txt")+".patched.golden"), []byte(got))
 
 			again, err := Patch(got, rules)
 			if err != nil || again != got {
@@ -96,6 +88,30 @@ func TestBlockHosts(t *testing.T) {
 	}
 }
 
+// An alias sends one name, a single label too, to its own Service, under
+// the cluster's own domain.
+func TestBlockAliases(t *testing.T) {
+	r := rules
+	r.Aliases = map[string]string{"5min-idp-control-plane": "course-host.traefik.svc.cluster.local"}
+	for _, tc := range []struct{ corefile, want string }{
+		{read(t, "corefile-kind.txt"), "rewrite stop name exact 5min-idp-control-plane course-host.traefik.svc.cluster.local\n"},
+		{strings.ReplaceAll(read(t, "corefile-kind.txt"), "cluster.local", "corp.example"), "rewrite stop name exact 5min-idp-control-plane course-host.traefik.svc.corp.example\n"},
+	} {
+		got, err := Patch(tc.corefile, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(got, tc.want) {
+			t.Errorf("patched Corefile lacks %q:\n%s", tc.want, got)
+		}
+		// The alias comes before the catch-all regex: rewrite stops at
+		// the first rule that matches.
+		if strings.Index(got, "5min-idp-control-plane") > strings.Index(got, "name regex") {
+			t.Errorf("alias after the regex rule:\n%s", got)
+		}
+	}
+}
+
 // The regex sends app hosts to the ingress, and nothing else: not
 // localhost itself, not the search-path names a pod tries first.
 func TestLocalhostAppsRegex(t *testing.T) {
@@ -129,6 +145,8 @@ func TestPatchErrors(t *testing.T) {
 		{"end without begin", kind + "    " + endMarker + "\n", rules, "without a begin"},
 		{"two blocks", strings.Replace(patched, endMarker, "", 1) + beginMarker + "\n" + endMarker + "\n", rules, "two pocketidp:begin"},
 		{"bad target", kind, Rules{Target: "not a name"}, "not a DNS name"},
+		{"bad alias", kind, Rules{Target: "t.svc.cluster.local", Aliases: map[string]string{"bad name": "a.b"}}, "not a pair of DNS names"},
+		{"bad alias target", kind, Rules{Target: "t.svc.cluster.local", Aliases: map[string]string{"host": "one-label"}}, "not a pair of DNS names"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

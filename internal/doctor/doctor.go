@@ -106,7 +106,7 @@ type Check struct {
 }
 
 // Checks returns the checks that apply to o. An existing cluster needs no
-// container engine, host port or local resources of ours.
+// container engine, host port or local resources of ours, but must answer.
 func Checks(o config.Options) []Check {
 	var cs []Check
 	if !o.ExistingCluster() {
@@ -116,8 +116,10 @@ func Checks(o config.Options) []Check {
 			Check{"resources", CheckResources},
 			Check{"inotify", CheckInotify},
 		)
+	} else {
+		cs = append(cs, Check{"cluster", CheckCluster})
 	}
-	return append(cs, Check{"humanitec", CheckHumanitec})
+	return append(cs, Check{"state", CheckStateDir}, Check{"humanitec", CheckHumanitec})
 }
 
 // Engine is the container engine kind will use.
@@ -156,6 +158,13 @@ func DetectEngine(ctx context.Context, h Host) (Engine, error) {
 		pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		v, err := ping(pctx, h, name)
 		cancel()
+		if err != nil && socketDenied(err) {
+			// The daemon runs; this user may not talk to it.
+			return e, &config.InputError{
+				Msg:  fmt.Sprintf("%s runs, but this user may not use its socket: %v", name, firstLine(err.Error())),
+				Hint: permissionHint(name),
+			}
+		}
 		if err != nil {
 			return e, &config.InputError{
 				Msg:  fmt.Sprintf("%s is installed at %s but its engine does not answer: %v", name, path, firstLine(err.Error())),
@@ -187,6 +196,21 @@ func ping(ctx context.Context, h Host, name string) (string, error) {
 		return "", errors.New("no server version reported")
 	}
 	return v, nil
+}
+
+// socketDenied reports the engine client's "permission denied" on its
+// socket: a missing group membership, not a stopped daemon.
+func socketDenied(err error) bool {
+	s := strings.ToLower(err.Error())
+	return strings.Contains(s, "permission denied") && (strings.Contains(s, ".sock") || strings.Contains(s, "socket"))
+}
+
+func permissionHint(engine string) string {
+	if engine == "podman" {
+		return "run podman as the user that owns its socket, or start your own: systemctl --user start podman.socket"
+	}
+	return "add your user to the docker group: sudo usermod -aG docker $USER, then log out and in again " +
+		"(or run `newgrp docker` in this shell); see https://docs.docker.com/engine/install/linux-postinstall/"
 }
 
 func startHint(engine, goos string) string {
@@ -249,6 +273,15 @@ func CheckPort(ctx context.Context, h Host, o config.Options) Result {
 				Found: fmt.Sprintf("port %d on %s is in use or not available: %v", port, o.ListenAddress, err),
 				Fix:   fmt.Sprintf("stop what listens on %s, or pass --port %d", addr, suggestPort(o.Port))}
 		}
+	}
+	if ip := net.ParseIP(o.ListenAddress); ip != nil && !ip.IsLoopback() {
+		note := fmt.Sprintf("listening on %s opens Gitea to the network", o.ListenAddress)
+		if o.GiteaAdminPassword.Reveal() == o.GiteaAdmin {
+			note += fmt.Sprintf(", with the course's default admin password %s: give your own with GITEA_ADMIN_PASSWORD, or keep --listen-address %s", o.GiteaAdmin, config.DefaultListenAddress)
+		} else {
+			note += fmt.Sprintf("; keep --listen-address %s unless others must reach it", config.DefaultListenAddress)
+		}
+		notes = append(notes, note)
 	}
 	if len(notes) > 0 {
 		return Result{Check: "port", Status: Warn, Found: strings.Join(found, "; "), Fix: strings.Join(notes, "; ")}

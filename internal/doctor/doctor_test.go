@@ -2,6 +2,8 @@ package doctor
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -31,6 +33,9 @@ func TestChecks(t *testing.T) {
 		{"daemon down", func(h *doctortest.Host, _ *config.Options) {
 			h.DaemonDown()
 		}, "engine", Fail, "docker is installed at /usr/bin/docker but its engine does not answer: Cannot connect", "sudo systemctl start docker"},
+		{"socket permission denied", func(h *doctortest.Host, _ *config.Options) {
+			h.SocketDenied()
+		}, "engine", Fail, "docker runs, but this user may not use its socket", "sudo usermod -aG docker $USER"},
 		{"podman alias is podman", func(h *doctortest.Host, _ *config.Options) {
 			h.Out["docker -v"] = "podman version 5.2.0"
 			h.Paths["podman"] = "/usr/bin/podman"
@@ -55,6 +60,8 @@ func TestChecks(t *testing.T) {
 			h.Privileged = map[string]bool{"127.0.0.1:443": true}
 		}, "port", Warn, "127.0.0.1:443 needs privileges the container engine has", "ip_unprivileged_port_start=443"},
 		{"Coder: forward port busy", func(h *doctortest.Host, o *config.Options) { o.Coder = true; h.Busy["127.0.0.1:443"] = true }, "port", Fail, "--tcp 8443:443` ends, is in use", "stop what listens on 127.0.0.1:443"},
+		{"every interface exposes the default password", func(_ *doctortest.Host, o *config.Options) { o.ListenAddress = "0.0.0.0" }, "port", Warn,
+			"0.0.0.0:8443 is free", "opens Gitea to the network, with the course's default admin password 5minadmin"},
 		{"resources ok", nil, "resources", OK, "4 CPUs, 15.6 GiB memory", ""},
 		{"one cpu", func(h *doctortest.Host, _ *config.Options) { h.CPUs = 1 }, "resources", Fail, "need at least 2 CPUs", "more CPUs"},
 		{"little memory", func(h *doctortest.Host, _ *config.Options) { h.Files["/proc/meminfo"] = "MemTotal: 6291456 kB" }, "resources", Warn, "6.0 GiB memory (8 GiB recommended)", ""},
@@ -98,7 +105,54 @@ func TestExistingClusterNeedsNoEngineOrPort(t *testing.T) {
 	for _, c := range Checks(o) {
 		names = append(names, c.Name)
 	}
-	if strings.Join(names, ",") != "humanitec" {
+	if strings.Join(names, ",") != "cluster,state,humanitec" {
 		t.Fatalf("checks %v", names)
+	}
+}
+
+// TestInputChecks: a kubeconfig that cannot be read, and a state dir that
+// cannot be written, fail the doctor, so `up` stops before saving them
+// (issue 14, points 4 and 15).
+func TestInputChecks(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "a-file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	readOnly := filepath.Join(dir, "read-only")
+	if err := os.Mkdir(readOnly, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		check func(context.Context, Host, config.Options) Result
+		set   func(*config.Options)
+		found string
+		fix   string
+	}{
+		{"missing kubeconfig", CheckCluster, func(o *config.Options) { o.Kubeconfig = filepath.Join(dir, "nope") },
+			"cannot be read", `--kubeconfig ""`},
+		{"state dir is a file", CheckStateDir, func(o *config.Options) { o.StateDir = filepath.Join(file, "state") },
+			"is a file", "--state-dir"},
+		{"state dir not writable", CheckStateDir, func(o *config.Options) { o.StateDir = filepath.Join(readOnly, "state") },
+			"cannot be written", "--state-dir"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.name == "state dir not writable" && os.Geteuid() == 0 {
+				t.Skip("root writes anywhere")
+			}
+			o := opts()
+			tt.set(&o)
+			r := tt.check(context.Background(), nil, o)
+			if r.Status != Fail || !strings.Contains(r.Found, tt.found) || !strings.Contains(r.Fix, tt.fix) {
+				t.Errorf("got %+v, want a failure saying %q with a fix naming %q", r, tt.found, tt.fix)
+			}
+		})
+	}
+	o := opts()
+	o.StateDir = filepath.Join(dir, "new", "state")
+	if r := CheckStateDir(context.Background(), nil, o); r.Status != OK {
+		t.Errorf("a state dir that does not exist yet under a writable folder: %+v", r)
 	}
 }

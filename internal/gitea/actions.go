@@ -12,14 +12,18 @@ import (
 
 // Variables returns the org Actions variables the Backstage workflow reads,
 // or nil when Humanitec is skipped.
-func (s *Seeder) Variables() map[string]string {
-	if s.cfg.HumanitecOrg == "" {
+func (s *Seeder) Variables() map[string]string { return Variables(s.cfg, s.store.InstallID()) }
+
+// Variables are the org Actions variables of an install with cfg: nil when
+// Humanitec is skipped.
+func Variables(cfg Config, installID string) map[string]string {
+	if cfg.HumanitecOrg == "" {
 		return nil
 	}
 	return map[string]string{
 		VarCloudProvider: CloudProvider,
-		VarHumanitecOrg:  s.cfg.HumanitecOrg,
-		VarHumanitecApp:  BackstageAppID(s.store.InstallID()),
+		VarHumanitecOrg:  cfg.HumanitecOrg,
+		VarHumanitecApp:  BackstageAppID(installID),
 	}
 }
 

@@ -60,7 +60,7 @@ const (
 const DefaultReadyTimeout = 5 * time.Minute
 
 // BackstageAppID is the Humanitec app the Backstage workflow deploys to.
-func BackstageAppID(installID string) string { return "5min-backstage-" + installID }
+func BackstageAppID(installID string) string { return config.BackstageAppID(installID) }
 
 // Config is what the seeding needs to know.
 type Config struct {

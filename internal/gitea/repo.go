@@ -10,6 +10,7 @@ import (
 
 	sdk "code.gitea.io/sdk/gitea"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/pocketidp/pocketidp/internal/config"
 )
@@ -223,26 +224,31 @@ func (s *Seeder) quietPush(ctx context.Context, c *sdk.Client, push func() error
 	if err := push(); err != nil {
 		return err
 	}
-	deadline := time.Now().Add(time.Minute)
-	for delay := 50 * time.Millisecond; ; delay = min(delay*2, time.Second) {
+	err = wait.PollUntilContextTimeout(ctx, settlePoll, settleTimeout, true, func(context.Context) (bool, error) {
 		r, resp, err := c.GetRepo(s.cfg.Org, s.cfg.Repo)
 		if err != nil {
-			return s.apiError("read repository "+full, resp, err)
+			return false, s.apiError("read repository "+full, resp, err)
 		}
-		if r.Updated.After(before) {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			s.log.Warn("Gitea has not finished handling the push after a minute: the Actions of the repository stay off until the trigger step", "repo", full)
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(delay):
-		}
+		return r.Updated.After(before), nil
+	})
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case wait.Interrupted(err):
+		s.log.Warn("Gitea has not finished handling the push after a minute: the Actions of the repository stay off until the trigger step", "repo", full)
+		return nil
 	}
+	return err
 }
+
+// How often, and how long, the seeding reads a repository until Gitea has
+// handled a push (its hooks update the repository a moment after).
+const (
+	settlePoll    = 100 * time.Millisecond
+	settleTimeout = time.Minute
+)
 
 func (s *Seeder) setActions(c *sdk.Client, on bool) error {
 	if _, resp, err := c.EditRepo(s.cfg.Org, s.cfg.Repo, sdk.EditRepoOption{HasActions: &on}); err != nil {
@@ -255,36 +261,40 @@ func (s *Seeder) setActions(c *sdk.Client, on bool) error {
 // answers: Gitea updates both from the push hooks, a moment after a push.
 func (s *Seeder) settle(ctx context.Context, c *sdk.Client) (*sdk.Repository, string, error) {
 	full := s.RepoFullName()
-	deadline := time.Now().Add(time.Minute)
-	delay := 50 * time.Millisecond
-	for {
+	var (
+		repo *sdk.Repository
+		head string
+		last error
+	)
+	err := wait.PollUntilContextTimeout(ctx, settlePoll, settleTimeout, true, func(context.Context) (bool, error) {
 		r, resp, err := c.GetRepo(s.cfg.Org, s.cfg.Repo)
 		if err != nil {
-			return nil, "", s.apiError("read repository "+full, resp, err)
+			return false, s.apiError("read repository "+full, resp, err)
 		}
-		var last error
-		if !r.Empty {
-			b, resp, err := c.GetRepoBranch(s.cfg.Org, s.cfg.Repo, r.DefaultBranch)
-			if err == nil && b.Commit != nil && b.Commit.ID != "" {
-				return r, b.Commit.ID, nil
-			}
-			if err != nil && !isNotFound(resp) {
-				return nil, "", s.apiError("read branch "+r.DefaultBranch+" of "+full, resp, err)
-			}
-			last = fmt.Errorf("default branch %q not found", r.DefaultBranch)
-		} else {
+		if r.Empty {
 			last = errors.New("the repository is still empty")
+			return false, nil
 		}
-		if time.Now().After(deadline) {
-			return nil, "", fmt.Errorf("repository %s has no content a minute after the import: %w", full, last)
+		b, resp, err := c.GetRepoBranch(s.cfg.Org, s.cfg.Repo, r.DefaultBranch)
+		if err == nil && b.Commit != nil && b.Commit.ID != "" {
+			repo, head = r, b.Commit.ID
+			return true, nil
 		}
-		select {
-		case <-ctx.Done():
-			return nil, "", fmt.Errorf("wait for the content of %s: %w", full, ctx.Err())
-		case <-time.After(delay):
+		if err != nil && !isNotFound(resp) {
+			return false, s.apiError("read branch "+r.DefaultBranch+" of "+full, resp, err)
 		}
-		delay = min(delay*2, time.Second)
+		last = fmt.Errorf("default branch %q not found", r.DefaultBranch)
+		return false, nil
+	})
+	switch {
+	case err == nil:
+		return repo, head, nil
+	case ctx.Err() != nil:
+		return nil, "", fmt.Errorf("wait for the content of %s: %w", full, ctx.Err())
+	case wait.Interrupted(err):
+		return nil, "", fmt.Errorf("repository %s has no content a minute after the import: %w", full, last)
 	}
+	return nil, "", err
 }
 
 // recordArrival records the commit the repository arrived at. For an

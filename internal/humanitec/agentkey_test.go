@@ -139,3 +139,21 @@ contexts:
 		t.Error("unknown context accepted")
 	}
 }
+
+func TestInClusterServer(t *testing.T) {
+	for _, tc := range []struct{ server, want string }{
+		{"https://127.0.0.1:6443", InClusterAPIServer},                  // k3d, minikube (docker driver)
+		{"https://127.0.0.1:58231", InClusterAPIServer},                 // kind's host kubeconfig
+		{"https://[::1]:6443", InClusterAPIServer},                      // loopback, IPv6
+		{"https://localhost:6443", InClusterAPIServer},                  // by name
+		{"https://kubernetes.docker.internal:6443", InClusterAPIServer}, // Docker Desktop
+		{"https://0.0.0.0:6443", InClusterAPIServer},
+		{"https://5min-idp-control-plane:6443", "https://5min-idp-control-plane:6443"},
+		{"https://10.0.0.5:6443", "https://10.0.0.5:6443"},
+		{"https://my-aks.hcp.westeurope.azmk8s.io:443", "https://my-aks.hcp.westeurope.azmk8s.io:443"},
+	} {
+		if got := InClusterServer(tc.server); got != tc.want {
+			t.Errorf("InClusterServer(%q) = %q, want %q", tc.server, got, tc.want)
+		}
+	}
+}

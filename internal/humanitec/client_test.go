@@ -3,18 +3,15 @@ package humanitec
 import (
 	"encoding/base64"
 	"encoding/json"
-	"flag"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	goldenfile "github.com/pocketidp/pocketidp/internal/golden"
 	"github.com/pocketidp/pocketidp/internal/secret"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 func TestRetryAfter(t *testing.T) {
 	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
@@ -110,22 +107,7 @@ func TestSpecGolden(t *testing.T) {
 			t.Errorf("the rendered spec shows a secret (%s)", leak)
 		}
 	}
-	golden := filepath.Join("testdata", "spec.golden.json")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to write it)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("spec differs from %s (run go test -update after checking the change):\n%s", golden, got)
-	}
+	goldenfile.Check(t, filepath.Join("testdata", "spec.golden.json"), got)
 
 	// What is sent has the secrets in clear, and only there.
 	for _, d := range sp.Definitions {

@@ -4,6 +4,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
+	"strings"
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -94,4 +97,30 @@ func ClusterDataFromKubeconfig(kubeconfig []byte, contextName string) (ClusterDa
 		return ClusterData{}, err
 	}
 	return d, nil
+}
+
+// InClusterAPIServer is the API server as every pod reaches it: the
+// kubernetes Service, whose name every API server's serving certificate
+// holds.
+const InClusterAPIServer = "https://kubernetes.default.svc"
+
+// InClusterServer is server as a pod inside the cluster reaches it. A
+// kubeconfig made for the host often points at the host's loopback (Docker
+// Desktop, k3d, minikube with the docker driver: https://127.0.0.1:<port>)
+// or at a name only the host resolves (Docker Desktop's
+// kubernetes.docker.internal); from a pod, loopback is the pod itself.
+// Those become the kubernetes Service; any other address is kept as it is.
+func InClusterServer(server string) string {
+	u, err := url.Parse(server)
+	if err != nil || u.Host == "" {
+		return server
+	}
+	host := u.Hostname()
+	if host == "localhost" || host == "kubernetes.docker.internal" || strings.HasSuffix(host, ".localhost") {
+		return InClusterAPIServer
+	}
+	if ip := net.ParseIP(host); ip != nil && (ip.IsLoopback() || ip.IsUnspecified()) {
+		return InClusterAPIServer
+	}
+	return server
 }

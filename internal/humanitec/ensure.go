@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/pocketidp/pocketidp/internal/secret"
 )
@@ -510,22 +511,17 @@ func (g *Registrar) agentChanges(ctx context.Context, want AgentCreate, key Agen
 // waitGone polls get until it answers 404: deletions of apps are
 // asynchronous.
 func (g *Registrar) waitGone(ctx context.Context, what string, get func(context.Context) error) error {
-	wait := g.poll
-	for {
-		err := get(ctx)
-		switch {
+	err := wait.PollUntilContextCancel(ctx, g.poll, true, func(ctx context.Context) (bool, error) {
+		switch err := get(ctx); {
 		case IsNotFound(err):
-			return nil
+			return true, nil
 		case err != nil:
-			return fmt.Errorf("wait for %s to be deleted: %w", what, err)
+			return false, err
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("wait for %s to be deleted: %w", what, ctx.Err())
-		}
-		wait = min(wait*2, 5*time.Second)
+		return false, nil
+	})
+	if err != nil {
+		return fmt.Errorf("wait for %s to be deleted: %w", what, err)
 	}
+	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"reflect"
 	"slices"
 	"strings"
@@ -14,7 +13,6 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/pocketidp/pocketidp/internal/config"
 	"github.com/pocketidp/pocketidp/internal/secret"
 )
 
@@ -30,6 +28,9 @@ const (
 	GroupValues      Group = "values"
 	GroupAgent       Group = "agent"
 	GroupDefinitions Group = "definitions"
+	// GroupForeign is never registered: Remove(GroupForeign) deletes the
+	// objects PocketIDP did not create that TeardownOptions.Foreign names.
+	GroupForeign Group = "tutorial-objects"
 )
 
 // Groups lists every group in registration order.
@@ -62,6 +63,10 @@ type TeardownOptions struct {
 	// tutorial's class "5min" and definitions matched to 5min-local or
 	// that class (`down --include-tutorial-objects`).
 	IncludeTutorialObjects bool
+	// Foreign are the objects PocketIDP did not create that the user
+	// picked one by one (by Ref.Key): Remove(GroupForeign) deletes these
+	// and nothing else.
+	Foreign []string
 }
 
 // Orchestrator is what the install needs from a platform orchestrator. The
@@ -206,55 +211,8 @@ func (g *Registrar) spec(ctx context.Context, withCluster, withKey bool) (Spec, 
 	return NewSpec(in), nil
 }
 
-// Check verifies token and org with two reads made at once: the token's
-// user (401 or 403 there: the token is bad) and the org (403 or 404: wrong
-// org, or not a member). A role other than Administrator is refused too,
-// before anything is created.
-func (g *Registrar) Check(ctx context.Context, r Reporter) error {
-	var (
-		user           CurrentUser
-		userErr, orgEr error
-		wg             sync.WaitGroup
-	)
-	wg.Go(func() { user, userErr = g.c.CurrentUser(ctx) })
-	wg.Go(func() { _, orgEr = g.c.Organization(ctx) })
-	wg.Wait()
-	org := g.c.Org()
-	if userErr != nil {
-		if st := StatusOf(userErr); st == http.StatusUnauthorized || st == http.StatusForbidden {
-			return &config.InputError{
-				Msg: fmt.Sprintf("Humanitec does not accept the token (%s)", userErr),
-				Hint: "set HUMANITEC_TOKEN (or --humanitec-token-file) to a valid, unexpired API token of a service user " +
-					"with the Administrator role in org " + org + " (Org settings > Service users in https://app.humanitec.io)",
-			}
-		}
-		return fmt.Errorf("check the Humanitec token: %w", userErr)
-	}
-	if orgEr != nil {
-		if st := StatusOf(orgEr); st == http.StatusForbidden || st == http.StatusNotFound {
-			return &config.InputError{
-				Msg:  fmt.Sprintf("Humanitec org %q does not exist or the token's user %s is not a member of it (%s)", org, user.label(), orgEr),
-				Hint: "set HUMANITEC_ORG to the org id in https://app.humanitec.io/orgs/<org-id>/" + user.orgsHint(),
-			}
-		}
-		return fmt.Errorf("check the Humanitec org %s: %w", org, orgEr)
-	}
-	switch role := user.Roles["/orgs/"+org]; role {
-	case "administrator":
-		r.log().Info("Humanitec token checked", "user", user.label(), "org", org, "role", role)
-	case "":
-		// Service users do not always list their roles; the first write
-		// tells (403 with the fix) before anything else is made.
-		r.log().Info("Humanitec token checked; its role in the org is not listed", "user", user.label(), "org", org)
-	default:
-		return &config.InputError{
-			Msg: fmt.Sprintf("the token's user %s has the role %q in Humanitec org %s; PocketIDP needs Administrator "+
-				"to create environment types, resource definitions and agents", user.label(), role, org),
-			Hint: "give the service user the Administrator role in org " + org + " (Org settings > Service users), or use a token of one that has it",
-		}
-	}
-	return nil
-}
+// Check verifies token and org: CheckAccess, with this install's client.
+func (g *Registrar) Check(ctx context.Context, r Reporter) error { return CheckAccess(ctx, g.c, r) }
 
 func (u CurrentUser) label() string {
 	if u.Name != "" && u.Name != u.ID {

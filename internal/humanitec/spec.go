@@ -31,7 +31,7 @@ const EnvName = "5min IDP local environment"
 func AppID(installID string) string { return "5min-idp-" + installID }
 
 // BackstageAppID is the application Backstage is deployed into.
-func BackstageAppID(installID string) string { return "5min-backstage-" + installID }
+func BackstageAppID(installID string) string { return config.BackstageAppID(installID) }
 
 // Namespace is the Kubernetes namespace the namespace definition gives an
 // app's environment: its "${context.app.id}-${context.env.id}" template,

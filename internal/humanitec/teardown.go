@@ -46,6 +46,8 @@ func (g *Registrar) Remove(ctx context.Context, grp Group, opts TeardownOptions,
 		return g.removeAgent(ctx, r)
 	case GroupEnvType:
 		return g.removeEnvType(ctx, opts, r)
+	case GroupForeign:
+		return g.removeForeign(ctx, opts.Foreign, r)
 	}
 	return fmt.Errorf("humanitec: unknown group %q", grp)
 }
@@ -238,6 +240,10 @@ type Ref struct {
 	Detail string // why it is listed
 }
 
+// Key names the object alone, as the user picks it: "app scaffolded",
+// "definition hum-rp-postgres-ex-postgres", "class postgres/5min".
+func (r Ref) Key() string { return r.Kind + " " + r.ID }
+
 func (r Ref) String() string {
 	s := r.Kind + " " + r.ID
 	if r.Detail != "" {
@@ -318,17 +324,31 @@ func (g *Registrar) Inventory(ctx context.Context) (Inventory, error) {
 	return inv, nil
 }
 
-// RemoveForeign deletes what Inventory lists as foreign: apps first (they
-// hold the env type), then definitions, then classes. It is only ever
-// called on the user's explicit request.
+// RemoveForeign deletes everything Inventory lists as foreign. It is only
+// ever called on the user's explicit request (--include-tutorial-objects).
 func (g *Registrar) RemoveForeign(ctx context.Context, r Reporter) error {
 	inv, err := g.Inventory(ctx)
 	if err != nil {
 		return err
 	}
-	byKind := map[string][]Ref{}
+	var keys []string
 	for _, f := range inv.Foreign {
-		byKind[f.Kind] = append(byKind[f.Kind], f)
+		keys = append(keys, f.Key())
+	}
+	return g.removeForeign(ctx, keys, r)
+}
+
+// removeForeign deletes the objects PocketIDP did not create that keys
+// name (Ref.Key), each alone: apps first (they hold the env type), then
+// definitions, then classes. Gone counts as removed.
+func (g *Registrar) removeForeign(ctx context.Context, keys []string, r Reporter) error {
+	byKind := map[string][]Ref{}
+	for _, k := range keys {
+		kind, id, ok := strings.Cut(k, " ")
+		if !ok {
+			return fmt.Errorf("humanitec: %q names no object (want \"<kind> <id>\")", k)
+		}
+		byKind[kind] = append(byKind[kind], Ref{Kind: kind, ID: id})
 	}
 	if err := forEach(ctx, g.limit, byKind["app"], func(ctx context.Context, f Ref) error {
 		a, err := g.c.App(ctx, f.ID)

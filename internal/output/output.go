@@ -24,7 +24,12 @@ type Text struct {
 	MinLevel slog.Level
 }
 
+// warningStatus is the status column of a log event at warning level or
+// above.
+const warningStatus bootstrap.Kind = "warning"
+
 var statusStyle = map[bootstrap.Kind]lipgloss.Style{
+	warningStatus:     lipgloss.NewStyle().Foreground(lipgloss.Yellow),
 	bootstrap.Done:    lipgloss.NewStyle().Foreground(lipgloss.Green),
 	bootstrap.Skipped: lipgloss.NewStyle().Foreground(lipgloss.BrightBlack),
 	bootstrap.Failed:  lipgloss.NewStyle().Foreground(lipgloss.Red).Bold(true),
@@ -36,8 +41,13 @@ func (t *Text) Emit(e bootstrap.Event) {
 	if e.Kind == bootstrap.Log && logLevel(e.Level) < t.MinLevel {
 		return
 	}
-	status := fmt.Sprintf("%-8s", e.Kind)
-	if st, ok := statusStyle[e.Kind]; ok && t.Color {
+	kind := e.Kind
+	if kind == bootstrap.Log && logLevel(e.Level) >= slog.LevelWarn {
+		// A warning reads as one, not as a log line among others.
+		kind = warningStatus
+	}
+	status := fmt.Sprintf("%-8s", kind)
+	if st, ok := statusStyle[kind]; ok && t.Color {
 		status = st.Render(status)
 	}
 	fmt.Fprintln(t.W, strings.TrimRight(fmt.Sprintf("%s %-24s %s %s", e.Time.Format("15:04:05"), e.Step, status, Message(e)), " "))

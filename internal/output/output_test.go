@@ -73,3 +73,14 @@ func TestJSONLines(t *testing.T) {
 		t.Fatalf("failed line: %s", lines[6])
 	}
 }
+
+// TestTextWarnings: a warning is marked as one in the status column, not
+// as a log line (issue 14, point 13).
+func TestTextWarnings(t *testing.T) {
+	var b bytes.Buffer
+	(&Text{W: &b, MinLevel: slog.LevelInfo}).Emit(bootstrap.Event{Time: t0, Step: "doctor/inotify", Kind: bootstrap.Log, Level: "WARN",
+		Message: "max_user_watches=8192 (fix: sudo sysctl fs.inotify.max_user_watches=524288)"})
+	if want := "21:04:05 doctor/inotify           warning  max_user_watches=8192 (fix: sudo sysctl fs.inotify.max_user_watches=524288)\n"; b.String() != want {
+		t.Errorf("got  %q\nwant %q", b.String(), want)
+	}
+}

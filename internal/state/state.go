@@ -33,11 +33,12 @@ const (
 	lockName = "state.lock"
 )
 
-// Step statuses as the engine records them.
+// Step statuses as the engine records them (bootstrap uses these names).
 const (
 	StepDone        = "done"
 	StepFailed      = "failed"
 	StepInterrupted = "interrupted"
+	StepUndone      = "undone"
 )
 
 // File is the content of the state file.

@@ -171,8 +171,12 @@ func (c *Cluster) startAPIServerOnce(ctx context.Context, bin, tokenFile, saKeyF
 		"--token-auth-file="+tokenFile,
 		"--authorization-mode=RBAC",
 		// No controller-manager creates default ServiceAccounts, so the
-		// admission plugin that requires them would refuse every pod.
-		"--disable-admission-plugins=ServiceAccount",
+		// admission plugin that requires them would refuse every pod. Nor
+		// does its pvc-protection controller remove the finalizer
+		// StorageObjectInUseProtection puts on each PVC once no pod uses
+		// it (none ever runs here): a chart's PVC (Gitea's) would hold
+		// its namespace Terminating for ever after `down`.
+		"--disable-admission-plugins=ServiceAccount,StorageObjectInUseProtection",
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--service-account-key-file="+saKeyFile,
 		"--service-account-signing-key-file="+saKeyFile,
@@ -186,17 +190,20 @@ func (c *Cluster) startAPIServerOnce(ctx context.Context, bin, tokenFile, saKeyF
 	// The certificate appears a moment after start; until then the readiness
 	// check fails and is retried like any other not-ready answer.
 	check := func(ctx context.Context) error {
-		if c.CAData == nil {
-			data, err := os.ReadFile(filepath.Join(certDir, "apiserver.crt"))
-			if err != nil {
+		// Read until it parses: a read while the server writes the file
+		// finds it empty or cut, and keeping that would fail every check.
+		data := c.CAData
+		if data == nil {
+			var err error
+			if data, err = os.ReadFile(filepath.Join(certDir, "apiserver.crt")); err != nil {
 				return err
 			}
-			c.CAData = data
 		}
-		client, err := caClient(c.CAData)
+		client, err := caClient(data)
 		if err != nil {
 			return err
 		}
+		c.CAData = data
 		header := http.Header{"Authorization": {"Bearer " + c.Token}}
 		return httpCheck(client, c.URL+"/readyz", header)(ctx)
 	}

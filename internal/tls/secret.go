@@ -11,13 +11,14 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/pocketidp/pocketidp/internal/cluster"
+	"github.com/pocketidp/pocketidp/internal/config"
 )
 
 // Labels on what this package creates in the cluster, so `down` can tell
 // its own namespace from one the user had.
 const (
-	ManagedByLabel = "app.kubernetes.io/managed-by"
-	ManagedBy      = "pocketidp"
+	ManagedByLabel = config.ManagedByLabel
+	ManagedBy      = config.ManagedBy
 )
 
 // SecretRef names the TLS Secret.

@@ -26,6 +26,8 @@ import (
 	"time"
 
 	"github.com/google/renameio/v2"
+
+	"github.com/pocketidp/pocketidp/internal/config"
 )
 
 // Lifetimes. The leaf stays under the 398 days browsers accept and is
@@ -53,7 +55,12 @@ const (
 // .localhost is refused: browsers reject *.localhost, so every app host is
 // listed by name.
 func Hosts(clusterName string, extra ...string) ([]string, error) {
-	hosts := []string{"localhost", "git.localhost", clusterName + "-control-plane", "127.0.0.1", "::1"}
+	hosts := []string{"localhost", config.GiteaHost, config.NodeName(clusterName), "127.0.0.1", "::1"}
+	if course := config.CourseGiteaHost; !slices.Contains(hosts, course) {
+		// The course's Backstage reaches Gitea by this name, whatever the
+		// cluster is called.
+		hosts = append(hosts, course)
+	}
 	for _, h := range extra {
 		h = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(h), "."))
 		switch {

@@ -28,6 +28,10 @@ func TestHosts(t *testing.T) {
 		{"TLD wildcard", []string{"*.com"}, nil, "wildcard"},
 		{"port is not a host", []string{"git.localhost:8443"}, nil, "not a host name"},
 	}
+	// Another cluster name: the course's name for Gitea stays covered.
+	if got, _ := Hosts("demo"); !slices.Contains(got, "demo-control-plane") || !slices.Contains(got, "5min-idp-control-plane") {
+		t.Errorf("Hosts(demo) = %v, want the node's and the course's names", got)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := Hosts("5min-idp", tt.extra...)

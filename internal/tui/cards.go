@@ -41,7 +41,7 @@ type Summary struct {
 }
 
 // GiteaURL is the address of Gitea through the ingress.
-func (s Summary) GiteaURL() string { return fmt.Sprintf("https://git.localhost:%d", s.Port) }
+func (s Summary) GiteaURL() string { return config.GiteaURL(s.Port) }
 
 // ActionsURL is the Actions page of the Backstage repository, where its
 // build runs.
@@ -150,6 +150,8 @@ type Stopped struct {
 	Finished, Total int
 	Resume          string
 	LogPath         string
+	// Undo is set for `down`: running Resume again removes the rest.
+	Undo bool
 }
 
 // RenderStopped draws where an interrupted run stopped and how to resume.
@@ -171,7 +173,11 @@ func RenderStopped(s Stopped, width int) string {
 	}
 	if s.Resume != "" {
 		fmt.Fprintln(&b)
-		fmt.Fprintln(&b, lipgloss.NewStyle().Width(inner).Render("The state is saved. Run `"+s.Resume+"` to resume: finished steps are skipped."))
+		next := "The state is saved. Run `" + s.Resume + "` to resume: finished steps are skipped."
+		if s.Undo {
+			next = "What is removed stays removed. Run `" + s.Resume + "` again to remove the rest."
+		}
+		fmt.Fprintln(&b, lipgloss.NewStyle().Width(inner).Render(next))
 	}
 	return askStyle.Width(w).Render(strings.TrimRight(b.String(), "\n"))
 }

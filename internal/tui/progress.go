@@ -33,6 +33,9 @@ type ProgressInput struct {
 	LogPath string
 	// Resume is the command that continues an interrupted or failed run.
 	Resume string
+	// Undo is set for `down`: what was removed stays removed, and Resume
+	// removes the rest (rather than resuming a build).
+	Undo bool
 	// Verbose shows debug log lines in the tail too.
 	Verbose bool
 	// Now is the clock; nil means time.Now. Tests pin it.
@@ -150,6 +153,7 @@ type progressModel struct {
 	summary          *Summary
 
 	logPath, resume string
+	undo            bool
 }
 
 // newProgressModel builds the model. animate=false keeps the spinner on its
@@ -173,6 +177,7 @@ func newProgressModel(in ProgressInput, cancel func(), animate bool) *progressMo
 		height:  defaultHeight,
 		logPath: in.LogPath,
 		resume:  in.Resume,
+		undo:    in.Undo,
 	}
 	if in.Verbose {
 		m.minLevel = slog.LevelDebug
@@ -485,7 +490,10 @@ func (m *progressModel) footer(w int) string {
 		return warnStyle.Render("Stopping: waiting for the running steps to give up…")
 	case m.asking:
 		body := "Stop now? Running steps are cancelled; the state is saved"
-		if m.resume != "" {
+		switch {
+		case m.undo && m.resume != "":
+			body = "Stop now? Running steps are cancelled; what is removed stays removed, and `" + m.resume + "` removes the rest"
+		case m.resume != "":
 			body += " and `" + m.resume + "` resumes"
 		}
 		body += ".\n" + keyHelp("ctrl+c", "stop", "any key", "continue")
@@ -502,7 +510,7 @@ func (m *progressModel) interrupted() bool {
 func (m *progressModel) card(w int) string {
 	switch {
 	case m.interrupted():
-		s := Stopped{Resume: m.resume, LogPath: m.logPath, Total: len(m.rows)}
+		s := Stopped{Resume: m.resume, LogPath: m.logPath, Total: len(m.rows), Undo: m.undo}
 		for _, r := range m.rows {
 			switch {
 			case r.state == done || r.state == skipped:

@@ -251,3 +251,23 @@ func TestRunProgress(t *testing.T) {
 		})
 	}
 }
+
+// TestProgressDownSaysWhatIsTrue: Ctrl-C while `down` removes does not
+// promise a resume; it says what stays removed and how to remove the rest
+// (issue 14, point 8).
+func TestProgressDownSaysWhatIsTrue(t *testing.T) {
+	c := &clock{t: t0}
+	m := newProgressModel(ProgressInput{Title: "removing 5min-idp", Steps: []string{"cluster"}, Resume: "pocketidp down", Undo: true, Now: c.now}, func() {}, false)
+	s := start(t, m, 80, 24)
+	s.key("ctrl+c")
+	asking := s.waitText("Stop now?")
+	if strings.Contains(asking, "resumes") || !strings.Contains(strings.Join(strings.Fields(asking), " "), "what is removed stays removed") {
+		t.Errorf("the question is not true for down:\n%s", asking)
+	}
+	s.key("ctrl+c")
+	s.tm.Send(finishedMsg{err: fmt.Errorf("interrupted: %w", context.Canceled)})
+	final := plain(s.tm.FinalModel(t, teatestTimeout).(*progressModel).View().Content)
+	if strings.Contains(final, "to resume") || !strings.Contains(final, "What is removed stays removed. Run `pocketidp down` again") {
+		t.Errorf("the stopped card is not true for down:\n%s", final)
+	}
+}

@@ -127,3 +127,31 @@ func TestSelectMode(t *testing.T) {
 		})
 	}
 }
+
+// TestCardsKeepBorders: on a small terminal the cards wrap their text
+// inside the box; every line keeps its border (issue 14, point 12).
+func TestCardsKeepBorders(t *testing.T) {
+	long := "/home/ada-lovelace/.cache/pocketidp/logs/up-20260314-092653-with-a-long-name.log"
+	for _, w := range []int{60, 44} {
+		for name, card := range map[string]string{
+			"summary": RenderSummary(Summary{InstallID: "abcd", Port: 8443, Logins: []Login{{Service: "Gitea", User: "5minadmin", Password: "5minadmin"}},
+				BackstageURL: "https://5min-backstage-abcd-0001.localhost:8443", HumanitecOrg: "acme",
+				HumanitecApps: []string{"5min-idp-abcd", "5min-backstage-abcd"}, LogPath: long}, w),
+			"failure": RenderFailure(Failure{Step: "humanitec/definitions", Error: strings.Repeat("a long error message ", 8),
+				Fix: strings.Repeat("a long fix ", 8), LogPath: long, Resume: "pocketidp up"}, w),
+			"stopped": RenderStopped(Stopped{Running: []string{"cluster", "gitea/chart", "humanitec/apps"}, Finished: 3, Total: 9,
+				Resume: "pocketidp up", LogPath: long}, w),
+		} {
+			lines := strings.Split(strings.TrimRight(plain(card), "\n"), "\n")
+			for i, l := range lines {
+				first, last := []rune(l)[0], []rune(l)[len([]rune(l))-1]
+				ok := (i == 0 && first == '╭' && last == '╮') || (i == len(lines)-1 && first == '╰' && last == '╯') ||
+					(i > 0 && i < len(lines)-1 && first == '│' && last == '│')
+				if !ok || maxLineWidth(l) > w {
+					t.Errorf("%s at %d columns, line %d lost its border or is too wide:\n%s", name, w, i, plain(card))
+					break
+				}
+			}
+		}
+	}
+}

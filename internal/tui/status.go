@@ -21,31 +21,54 @@ const (
 
 // Component is one line of the status view.
 type Component struct {
-	Name   string
-	Health Health
-	Detail string
+	Name   string `json:"name"`
+	Health Health `json:"health"`
+	Detail string `json:"detail"`
 }
 
 // Link is a named URL, with the login when there is one.
 type Link struct {
-	Name  string
-	URL   string
-	Login string
+	Name  string `json:"name"`
+	URL   string `json:"url"`
+	Login string `json:"login,omitempty"`
 	// Answer is what a request to URL got just now ("HTTP 200", or why
 	// there was none); empty when it was not asked. Answers is true for
 	// an answer below 400.
-	Answer  string `json:",omitempty"`
-	Answers bool
+	Answer  string `json:"answer,omitempty"`
+	Answers bool   `json:"answers"`
 }
 
 // Status is what `pocketidp status` found.
+// Its JSON (`status -o json`) uses the same lowercase names as every other
+// JSON PocketIDP writes, and lists are never null.
 type Status struct {
-	Installed  bool
-	InstallID  string
-	Name       string
-	StateDir   string
-	Components []Component
-	URLs       []Link
+	Installed  bool        `json:"installed"`
+	InstallID  string      `json:"install_id,omitempty"`
+	Name       string      `json:"name"`
+	StateDir   string      `json:"state_dir"`
+	Components []Component `json:"components"`
+	URLs       []Link      `json:"urls"`
+}
+
+// Problems names what is not healthy: components degraded or missing, and
+// URLs that do not answer. Unknown is not a problem (a step not run yet,
+// Humanitec skipped). Not installed is one.
+func (s Status) Problems() []string {
+	if !s.Installed {
+		return []string{"nothing is installed in " + s.StateDir}
+	}
+	var out []string
+	for _, c := range s.Components {
+		if c.Health == Degraded || c.Health == Missing {
+			out = append(out, c.Name+" "+string(c.Health))
+		}
+	}
+	for _, l := range s.URLs {
+		if l.Answer != "" && !l.Answers {
+			out = append(out, l.Name+" does not answer at "+l.URL)
+		}
+	}
+	return out
 }
 
 // RenderStatus draws the one-screen status view. It is a pure function of s,

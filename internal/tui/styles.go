@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"charm.land/huh/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
@@ -127,3 +128,20 @@ func Print(w io.Writer, environ []string, s string) error {
 	_, err := io.WriteString(cw, strings.Join(lines, "\n")+"\n")
 	return err
 }
+
+// formTheme is huh's Charm theme with the focused button marked by text
+// (› Create ‹) as well as by colour: with NO_COLOR, or on a terminal
+// without colour, the choice enter takes must still be visible. The other
+// button gets the same width in blanks, so nothing moves.
+var formTheme = huh.ThemeFunc(func(isDark bool) *huh.Styles {
+	t := huh.ThemeCharm(isDark)
+	marked := lipgloss.Border{Left: "›", Right: "‹"}
+	blank := lipgloss.Border{Left: " ", Right: " "}
+	t.Focused.FocusedButton = t.Focused.FocusedButton.Border(marked, false, true, false, true)
+	t.Focused.BlurredButton = t.Focused.BlurredButton.Border(blank, false, true, false, true)
+	t.Blurred.FocusedButton = t.Blurred.FocusedButton.Border(marked, false, true, false, true)
+	t.Blurred.BlurredButton = t.Blurred.BlurredButton.Border(blank, false, true, false, true)
+	// A note's one button is always the one enter takes.
+	t.Focused.Next = t.Focused.FocusedButton
+	return t
+})

@@ -53,6 +53,9 @@ type TeardownItem struct {
 	Group       TeardownGroup
 	ID          string
 	Description string
+	// Objects name, by kind and id, each object the item stands for
+	// ("repo 5minorg/backstage"): picking the item removes all of them.
+	Objects []string
 	// Checked preselects the item. Items of GroupForeign are never
 	// preselected, whatever this says.
 	Checked bool
@@ -247,7 +250,7 @@ func (m *teardownModel) toConfirm() (tea.Model, tea.Cmd) {
 		confirm.Description(fmt.Sprintf("Including %s that PocketIDP did not create: %s.",
 			plural(len(foreign), "Humanitec object", "Humanitec objects"), strings.Join(foreign, ", ")))
 	}
-	m.form = huh.NewForm(huh.NewGroup(confirm)).WithShowHelp(true).WithTheme(huh.ThemeFunc(huh.ThemeCharm))
+	m.form = huh.NewForm(huh.NewGroup(confirm)).WithShowHelp(true).WithTheme(formTheme)
 	m.fitForm()
 	return m, m.form.Init()
 }
@@ -300,11 +303,11 @@ func (m *teardownModel) render() string {
 		parts = append(parts, "", m.form.View())
 		return clip(strings.Join(parts, "\n"), w)
 	}
-	list := m.listLines(w)
+	list, at := m.listLines(w)
 	// Keep the cursor in view when the list is taller than the screen.
 	room := max(m.height-len(parts)-3, 3)
 	if len(list) > room {
-		start := min(max(m.cursor-room/2, 0), len(list)-room)
+		start := min(max(at-room/2, 0), len(list)-room)
 		list = list[start : start+room]
 	}
 	parts = append(parts, list...)
@@ -316,12 +319,14 @@ func (m *teardownModel) render() string {
 	return clip(strings.Join(parts, "\n"), w)
 }
 
-func (m *teardownModel) listLines(w int) []string {
-	var lines []string
+// listLines are the list's lines, each object of an item on its own line
+// under it, and the index of the cursor's line.
+func (m *teardownModel) listLines(w int) (lines []string, at int) {
 	for i, r := range m.rows {
 		cur := "  "
 		if i == m.cursor {
 			cur = sectionStyle.Render("> ")
+			at = len(lines)
 		}
 		if r.item < 0 {
 			title := sectionStyle.Render(groupTitle(r.group))
@@ -337,26 +342,36 @@ func (m *teardownModel) listLines(w int) []string {
 			box = okStyle.Render("[x]")
 		}
 		lines = append(lines, fmt.Sprintf("%s  %s %s", cur, box, it.Description))
+		for _, o := range it.Objects {
+			lines = append(lines, subtleStyle.Render("         "+o))
+		}
 	}
-	return lines
+	return lines, at
 }
 
-// summaryLines count the selection per group for the confirm page.
+// summaryLines say on the confirm page what is removed and what is kept,
+// item by item, with the ids of the objects each stands for.
 func (m *teardownModel) summaryLines(w int) []string {
-	var lines []string
+	var remove, keep []string
 	for _, r := range m.rows {
-		if r.item >= 0 {
+		if r.item < 0 {
 			continue
 		}
-		c := 0
-		for _, it := range m.items {
-			if it.Group == r.group && it.Checked {
-				c++
-			}
+		it := m.items[r.item]
+		line := "  " + ansiTruncate(it.Description, w-2)
+		if !it.Checked {
+			keep = append(keep, line)
+			continue
 		}
-		if c > 0 {
-			lines = append(lines, fmt.Sprintf("  %3d  %s", c, groupTitle(r.group)))
+		remove = append(remove, line)
+		for _, o := range it.Objects {
+			remove = append(remove, subtleStyle.Render(ansiTruncate("      "+o, w)))
 		}
+	}
+	lines := append([]string{sectionStyle.Render("Remove")}, remove...)
+	if len(keep) > 0 {
+		lines = append(lines, sectionStyle.Render("Keep"))
+		lines = append(lines, keep...)
 	}
 	return lines
 }
@@ -380,7 +395,11 @@ func runAccessibleTeardown(ctx context.Context, in TeardownInput) ([]TeardownIte
 			continue
 		}
 		it := m.items[row.item]
-		opts = append(opts, huh.NewOption(groupTitle(it.Group)+": "+it.Description, row.item).Selected(it.Checked))
+		label := groupTitle(it.Group) + ": " + it.Description
+		if len(it.Objects) > 0 {
+			label += " (" + strings.Join(it.Objects, ", ") + ")"
+		}
+		opts = append(opts, huh.NewOption(label, row.item).Selected(it.Checked))
 		if it.Checked {
 			chosen = append(chosen, row.item)
 		}
@@ -392,7 +411,7 @@ func runAccessibleTeardown(ctx context.Context, in TeardownInput) ([]TeardownIte
 		}
 		return err
 	}
-	if err := ask(huh.NewMultiSelect[int]().Title("What should be removed?").Options(opts...).Value(&chosen)); err != nil {
+	if err := ask(huh.NewMultiSelect[int]().Title("What should be removed? (a number checks or unchecks that line; 0 when done)").Options(opts...).Value(&chosen)); err != nil {
 		return nil, err
 	}
 	for i := range m.items {
@@ -403,7 +422,7 @@ func runAccessibleTeardown(ctx context.Context, in TeardownInput) ([]TeardownIte
 		return nil, ErrAborted
 	}
 	yes := false
-	if err := ask(huh.NewConfirm().Title(fmt.Sprintf("Remove %s?", plural(len(sel), "object", "objects"))).Value(&yes)); err != nil {
+	if err := ask(huh.NewConfirm().Title(fmt.Sprintf("Remove %s? (y: remove them, n: remove nothing)", plural(len(sel), "object", "objects"))).Value(&yes)); err != nil {
 		return nil, err
 	}
 	if !yes {
@@ -412,20 +431,27 @@ func runAccessibleTeardown(ctx context.Context, in TeardownInput) ([]TeardownIte
 	return sel, nil
 }
 
-// TeardownList is what a `down --yes` removes and what it leaves, in plain
-// lines for its log: a script's run says as much as the selection screen.
+// TeardownList is what a `down --yes` removes (the checked items) and
+// what it leaves, each object by its id, in plain lines for its log: a
+// script's run says as much as the selection screen.
 func TeardownList(items []TeardownItem) string {
-	var remove, leave []string
+	var remove, leave, foreign []string
 	for _, g := range groupOrder {
 		for _, it := range items {
 			if it.Group != g {
 				continue
 			}
-			line := "  " + groupTitle(g) + ": " + it.Description
-			if g == GroupForeign {
-				leave = append(leave, line)
-			} else {
-				remove = append(remove, line)
+			lines := []string{"  " + groupTitle(g) + ": " + it.Description}
+			for _, o := range it.Objects {
+				lines = append(lines, "      "+o)
+			}
+			switch {
+			case it.Checked:
+				remove = append(remove, lines...)
+			case g == GroupForeign:
+				foreign = append(foreign, lines...)
+			default:
+				leave = append(leave, lines...)
 			}
 		}
 	}
@@ -434,8 +460,11 @@ func TeardownList(items []TeardownItem) string {
 		b.WriteString("Removing:\n" + strings.Join(remove, "\n") + "\n")
 	}
 	if len(leave) > 0 {
-		b.WriteString("Left in place, as PocketIDP did not create them (--include-tutorial-objects removes the tutorial's):\n" +
-			strings.Join(leave, "\n") + "\n")
+		b.WriteString("Left in place:\n" + strings.Join(leave, "\n") + "\n")
+	}
+	if len(foreign) > 0 {
+		b.WriteString("Left in place, as PocketIDP did not create them (--include-tutorial-objects removes them):\n" +
+			strings.Join(foreign, "\n") + "\n")
 	}
 	return b.String()
 }

@@ -130,22 +130,54 @@ func TestTeardownAccessible(t *testing.T) {
 	}
 }
 
-// TestTeardownList: a headless down lists what it removes, in the screen's
-// group order, and apart what PocketIDP did not create.
+// TestTeardownList: a headless down lists what it removes (the checked
+// items, each object by its id) and what it leaves, in the screen's group
+// order; objects PocketIDP did not create are listed where they go: under
+// "Removing" with --include-tutorial-objects (issue 14, point 3).
 func TestTeardownList(t *testing.T) {
-	got := TeardownList([]TeardownItem{
-		{Group: GroupState, Description: "local state, CA and keys"},
-		{Group: GroupForeign, Description: "app other-team"},
-		{Group: GroupGitea, Description: "org 5minorg"},
-		{Group: GroupCluster, Description: "kind cluster and its containers"},
-	})
+	items := []TeardownItem{
+		{Group: GroupState, Description: "local state, CA and keys", Checked: true},
+		{Group: GroupForeign, ID: "app scaffolded", Description: "app scaffolded (has an environment of type 5min-local)"},
+		{Group: GroupForeign, ID: "class postgres/5min", Description: "class postgres/5min (the tutorial's resource class)", Checked: true},
+		{Group: GroupGitea, Description: "what PocketIDP made in Gitea", Objects: []string{"org 5minorg", "repo 5minorg/backstage"}, Checked: true},
+		{Group: GroupCluster, Description: "kind cluster and its containers", Checked: true},
+		{Group: GroupCA, Description: "PocketIDP's CA in the system trust store"},
+	}
 	want := "Removing:\n" +
 		"  " + groupTitle(GroupCluster) + ": kind cluster and its containers\n" +
-		"  " + groupTitle(GroupGitea) + ": org 5minorg\n" +
+		"  " + groupTitle(GroupGitea) + ": what PocketIDP made in Gitea\n" +
+		"      org 5minorg\n" +
+		"      repo 5minorg/backstage\n" +
+		"  " + groupTitle(GroupForeign) + ": class postgres/5min (the tutorial's resource class)\n" +
 		"  " + groupTitle(GroupState) + ": local state, CA and keys\n" +
-		"Left in place, as PocketIDP did not create them (--include-tutorial-objects removes the tutorial's):\n" +
-		"  " + groupTitle(GroupForeign) + ": app other-team\n"
-	if got != want {
+		"Left in place:\n" +
+		"  " + groupTitle(GroupCA) + ": PocketIDP's CA in the system trust store\n" +
+		"Left in place, as PocketIDP did not create them (--include-tutorial-objects removes them):\n" +
+		"  " + groupTitle(GroupForeign) + ": app scaffolded (has an environment of type 5min-local)\n"
+	if got := TeardownList(items); got != want {
 		t.Errorf("list:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestTeardownConfirmSaysWhatGoesAndStays: the confirm page names every
+// item removed, with its objects' ids, and every item kept.
+func TestTeardownConfirmSaysWhatGoesAndStays(t *testing.T) {
+	items := []TeardownItem{
+		{Group: GroupGitea, ID: "gitea", Description: "what PocketIDP made in Gitea", Objects: []string{"org 5minorg", "repo 5minorg/backstage"}, Checked: true},
+		{Group: GroupForeign, ID: "app scaffolded", Description: "app scaffolded (has an environment of type 5min-local)"},
+		{Group: GroupState, ID: "state", Description: "local state", Checked: true},
+	}
+	s := start(t, newTeardownModel(items), 80, 30)
+	s.waitText("repo 5minorg/backstage") // the objects show in the list too
+	s.key("enter")
+	f := s.waitText("Remove 2 objects?")
+	remove, keep, _ := strings.Cut(f, "Keep")
+	for _, want := range []string{"what PocketIDP made in Gitea", "repo 5minorg/backstage", "local state"} {
+		if !strings.Contains(remove, want) {
+			t.Errorf("the confirm does not list %q as removed:\n%s", want, f)
+		}
+	}
+	if !strings.Contains(keep, "app scaffolded") {
+		t.Errorf("the confirm does not list app scaffolded as kept:\n%s", f)
 	}
 }

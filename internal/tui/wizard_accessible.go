@@ -32,7 +32,8 @@ func runAccessibleWizard(ctx context.Context, in WizardInput) (config.Options, e
 	// huh styles its prompts; a pipe, a file or TERM=dumb gets them plain.
 	w = colorprofile.NewWriter(w, os.Environ())
 	m := newWizardModel(ctx, in, false)
-	say := func(s string) { _ = Print(w, os.Environ(), s) }
+	m.accessible = true
+	say := func(s string) { _ = Print(w, os.Environ(), m.redactor.Redact(s)) }
 	ask := func(groups ...*huh.Group) error {
 		f := huh.NewForm(groups...).WithAccessible(true).WithInput(r).WithOutput(w)
 		if err := f.RunWithContext(ctx); err != nil {
@@ -61,7 +62,7 @@ func runAccessibleWizard(ctx context.Context, in WizardInput) (config.Options, e
 				return m.opts, err
 			}
 		}
-		needCreds, changed := m.applySettings()
+		needCreds := m.applySettings()
 		if needCreds {
 			continue
 		}
@@ -69,7 +70,7 @@ func runAccessibleWizard(ctx context.Context, in WizardInput) (config.Options, e
 			say("Not valid: " + m.settingsErr.Error())
 			continue
 		}
-		if in.Refresh != nil && changed {
+		if in.Refresh != nil {
 			say("Checking the machine for these settings…")
 			m.doctor, m.plan = in.Refresh(ctx, m.opts)
 		}
@@ -109,11 +110,19 @@ func askCredentials(ctx context.Context, m *wizardModel, ask func(...*huh.Group)
 			say(iconDone + " Humanitec accepted them.")
 			return nil
 		}
-		say(iconFailed + " Humanitec did not accept these: " + err.Error())
+		say(m.checkMessage(err))
+		if !refused(err) {
+			// No answer is not a no: the token is kept, and the run's own
+			// check tries again when it starts.
+			if attempt == maxCheckAttempts {
+				return err
+			}
+			continue
+		}
 		m.opts.HumanitecToken = secret.Value{}
 		if attempt == maxCheckAttempts {
 			return &config.InputError{
-				Msg:  "Humanitec did not accept org " + org + " and the token: " + err.Error(),
+				Msg:  "Humanitec did not accept org " + org + " and the token: " + m.redactor.Redact(err.Error()),
 				Hint: "check HUMANITEC_ORG and the token of a service user with the Administrator role",
 			}
 		}

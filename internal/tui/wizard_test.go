@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -23,7 +25,8 @@ type fakeHumanitec struct {
 	calls []string
 }
 
-var errUnauthorized = errors.New("401 Unauthorized: the token is invalid or expired")
+// errUnauthorized is a refusal, as the run's check reports one: bad input.
+var errUnauthorized = &config.InputError{Msg: "401 Unauthorized: the token is invalid or expired", Hint: "set a valid token"}
 
 func (f *fakeHumanitec) check(_ context.Context, org string, token secret.Value) error {
 	f.mu.Lock()
@@ -54,7 +57,11 @@ var testPlan = []PlanStep{
 
 func testWizardInput(h *fakeHumanitec) WizardInput {
 	o := config.Defaults()
-	return WizardInput{Options: o, Doctor: testDoctor, Plan: testPlan, Check: h.check}
+	in := WizardInput{Options: o, Doctor: testDoctor, Plan: testPlan}
+	if h != nil {
+		in.Check = h.check
+	}
+	return in
 }
 
 func TestWizardHappyPath(t *testing.T) {
@@ -288,4 +295,209 @@ func TestWizardResize(t *testing.T) {
 	s.tm.Send(tea.WindowSizeMsg{Width: 120, Height: 40})
 	s.keep("120x40", s.waitFor("the wide layout", func(f string) bool { return maxLineWidth(f) > 50 }))
 	s.golden()
+}
+
+// humanitecDoctor is a Refresh that answers as the real doctor does for the
+// options it is given: the humanitec check reads org, token and skip.
+func humanitecDoctor(calls *int) func(context.Context, config.Options) ([]doctor.Result, []PlanStep) {
+	return func(ctx context.Context, o config.Options) ([]doctor.Result, []PlanStep) {
+		*calls++
+		return append(slices.Clone(testDoctor[:2]), doctor.CheckHumanitec(ctx, nil, o)), testPlan
+	}
+}
+
+// TestWizardReviewIsFresh: the review shows the checks for the options as
+// they are when it opens, not as they were when the wizard started (issue
+// 14, point 1): credentials typed in the wizard, and Humanitec skipped by
+// leaving both empty.
+func TestWizardReviewIsFresh(t *testing.T) {
+	for _, tt := range []struct {
+		name, org, token string
+		want             string
+	}{
+		{"credentials typed", "acme", "good-token", "org acme, token set"},
+		{"both left empty", "", "", "Humanitec is skipped"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			in := testWizardInput(&fakeHumanitec{})
+			calls := 0
+			in.Refresh = humanitecDoctor(&calls)
+			in.Doctor, _ = in.Refresh(context.Background(), in.Options)
+			s := start(t, newWizardModel(context.Background(), in, false), 100, 50)
+			s.waitText("A small Internal Developer Platform")
+			s.key("enter")
+			s.waitFocus("Humanitec org id")
+			s.tm.Type(tt.org)
+			s.key("enter")
+			s.waitFocus("Humanitec API token")
+			s.tm.Type(tt.token)
+			s.key("enter")
+			s.waitText("Keep")
+			s.key("enter")
+			review := s.waitText("Create the platform?")
+			for _, stale := range []string{"not set", "The machine is not ready"} {
+				if strings.Contains(review, stale) {
+					t.Errorf("the review shows %q from before:\n%s", stale, review)
+				}
+			}
+			if !strings.Contains(review, tt.want) {
+				t.Errorf("the review lacks %q:\n%s", tt.want, review)
+			}
+			if calls != 2 {
+				t.Errorf("the machine was checked %d times, want once at the start and once for the review", calls)
+			}
+		})
+	}
+}
+
+// TestWizardCheckUnreachable: a check that got no answer says so, keeps the
+// token, and enter checks the same token again (issue 14, point 2). The
+// server's echo of the token is masked (point 10).
+func TestWizardCheckUnreachable(t *testing.T) {
+	var mu sync.Mutex
+	var calls []string
+	in := testWizardInput(nil)
+	in.Check = func(_ context.Context, org string, tok secret.Value) error {
+		mu.Lock()
+		defer mu.Unlock()
+		calls = append(calls, tok.Reveal())
+		if len(calls) == 1 {
+			return fmt.Errorf("Humanitec could not be reached at https://api.humanitec.io: GET /current-user: no answer: proxy said: bad header %q", "Bearer "+tok.Reveal())
+		}
+		return nil
+	}
+	s := start(t, newWizardModel(context.Background(), in, false), 100, 40)
+	s.waitText("A small Internal Developer Platform")
+	s.key("enter")
+	s.waitFocus("Humanitec org id")
+	s.tm.Type("acme")
+	s.key("enter")
+	s.waitFocus("Humanitec API token")
+	s.tm.Type("s3cr3t-token-value")
+	s.key("enter")
+	f := s.waitText("Could not check them with Humanitec")
+	s.keep("no answer", f)
+	if strings.Contains(f, "did not accept") {
+		t.Errorf("a network error reads as a refusal:\n%s", f)
+	}
+	if strings.Contains(f, "s3cr3t") {
+		t.Errorf("the token is shown in clear text:\n%s", f)
+	}
+	if !strings.Contains(f, "The token is kept") {
+		t.Errorf("the frame does not say the token is kept:\n%s", f)
+	}
+	s.waitFocus("Humanitec API token")
+	s.key("enter") // the same token again
+	s.waitText("Keep")
+	mu.Lock()
+	defer mu.Unlock()
+	if len(calls) != 2 || calls[1] != "s3cr3t-token-value" {
+		t.Errorf("checks = %d, second with the token kept: %v", len(calls), calls[1:])
+	}
+	s.golden()
+}
+
+// TestWizardMasksEchoedToken: a refusal that echoes the token shows it
+// masked, in the full screen and in accessible mode (issue 14, point 10).
+func TestWizardMasksEchoedToken(t *testing.T) {
+	echo := func(_ context.Context, _ string, tok secret.Value) error {
+		return &config.InputError{Msg: "401 Unauthorized: token " + tok.Reveal() + " is not valid"}
+	}
+	in := testWizardInput(nil)
+	in.Check = echo
+	s := start(t, newWizardModel(context.Background(), in, false), 60, 40)
+	s.waitText("A small Internal Developer Platform")
+	s.key("enter")
+	s.waitFocus("Humanitec org id")
+	s.tm.Type("acme")
+	s.key("enter")
+	s.waitFocus("Humanitec API token")
+	s.tm.Type("a-rather-long-secret-token-that-wraps")
+	s.key("enter")
+	f := s.waitText("did not accept")
+	if strings.Contains(strings.ReplaceAll(f, "\n", ""), "secret-token") || strings.Contains(f, "a-rather-long") {
+		t.Errorf("the token is shown:\n%s", f)
+	}
+
+	acc := testWizardInput(nil)
+	acc.Check = echo
+	acc.Accessible = true
+	// The token from HUMANITEC_TOKEN: enter keeps it.
+	acc.Options.HumanitecToken = secret.New("hunter2-token")
+	acc.In = iotest.OneByteReader(strings.NewReader("acme\n\n"))
+	var out bytes.Buffer
+	acc.Out = &out
+	_, _ = RunWizard(context.Background(), acc)
+	if strings.Contains(out.String(), "hunter2") {
+		t.Errorf("accessible mode shows the token:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "did not accept") {
+		t.Errorf("accessible mode does not say it was refused:\n%s", out.String())
+	}
+}
+
+// longFailure is a finding longer than any terminal line, whose fix is at
+// its end.
+var longFailure = doctor.Result{Check: "engine", Status: doctor.Fail,
+	Found: "docker runs, but this user may not use its socket: permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock",
+	Fix:   "add your user to the docker group: sudo usermod -aG docker $USER, then log out and in again"}
+
+// TestWizardSmallTerminal: on 60 columns and 15 rows the review page shows
+// the reason for the failure and its fix, wrapped, not cut, with the
+// choice still on screen and the focused button marked without colour
+// (issue 14, points 11 and 12).
+func TestWizardSmallTerminal(t *testing.T) {
+	in := testWizardInput(nil)
+	in.Options.SkipHumanitec = true
+	in.Doctor = append(slices.Clone(testDoctor[1:]), longFailure)
+	s := start(t, newWizardModel(context.Background(), in, false), 60, 15)
+	s.waitText("A small Internal Developer Platform")
+	s.key("enter")
+	s.waitText("Keep")
+	s.key("enter")
+	f := s.waitText("The machine is not ready")
+	s.keep("60x15 review", f)
+	flat := strings.Join(strings.Fields(f), " ")
+	for _, want := range []string{"unix:///var/run/docker.sock", "sudo usermod -aG docker $USER", "Quit"} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("the 60x15 review lacks %q:\n%s", want, f)
+		}
+	}
+	if strings.Contains(f, "…") {
+		t.Errorf("a finding is cut:\n%s", f)
+	}
+	if !strings.Contains(f, "›") {
+		t.Errorf("the focused button is not marked without colour:\n%s", f)
+	}
+	if h := strings.Count(f, "\n") + 1; h > 15 {
+		t.Errorf("the frame is %d lines on a 15-line terminal:\n%s", h, f)
+	}
+	if w := maxLineWidth(f); w > 60 {
+		t.Errorf("the frame is %d cells wide on a 60-cell terminal", w)
+	}
+	s.golden()
+}
+
+// TestWizardAccessibleSaysWhatKeysDo: the plain prompts say what y and n
+// choose and what enter keeps, and findings are never cut (issue 14,
+// point 11).
+func TestWizardAccessibleSaysWhatKeysDo(t *testing.T) {
+	in := testWizardInput(nil)
+	in.Options.SkipHumanitec = true
+	in.Accessible = true
+	in.Doctor = append(slices.Clone(testDoctor[1:]), longFailure)
+	in.In = iotest.OneByteReader(strings.NewReader("n\n\n\n\n\n\n\n\n\nn\n"))
+	var out bytes.Buffer
+	in.Out = &out
+	_, _ = RunWizard(context.Background(), in)
+	text := strings.Join(strings.Fields(out.String()), " ")
+	for _, want := range []string{"Settings (y: keep them, n: change them)", "Cluster name (enter keeps 5min-idp)",
+		"HTTPS port (enter keeps 8443)", "sudo usermod -aG docker $USER"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("accessible output lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "…") {
+		t.Errorf("accessible output cuts a finding:\n%s", text)
+	}
 }

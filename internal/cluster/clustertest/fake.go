@@ -30,6 +30,10 @@ type Engine struct {
 	Server *clientcmdapi.Config
 	// Errors to return, by method name ("Create", "Clusters", ...).
 	Err map[string]error
+	// OnCreate, when set, runs first in Create; an error stops Create
+	// before the node is made (an interrupted create, whose node kind may
+	// make later: AddCluster).
+	OnCreate func(ctx context.Context, name string) error
 
 	mu       sync.Mutex
 	clusters []string
@@ -117,9 +121,14 @@ func (e *Engine) Clusters(context.Context) ([]string, error) {
 }
 
 // Create parses the config as kind would and starts its node.
-func (e *Engine) Create(_ context.Context, name string, raw []byte, exportPath string) error {
+func (e *Engine) Create(ctx context.Context, name string, raw []byte, exportPath string) error {
 	if err := e.record("Create " + name); err != nil {
 		return err
+	}
+	if e.OnCreate != nil {
+		if err := e.OnCreate(ctx, name); err != nil {
+			return err
+		}
 	}
 	var cfg v1alpha4.Cluster
 	if err := yaml.UnmarshalStrict(raw, &cfg); err != nil {

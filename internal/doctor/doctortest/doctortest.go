@@ -56,6 +56,13 @@ func (h *Host) DaemonDown() *Host {
 	return h
 }
 
+// SocketDenied makes the Docker daemon run but refuse this user its
+// socket, as for a user not in the docker group.
+func (h *Host) SocketDenied() *Host {
+	h.Errs["docker version --format {{.Server.Version}}"] = errors.New("permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock: Get \"http://%2Fvar%2Frun%2Fdocker.sock/v1.47/version\": dial unix /var/run/docker.sock: connect: permission denied")
+	return h
+}
+
 // Getenv reads Env.
 func (h *Host) Getenv(k string) string { return h.Env[k] }
 
