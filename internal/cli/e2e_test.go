@@ -330,7 +330,9 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	var st tui.Status
-	if err := json.Unmarshal([]byte(run("status", "-o", "json")), &st); err != nil {
+	// status takes only its own flags; it exits 1 when something is not
+	// healthy, which runArgs reports.
+	if err := json.Unmarshal([]byte(runArgs([]string{"status", "-o", "json", "--state-dir", stateDir})), &st); err != nil {
 		t.Fatalf("status -o json: %v", err)
 	}
 	if !st.Installed || len(st.Components) == 0 {
