@@ -124,8 +124,9 @@ build_localpath() {
 # fixes for the module zip (TESTBED-NOTES): the nested module
 # github.com/traefik/traefik/dynamic/ext it replaces with a local folder is
 # not in the zip (upstream it is three empty types and one method: a stub of
-# the same shape), and the pinned go-http-auth pseudo-version is not served
-# (the next one is, with the symbols Traefik uses).
+# the same shape), and the containous/go-http-auth pseudo-version its go.mod
+# puts in place of github.com/abbot/go-http-auth is not served (an older
+# one is, with the symbols Traefik uses).
 build_traefik() {
   local out="$bin/traefik-$TRAEFIK_VERSION"
   have "$out" traefik && return 0
@@ -149,7 +150,7 @@ GO
   fi
   say "building traefik $TRAEFIK_VERSION (cold: ~10 min on 2 cores) ..."
   (cd "$src/t" &&
-    go mod edit -replace github.com/containous/go-http-auth=github.com/containous/go-http-auth@v0.4.1-0.20200324110947-a37a7636d23e &&
+    go mod edit -replace github.com/abbot/go-http-auth=github.com/containous/go-http-auth@v0.4.1-0.20200324110947-a37a7636d23e &&
     GOFLAGS="-buildvcs=false -mod=mod" go build -trimpath -ldflags "-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=$TRAEFIK_VERSION -X github.com/traefik/traefik/v3/pkg/version.Codename=e2e" -o "$out/traefik.tmp" ./cmd/traefik)
   mkdir -p "$out"; mv "$out/traefik.tmp" "$out/traefik"; rm -rf "$src"
 }
