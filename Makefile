@@ -41,9 +41,11 @@ lint:
 	# The e2e tests run only where Docker or Podman is; they compile everywhere.
 	$(GO) vet -tags e2e ./internal/cli/ ./internal/cluster/
 
-# Needs Docker or Podman: creates a real kind cluster.
-e2e:
-	$(GO) test -tags e2e -count=1 -timeout 45m -run EndToEnd ./internal/cluster/ ./internal/cli/
+# A real kind cluster and the whole platform on it (scripts/e2e/run.sh): a
+# private dockerd, every image built here from source (cached under
+# ~/.cache/pocketidp/e2e), then the -tags e2e tests. Needs root.
+e2e: testbin
+	scripts/e2e/run.sh
 
 clean:
 	rm -rf bin
