@@ -25,11 +25,14 @@ testbin: $(TESTBIN)/versions.env
 $(TESTBIN)/versions.env: scripts/testbin/build.sh scripts/testbin/*/go.mod
 	scripts/testbin/build.sh
 
+# Every test: the unit and integration tests against the real test servers,
+# the race runs, then the platform on a real kind cluster (make e2e).
 test: lint testbin
 	$(GO) test $(TESTFLAGS) ./...
 	$(GO) test -count=1 -race ./internal/bootstrap/ ./internal/state/ ./internal/secret/
 	# The whole plan under the race detector: steps share one Install.
 	$(GO) test -count=1 -race -run TestUpConvergesAndDownRemovesEverything ./internal/cli/
+	scripts/e2e/run.sh
 
 # The Go benchmarks and a summary of the figures that matter (scripts/bench.sh).
 bench: testbin build
@@ -38,7 +41,7 @@ bench: testbin build
 lint:
 	@out=$$(gofmt -l cmd internal); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	# The e2e tests run only where Docker or Podman is; they compile everywhere.
+	# The e2e tests (make e2e) are built with their tag.
 	$(GO) vet -tags e2e ./internal/cli/ ./internal/cluster/
 
 # A real kind cluster and the whole platform on it (scripts/e2e/run.sh): a

@@ -8,9 +8,10 @@ root="$(cd "$here/../.." && pwd)"
 cache="${POCKETIDP_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pocketidp/e2e}"
 mkdir -p "$cache/logs"
 log="$cache/logs/e2e-$(date -u +%Y%m%dT%H%M%SZ).log"
-# The real chart archives (Traefik 41.3.0, the Gitea chart's source): the
-# e2e installs them through --chart-dir, as no chart repository answers here.
-export POCKETIDP_CHART_DIR="${POCKETIDP_CHART_DIR:-$(cd "$root/.." && pwd)/shared/charts}"
+# The real chart archives (Traefik 41.3.0, the Gitea chart's source), the
+# ones the unit tests render: the e2e installs them through --chart-dir, as
+# no chart repository answers here.
+export POCKETIDP_CHART_DIR="${POCKETIDP_CHART_DIR:-$root/internal/charts/testdata/upstream}"
 [ -d "$POCKETIDP_CHART_DIR" ] || { echo "e2e: no chart archives at $POCKETIDP_CHART_DIR (set POCKETIDP_CHART_DIR)" >&2; exit 1; }
 
 # Peak disk of the cache (engine data root, images, root filesystems).
