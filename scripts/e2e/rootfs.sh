@@ -33,9 +33,9 @@ declare -A pkgs=(
   # curl gnupg openssh-keygen sqlite tzdata.
   [gitea]="bash ca-certificates dumb-init gettext-base git curl gnupg openssh-client sqlite3 tzdata"
   # Sources of single files for the small images (busybox, kube-proxy,
-  # distroless-like bases): busybox-static and ipsvd (the real tcpsvd,
+  # distroless-like bases, CA bundle and zoneinfo): busybox-static and ipsvd (the real tcpsvd,
   # which Debian's busybox lacks), iptables for kube-proxy.
-  [tools]="busybox-static ipsvd iptables"
+  [tools]="busybox-static ipsvd iptables ca-certificates tzdata"
 )
 
 say() { echo "rootfs: $*" >&2; }
