@@ -8,7 +8,6 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/pocketidp/pocketidp/internal/charts"
 	"github.com/pocketidp/pocketidp/internal/cluster"
@@ -180,7 +179,7 @@ func registryNodesCheck(ctx context.Context, in *Install, sc *StepContext) error
 	if err != nil {
 		return err
 	}
-	cs, err := kubernetes.NewForConfig(acc.RESTConfig)
+	cs, err := acc.Clientset()
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package bootstrap
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -196,13 +197,7 @@ func (pv *Preview) addReleases(in *Install, plan *Plan) error {
 		}
 		source := "release " + rel.Namespace + "/" + rel.Name
 		for _, sec := range rel.Secrets {
-			keys := slices.Sorted(func(yield func(string) bool) {
-				for k := range sec.Data {
-					if !yield(k) {
-						return
-					}
-				}
-			})
+			keys := slices.Sorted(maps.Keys(sec.Data))
 			if err := pv.add(source+": Secret "+sec.Name, maskedSecret(rel.Namespace, sec.Name, corev1.SecretTypeOpaque, keys...)); err != nil {
 				return err
 			}
