@@ -25,7 +25,7 @@ func (a *app) upDryRun(cmd *cobra.Command) error {
 		return err
 	}
 	var notes []string
-	if o.HumanitecOrg == "" && o.HumanitecToken.Empty() && !o.SkipHumanitec {
+	if o.NoHumanitec() {
 		// As `up --yes` would: everything but Humanitec.
 		o.SkipHumanitec = true
 		notes = append(notes, "Humanitec is left out: HUMANITEC_ORG and HUMANITEC_TOKEN are not set (up --yes would skip it too)")

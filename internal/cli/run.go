@@ -33,7 +33,7 @@ func (a *app) prepare(cmd *cobra.Command, validate bool) (*bootstrap.Install, fu
 		return nil, nil, err
 	}
 	if validate {
-		if o.Yes && o.HumanitecOrg == "" && o.HumanitecToken.Empty() && !o.SkipHumanitec {
+		if o.Yes && o.NoHumanitec() {
 			// SPEC §3: --yes without org and token builds everything else.
 			o.SkipHumanitec = true
 		}

@@ -207,6 +207,12 @@ func (o Options) HostPorts() []int {
 	return append(ports, RegistryPort)
 }
 
+// NoHumanitec reports whether Humanitec is neither given (no org, no
+// token) nor skipped: `up --yes` and `up --dry-run` then skip it.
+func (o Options) NoHumanitec() bool {
+	return o.HumanitecOrg == "" && o.HumanitecToken.Empty() && !o.SkipHumanitec
+}
+
 // NodeName is the name of the kind control-plane container.
 func (o Options) NodeName() string { return NodeName(o.Name) }
 
