@@ -163,6 +163,19 @@ func TestRestartMidSeed(t *testing.T) {
 		{"secret written, answer lost", "PUT", "/actions/secrets/HUMANITEC_TOKEN", true},
 		{"trigger committed, answer lost", "POST", "/contents/" + TriggerPath, true},
 	}
+	// Gitea makes the workflow run from the trigger's push in a background
+	// queue; stopped before it gets there, Gitea may drop the push, and
+	// then no run ever comes (Gitea's durability, not the seed's). The
+	// answer is lost after Gitea handled the commit in full.
+	handled := func(t *testing.T, f *fixture) {
+		testenv.Eventually(t, 30*time.Second, func() error {
+			runs, _, err := f.admin.ListRepoActionRuns(f.cfg.Org, DefaultRepo, sdk.ListRepoActionRunsOptions{})
+			if err == nil && runs.TotalCount == 0 {
+				err = errors.New("no workflow run of the trigger commit yet")
+			}
+			return err
+		})
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, g, up.URL)
@@ -175,6 +188,9 @@ func TestRestartMidSeed(t *testing.T) {
 					return false
 				}
 				hit = true
+				if tt.path == "/contents/"+TriggerPath {
+					handled(t, f)
+				}
 				if err := g.Stop(); err != nil {
 					t.Errorf("stop Gitea: %v", err)
 				}
