@@ -80,6 +80,9 @@ type Options struct {
 	// DownloadTimeout bounds one HTTP request for an index or archive; zero
 	// means 2 minutes.
 	DownloadTimeout time.Duration
+	// PortWait bounds how long an install waits for a node port the API
+	// server refuses as taken (see nodeport.go); zero means 4 minutes.
+	PortWait time.Duration
 	// PlainHTTPRegistry talks to OCI registries without TLS (tests).
 	PlainHTTPRegistry bool
 }
@@ -505,22 +508,16 @@ func (i *Installer) install(ctx context.Context, cfg *action.Configuration, rel 
 		i.cleanup(ctx, cfg, rel, createdNS, false)
 		return nil, err
 	}
-	in := action.NewInstall(cfg)
-	in.ReleaseName = rel.Name
-	in.Namespace = rel.Namespace
-	in.WaitStrategy = i.opts.Wait
-	in.Timeout = i.timeout(rel)
-	in.Replace = replace // reuse the name of a release uninstalled with its history kept
-	ri, err := in.RunWithContext(ctx, ch, vals)
+	r, err := i.runInstall(ctx, cfg, rel, ch, vals, replace)
 	if err != nil {
 		if ctx.Err() == nil {
 			i.cleanup(ctx, cfg, rel, createdNS, true)
 		}
+		var pt *PortTakenError
+		if errors.As(err, &pt) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("install release %s (%s): %w", rel.Name, rel.Source, err)
-	}
-	r, ok := ri.(*releasev1.Release)
-	if !ok {
-		return nil, fmt.Errorf("install release %s: unexpected release type %T", rel.Name, ri)
 	}
 	return r, nil
 }

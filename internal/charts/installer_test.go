@@ -42,7 +42,7 @@ type env struct {
 // Traefik chart's cluster-wide objects (its IngressClass, CRDs) allow one.
 // The real Traefik and Gitea charts are rendered in render_test.go and
 // installed by the bootstrap and cli tests.
-var standIns = []string{"traefik", "gitea", "humanitec-agent", "broken"}
+var standIns = []string{"traefik", "gitea", "humanitec-agent", "broken", "nodeport"}
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
