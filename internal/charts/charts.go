@@ -81,7 +81,7 @@ type Options struct {
 	// means 2 minutes.
 	DownloadTimeout time.Duration
 	// PortWait bounds how long an install waits for a node port the API
-	// server refuses as taken (see nodeport.go); zero means 4 minutes.
+	// server refuses as taken (see nodeport.go); zero means 10 minutes.
 	PortWait time.Duration
 	// PlainHTTPRegistry talks to OCI registries without TLS (tests).
 	PlainHTTPRegistry bool

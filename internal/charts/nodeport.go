@@ -17,15 +17,19 @@ import (
 )
 
 // A fixed node port can be refused as "already allocated" with no Service
-// holding it: an install killed while the API server was creating its
-// Service (or a Service deleted a moment ago on a busy API server) leaves
-// the port allocated until kube-apiserver's repair loop, which runs every
-// three minutes, frees it. Found by the real-cluster e2e (SIGKILL during
-// the charts, then `up` again). An install refused that way waits for the
-// port instead of failing: users of the tool expect `up` again to converge.
+// holding it: found by the real-cluster e2e, where `up` killed with SIGKILL
+// during the charts and run again had Traefik's Service refused 30080 right
+// after the recovery uninstalled the interrupted release. A port whose
+// release failed is counted as leaked by kube-apiserver's repair loop, which
+// runs every three minutes and frees a leak on its third sighting
+// (pkg/registry/core/service/portallocator/controller in Kubernetes 1.37):
+// up to nine minutes. An install refused that way waits for the port, saying
+// so, instead of failing: users expect `up` again to converge. When a
+// Service does hold the port, the wait says which, so the user can free it
+// (or Ctrl-C) at once.
 const (
-	// defaultPortWait covers one repair interval and the install itself.
-	defaultPortWait = 4 * time.Minute
+	// defaultPortWait covers the repair loop's three runs.
+	defaultPortWait = 10 * time.Minute
 	portRetry       = 5 * time.Second
 )
 
@@ -114,9 +118,9 @@ func (i *Installer) runInstall(ctx context.Context, cfg *action.Configuration, r
 		if herr != nil {
 			holder = "(unknown: " + herr.Error() + ")"
 		}
-		msg := fmt.Sprintf("node port %d is taken; waiting for it (up to %s)", port, limit)
+		msg := fmt.Sprintf("node port %d is allocated although no Service holds it (an interrupted install leaves that; Kubernetes frees it within about 9 minutes); waiting for it (up to %s)", port, limit)
 		if holder != "" {
-			msg = fmt.Sprintf("node port %d is held by Service %s; waiting for it to be freed (up to %s)", port, holder, limit)
+			msg = fmt.Sprintf("node port %d is held by Service %s; waiting for it to be freed (up to %s): delete that Service or free the port, or press Ctrl-C", port, holder, limit)
 		}
 		report.From(ctx).Logger().Warn("release "+rel.Name+": "+msg, "error", err)
 		return false, nil
