@@ -27,7 +27,7 @@ func (e *env) holdPort(t *testing.T, port int32) *corev1.Service {
 	}
 	svc, err := e.kube.CoreV1().Services(ns).Create(ctx, &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "holder"},
-		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, Ports: []corev1.ServicePort{{Port: 80, NodePort: port}}},
+		Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, Ports: []corev1.ServicePort{{Port: 80, NodePort: port}}},
 	}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
