@@ -1,5 +1,6 @@
 # PocketIDP. `make run` brings the platform up; `make test` runs every test,
-# building the real test servers (Gitea, kube-apiserver, etcd) when missing.
+# building the real test servers (Gitea, kube-apiserver, etcd) and the e2e's
+# images when missing.
 
 GO       ?= go
 BIN      := bin/pocketidp
@@ -25,13 +26,14 @@ testbin: $(TESTBIN)/versions.env
 $(TESTBIN)/versions.env: scripts/testbin/build.sh scripts/testbin/*/go.mod
 	scripts/testbin/build.sh
 
-# The unit and integration tests against the real test servers, and the race
-# runs. The real-cluster e2e is `make e2e` (not here yet: see the README).
+# Every test: the unit and integration tests against the real test servers,
+# the race runs, then the real-cluster e2e (make e2e).
 test: lint testbin
 	$(GO) test $(TESTFLAGS) ./...
 	$(GO) test -count=1 -race ./internal/bootstrap/ ./internal/state/ ./internal/secret/
 	# The whole plan under the race detector: steps share one Install.
 	$(GO) test -count=1 -race -run TestUpConvergesAndDownRemovesEverything ./internal/cli/
+	scripts/e2e/run.sh
 
 # The Go benchmarks and a summary of the figures that matter (scripts/bench.sh).
 bench: testbin build
