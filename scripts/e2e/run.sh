@@ -7,6 +7,9 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 cache="${POCKETIDP_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pocketidp/e2e}"
 mkdir -p "$cache/logs"
+# One run at a time: runs share the engine's socket, data root and cache.
+exec 9>"$cache/run.lock"
+flock -n 9 || { echo "e2e: another run holds $cache/run.lock; waiting for it" >&2; flock 9; }
 log="$cache/logs/e2e-$(date -u +%Y%m%dT%H%M%SZ).log"
 # The real chart archives (Traefik 41.3.0, the Gitea chart's source), the
 # ones the unit tests render: the e2e installs them through --chart-dir, as
