@@ -572,28 +572,35 @@ jobs:
           docker push localhost:5001/e2e-app:${{ github.sha }}
 `
 
-// pushWorkflowRepo makes 5minorg/<name> with the workflow and a Dockerfile
-// in one commit (a push event) and returns that commit.
-func (g giteaAPI) pushWorkflowRepo(name string) string {
+// pushRepo makes 5minorg/<name> with files (path to content) in one commit
+// (a push event) and returns that commit.
+func (g giteaAPI) pushRepo(name, message string, files map[string]string) string {
+	g.t.Helper()
 	g.do(http.MethodPost, "/api/v1/orgs/5minorg/repos", map[string]any{"name": name, "auto_init": true, "default_branch": "main"}, http.StatusCreated, nil)
-	file := func(path, content string) map[string]string {
-		return map[string]string{"operation": "create", "path": path, "content": base64.StdEncoding.EncodeToString([]byte(content))}
+	var ops []map[string]string
+	for path, content := range files {
+		ops = append(ops, map[string]string{"operation": "create", "path": path, "content": base64.StdEncoding.EncodeToString([]byte(content))})
 	}
 	var res struct {
 		Commit struct{ SHA string } `json:"commit"`
 	}
 	g.do(http.MethodPost, "/api/v1/repos/5minorg/"+name+"/contents", map[string]any{
-		"branch":  "main",
-		"message": "e2e: workflow",
-		"files": []map[string]string{
-			file(".gitea/workflows/e2e.yaml", e2eWorkflow),
-			file("Dockerfile", "FROM busybox:1.38.0\nCOPY msg /msg\nCMD [\"cat\", \"/msg\"]\n"),
-		},
+		"branch": "main", "message": message, "files": ops,
 	}, http.StatusCreated, &res)
 	if res.Commit.SHA == "" {
 		g.t.Fatalf("no commit from the contents API")
 	}
 	return res.Commit.SHA
+}
+
+// pushWorkflowRepo makes 5minorg/<name> with the e2e workflow and a
+// Dockerfile.
+func (g giteaAPI) pushWorkflowRepo(name string) string {
+	g.t.Helper()
+	return g.pushRepo(name, "e2e: workflow", map[string]string{
+		".gitea/workflows/e2e.yaml": e2eWorkflow,
+		"Dockerfile":                "FROM busybox:1.38.0\nCOPY msg /msg\nCMD [\"cat\", \"/msg\"]\n",
+	})
 }
 
 // waitRun waits for the Actions run of commit sha in repo to finish, and
