@@ -31,7 +31,7 @@ t0=$SECONDS
 "$here/bins.sh" >&2
 eval "$("$here/bins.sh" --print)"
 declare -A rootfs
-while IFS='=' read -r k v; do rootfs[$k]=$v; done < <("$here/rootfs.sh" base node dind runner job gitea tools)
+while IFS='=' read -r k v; do rootfs[$k]=$v; done < <("$here/rootfs.sh" base node dind runner job gitea tools postgres)
 KIND_VERSION=v0.33.0
 kind_files="$(go mod download -json "sigs.k8s.io/kind@$KIND_VERSION" | jq -r .Dir)/images/base/files"
 gitea_src="$(cd "$here/../testbin/gitea" && go mod download -json gitea.dev | jq -r .Dir)"
@@ -453,6 +453,47 @@ recipe_job() {
 }
 build job "docker.gitea.com/runner-images:ubuntu-latest" "${rootfs[job]}"
 
+# docker-library/postgres 17 (its Debian variant's layout; the course's
+# resource definition asks for postgres:17-alpine): PostgreSQL 17 from Debian
+# trixie (rootfs.sh postgres) with the bin dir on PATH, the postgres user's
+# home /var/lib/postgresql, /var/run/postgresql 3777, PGDATA
+# /var/lib/postgresql/data (1777, so any uid or fsGroup can make its data dir
+# there) as a VOLUME, listen_addresses='*' in postgresql.conf.sample,
+# /docker-entrypoint-initdb.d, our own docker-entrypoint.sh (see that file),
+# STOPSIGNAL SIGINT (fast shutdown), EXPOSE 5432, CMD postgres. Besides
+# postgres, /etc/passwd has uid 65532 (nonroot), the uid the course's
+# StatefulSet runs it as: initdb refuses a uid without an entry (upstream
+# covers that with nss_wrapper). Docker 20.10's import takes no STOPSIGNAL,
+# so a build with no context adds it to the imported image.
+recipe_postgres() {
+  local dir=$1 tag=$2 k=$3 R="$1/root" major=17 version
+  mkdir -p "$R" && tar -C "$R" -xf "${rootfs[postgres]}"
+  version=$(chroot "$R" dpkg-query -W -f '${Version}' "postgresql-$major")
+  # The cluster postgresql-common's postinst makes, if it made one.
+  rm -rf "${R:?}/etc/postgresql/$major" "${R:?}/var/lib/postgresql/$major"
+  # Documentation and localedef's sources (upstream's slim images drop these too).
+  rm -rf "$R"/usr/share/{doc,man,info,i18n}
+  chroot "$R" groupadd -g 65532 nonroot
+  chroot "$R" useradd -M -d /var/lib/postgresql -s /bin/sh -u 65532 -g nonroot nonroot
+  mkdir -p "$R/var/lib/postgresql/data" "$R/run/postgresql" "$R/docker-entrypoint-initdb.d"
+  chroot "$R" chown postgres:postgres /var/lib/postgresql /var/lib/postgresql/data /run/postgresql
+  chmod 1777 "$R/var/lib/postgresql/data"
+  chmod 3777 "$R/run/postgresql"
+  local sample="$R/usr/share/postgresql/$major/postgresql.conf.sample"
+  sed -ri "s/^#?(listen_addresses)[[:space:]]*=[[:space:]]*[^[:space:]]+(.*)/\\1 = '*'\\2/" "$sample"
+  grep -q "^listen_addresses = '\\*'" "$sample" || { say "no listen_addresses line in $sample"; exit 1; }
+  install -m755 "$here/postgres/docker-entrypoint.sh" "$R/usr/local/bin/docker-entrypoint.sh"
+  local id
+  id=$(tar -C "$R" -cf - . | docker import \
+    --change "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/usr/lib/postgresql/$major/bin" \
+    --change 'ENV LANG=C.UTF-8' --change "ENV PG_MAJOR=$major" --change "ENV PG_VERSION=$version" \
+    --change 'ENV PGDATA=/var/lib/postgresql/data' --change 'VOLUME ["/var/lib/postgresql/data"]' \
+    --change 'ENTRYPOINT ["docker-entrypoint.sh"]' --change 'EXPOSE 5432' --change 'CMD ["postgres"]' -)
+  printf 'FROM %s\nSTOPSIGNAL SIGINT\nLABEL pocketidp.e2e.recipe=%s\n' "$id" "$k" |
+    DOCKER_BUILDKIT=0 docker build -q --network none -t "$tag" - >/dev/null
+}
+build postgres "postgres:17-alpine" "${rootfs[postgres]}" "$here/postgres/docker-entrypoint.sh"
+
 # --- the pinned node reference ---
 
 # PocketIDP creates its cluster from the node image it pins by digest
@@ -479,7 +520,9 @@ fi
 # --- what the e2e test reads ---
 
 PLATFORM_IMAGES=("traefik:$TRAEFIK_VERSION" "docker.gitea.com/gitea:1.27.3-rootless" "registry:3.0.0"
-  "gitea/act_runner:0.2.13" "docker:28.5.2-dind" "busybox:1.38.0")
+  "gitea/act_runner:0.2.13" "docker:28.5.2-dind" "busybox:1.38.0"
+  # What apps the local orchestrator deploys run on (the course's postgres resource).
+  "postgres:17-alpine")
 DIND_IMAGES=("docker.gitea.com/runner-images:ubuntu-latest" "busybox:1.38.0")
 # save NAME IMAGE...: one archive per set of image ids (reused while they stay).
 save() {

@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
-# Debian bookworm root filesystems for the e2e's images, as tarballs cached
-# by recipe under $cache/rootfs/<flavour>-<hash>.tar (test tooling).
+# Debian root filesystems for the e2e's images, as tarballs cached by recipe
+# under $cache/rootfs/<flavour>-<hash>.tar (test tooling).
 #
 #   base    debootstrap --variant=minbase bookworm (what every flavour starts from)
-#   <name>  base + `apt-get install --no-install-recommends <packages>` in a chroot
+#   <name>  base of its suite + `apt-get install --no-install-recommends <packages>` in a chroot
 #
-# The hash covers the suite, the mirror and the package list, so changing a
-# recipe builds a new tarball and leaves the old one for `clean`.
+# Flavours are bookworm unless suites[] names another suite (postgres: trixie,
+# the first Debian with PostgreSQL 17); each suite has its own base tarball,
+# base-<hash>.tar (`base-trixie` on the command line).
+#
+# The hash covers the suite, the mirror and the package list (a flavour's
+# hash covers its base tarball's path, whose hash covers the suite and the
+# mirror), so changing a recipe builds a new tarball and leaves the old one
+# for `clean`.
 #
 # Usage: scripts/e2e/rootfs.sh FLAVOUR...   builds what is missing, prints FLAVOUR=path lines
 set -euo pipefail
 cache="${POCKETIDP_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pocketidp/e2e}"
 out="$cache/rootfs"
-suite=bookworm
+default_suite=bookworm
 mirror="${POCKETIDP_E2E_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 
 # Package lists, each named after the upstream image it stands for.
@@ -36,21 +42,33 @@ declare -A pkgs=(
   # distroless-like bases, CA bundle and zoneinfo): busybox-static and ipsvd (the real tcpsvd,
   # which Debian's busybox lacks), iptables for kube-proxy.
   [tools]="busybox-static ipsvd iptables ca-certificates tzdata"
+  # docker-library/postgres 17 (Debian variant): postgresql-17 and its
+  # client from the distribution (upstream uses apt.postgresql.org's), with
+  # xz and zstd as there; tzdata for TimeZone settings.
+  [postgres]="postgresql-17 ca-certificates tzdata xz-utils zstd"
+)
+# Flavours not on the default suite.
+declare -A suites=(
+  [postgres]=trixie
 )
 
 say() { echo "rootfs: $*" >&2; }
 
+# base [SUITE]: the debootstrap tarball of SUITE (default bookworm).
 base() {
+  local suite=${1:-$default_suite}
   local key; key=$(printf '%s\n' "debootstrap --variant=minbase $suite $mirror" | sha256sum | cut -c1-12)
   local tar="$out/base-$key.tar"
   if [ ! -f "$tar" ]; then
     command -v debootstrap >/dev/null || { say "debootstrap missing: apt-get install -y debootstrap"; exit 1; }
     local dir; dir=$(mktemp -d "$out/.base.XXXX")
     say "debootstrap $suite minbase (cold: ~6 min) ..."
+    local start=$SECONDS
     debootstrap --variant=minbase "$suite" "$dir/root" "$mirror" >"$dir/log" 2>&1 || { tail -20 "$dir/log" >&2; exit 1; }
     rm -rf "$dir/root/var/cache/apt/archives/"*.deb "$dir/root/var/lib/apt/lists/"*
     tar -C "$dir/root" -cf "$tar.tmp" . && mv "$tar.tmp" "$tar"
     rm -rf "$dir"
+    say "$suite base built in $((SECONDS - start))s"
   fi
   echo "$tar"
 }
@@ -58,7 +76,7 @@ base() {
 flavour() {
   local name=$1 list=${pkgs[$1]:-}
   [ -n "$list" ] || { say "unknown flavour $name (known: ${!pkgs[*]})"; exit 2; }
-  local b; b=$(base)
+  local b; b=$(base "${suites[$name]:-$default_suite}")
   local key; key=$(printf '%s\n' "$b" "$list" | sha256sum | cut -c1-12)
   local tar="$out/$name-$key.tar"
   if [ ! -f "$tar" ]; then
@@ -86,5 +104,9 @@ flavour() {
 
 mkdir -p "$out"
 for f in "$@"; do
-  if [ "$f" = base ]; then echo "base=$(base)"; else flavour "$f"; fi
+  case "$f" in
+  base) echo "base=$(base)" ;;
+  base-*) echo "$f=$(base "${f#base-}")" ;;
+  *) flavour "$f" ;;
+  esac
 done
