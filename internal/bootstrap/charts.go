@@ -57,7 +57,8 @@ func chartsSteps(in *Install) []Step {
 		}}, Timeout: 7 * time.Minute},
 		{Action: chartStep{in: in, name: StepRunner, timeout: 8 * time.Minute, release: charts.Runner, check: runnerTokenCheck, token: true}, Timeout: 10 * time.Minute},
 	}
-	if !in.Options.SkipHumanitec {
+	// The local orchestrator deploys itself: no agent.
+	if !in.Options.SkipHumanitec && !in.Options.LocalOrchestrator() {
 		steps = append(steps, Step{Action: chartStep{in: in, name: StepAgent, agentKey: true, release: func(p charts.Platform) (charts.Release, error) {
 			return charts.Agent(p), nil
 		}}, Timeout: 7 * time.Minute})

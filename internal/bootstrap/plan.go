@@ -45,14 +45,26 @@ var edges = []edge{
 	{step: StepGiteaReady, needs: req(StepGitea, StepTraefik)},
 	{step: StepGiteaOrg, needs: req(StepGiteaReady)},
 	{step: StepGiteaBackstageRepo, needs: req(StepGiteaOrg)},
-	{step: StepGiteaActions, needs: req(StepGiteaOrg)},
+	// With the local orchestrator, the org and token it sets are made there.
+	{step: StepGiteaActions, needs: req(StepGiteaOrg).opt(StepOrchestratorCredentials)},
 	{step: StepRunnerToken, needs: req(StepGiteaReady)},
 	// The runner's forwarder points at the registry.
 	{step: StepRunner, needs: req(StepRunnerToken, StepRegistry)},
 	// Making a 4096-bit key takes seconds of CPU: it happens while the
 	// cluster comes up.
 	{step: StepHumanitecAgentKey, needs: req(StepState).opt(StepHumanitecCheck)},
-	{step: StepHumanitecEnvType, needs: req(StepHumanitecCheck)},
+	// PocketIDP's local orchestrator (no Humanitec credentials): its org
+	// and token, its image in the nodes, the install (the certificate must
+	// name orchestrator.localhost, and gives the intermediate CA), then its
+	// API through the ingress, which the Humanitec steps then use as they
+	// use Humanitec's.
+	{step: StepOrchestratorCredentials, needs: req(StepState)},
+	{step: StepOrchestratorImage, needs: req(StepCluster)},
+	{step: StepOrchestrator, needs: req(StepCluster, StepTLS, StepOrchestratorCredentials, StepOrchestratorImage)},
+	{step: StepOrchestratorReady, needs: req(StepOrchestrator, StepTraefik)},
+	// One of the two checks is in the plan: Humanitec's or the local
+	// orchestrator's.
+	{step: StepHumanitecEnvType, needs: req().opt(StepHumanitecCheck, StepOrchestratorReady)},
 	// The agent waits for the env type only so that `down` removes the
 	// env type last; it costs nothing on the way up.
 	{step: StepHumanitecAgent, needs: req(StepHumanitecEnvType, StepHumanitecAgentKey)},
@@ -161,6 +173,7 @@ func UpPlan(in *Install) (*Plan, error) {
 	steps = append(steps, clusterSteps(in)...)
 	steps = append(steps, chartsSteps(in)...)
 	steps = append(steps, giteaSteps(in)...)
+	steps = append(steps, orchestratorSteps(in)...)
 	steps = append(steps, humanitecSteps(in)...)
 	steps = append(steps, backstageSteps(in)...)
 	wired, err := wire(steps)
