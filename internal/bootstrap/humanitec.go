@@ -137,7 +137,7 @@ func (in *Install) LeavesHumanitec() bool {
 // objects, org and token must work before anything is removed, or a dead
 // token would leave the install half removed.
 func DownCheck(ctx context.Context, in *Install) error {
-	if in.Options.SkipHumanitec || !in.HasHumanitecObjects() {
+	if in.Options.SkipHumanitec || !in.HasHumanitecObjects() || in.localOrchestratorGone(ctx) {
 		return nil
 	}
 	o, err := in.humanitec()

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/pocketidp/pocketidp/internal/bootstrap"
+	"github.com/pocketidp/pocketidp/internal/config"
 	"github.com/pocketidp/pocketidp/internal/tui"
 )
 
@@ -32,7 +33,7 @@ func teardownItems(ctx context.Context, in *bootstrap.Install, includeForeign bo
 	own := map[tui.TeardownGroup]*tui.TeardownItem{
 		tui.GroupCluster:   &cluster,
 		tui.GroupGitea:     {Group: tui.GroupGitea, ID: "gitea", Description: "what PocketIDP made in Gitea", Checked: true},
-		tui.GroupHumanitec: {Group: tui.GroupHumanitec, ID: "humanitec", Description: "what this install registered in Humanitec", Checked: true},
+		tui.GroupHumanitec: {Group: tui.GroupHumanitec, ID: "humanitec", Description: humanitecDescription(in.Options), Checked: true},
 		tui.GroupCA:        {Group: tui.GroupCA, ID: "ca", Description: "PocketIDP's CA in the system trust store", Checked: true},
 	}
 	for _, o := range f.Objects {
@@ -116,4 +117,12 @@ func applySelection(in *bootstrap.Install, all, chosen []tui.TeardownItem) (any,
 		}
 	}
 	return len(chosen) > 0, picked[tui.GroupState], nil
+}
+
+// humanitecDescription names where the install's registrations are.
+func humanitecDescription(o config.Options) string {
+	if o.LocalOrchestrator() {
+		return "what this install registered in PocketIDP's local orchestrator (it goes too)"
+	}
+	return "what this install registered in Humanitec"
 }
