@@ -55,8 +55,11 @@ const objOrchestrator = "kube/orchestrator"
 // OrchestratorInput is what the local orchestrator's steps need beyond the
 // options, and their seams for tests.
 type OrchestratorInput struct {
+	// Binary is the static Linux pocketidp binary the image is made from
+	// (--orchestrator-binary); empty is the running binary.
+	Binary string
 	// Image, when set, makes the orchestrator's image (tests); nil builds
-	// it from the running binary, which must be a static Linux build.
+	// it from Binary.
 	Image func() (v1.Image, error)
 	// LoadImage, when set, puts the image into the cluster (tests); nil
 	// loads it into the kind cluster's nodes.
@@ -200,7 +203,7 @@ func (s orchestratorImageStep) Run(ctx context.Context, sc *StepContext) error {
 	in := s.in
 	build := in.Orchestrator.Image
 	if build == nil {
-		build = runningBinaryImage
+		build = func() (v1.Image, error) { return binaryImage(in.Orchestrator.Binary) }
 	}
 	img, err := build()
 	if err != nil {
@@ -224,15 +227,20 @@ func (s orchestratorImageStep) Run(ctx context.Context, sc *StepContext) error {
 	return orchestratorImage.Set(sc, ref)
 }
 
-// runningBinaryImage is the image of the pocketidp binary that runs.
-func runningBinaryImage() (v1.Image, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("find the pocketidp binary for the orchestrator's image: %w", err)
+// binaryImage is the image of the pocketidp binary at path, or of the
+// one that runs.
+func binaryImage(path string) (v1.Image, error) {
+	if path == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("find the pocketidp binary for the orchestrator's image: %w", err)
+		}
+		path = exe
 	}
-	img, err := image.BuildFile(exe, runtime.GOARCH)
+	img, err := image.BuildFile(path, runtime.GOARCH)
 	if err != nil {
-		return nil, fixError{err: err, fix: "run a static Linux build of pocketidp (`make build`: CGO_ENABLED=0), or set HUMANITEC_ORG and HUMANITEC_TOKEN to use Humanitec instead of the local orchestrator"}
+		return nil, fixError{err: err, fix: "run a static Linux build of pocketidp (`make build`: CGO_ENABLED=0) or point --orchestrator-binary at one, " +
+			"or set HUMANITEC_ORG and HUMANITEC_TOKEN to use Humanitec instead of the local orchestrator"}
 	}
 	return img, nil
 }

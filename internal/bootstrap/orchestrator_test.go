@@ -394,3 +394,59 @@ func TestOrchestratorImageNeedsKind(t *testing.T) {
 		t.Errorf("the orchestrator's namespace exists: %v", err)
 	}
 }
+
+// The image is made from --orchestrator-binary when given: what cannot run
+// alone in the image is refused with the fix.
+func TestOrchestratorBinaryImage(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "pocketidp-darwin")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, path, want string
+	}{
+		{"not a Linux executable", script, "not a Linux executable"},
+		{"missing", filepath.Join(dir, "nothing"), "no such file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := binaryImage(tt.path)
+			var fe interface{ Fix() string }
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !errors.As(err, &fe) || !strings.Contains(fe.Fix(), "--orchestrator-binary") {
+				t.Errorf("binaryImage(%s) = %v", tt.path, err)
+			}
+		})
+	}
+}
+
+// On `down` (the plan undone in reverse), the registrations are taken back
+// through the orchestrator's API before Engine.RemoveAll removes it, its
+// credentials are forgotten after both, and the ingress the API is reached
+// through stays until then.
+func TestLocalDownOrder(t *testing.T) {
+	p, err := DownPlan(&Install{Options: config.Defaults()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	needs := map[string][]string{}
+	for _, s := range p.Steps() {
+		needs[s.Action.Name()] = s.Needs
+	}
+	var after func(step, dep string, seen map[string]bool) bool
+	after = func(step, dep string, seen map[string]bool) bool {
+		for _, n := range needs[step] {
+			if n == dep || (!seen[n] && func() bool { seen[n] = true; return after(n, dep, seen) }()) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, reg := range []string{StepHumanitecEnvType, StepHumanitecApps, StepHumanitecValues, StepHumanitecAgent, StepHumanitecDefinitions} {
+		for _, dep := range []string{StepOrchestratorReady, StepOrchestrator, StepOrchestratorCredentials, StepTraefik} {
+			if !after(reg, dep, map[string]bool{}) {
+				t.Errorf("%s does not need %s: on down it would be undone after it", reg, dep)
+			}
+		}
+	}
+}

@@ -110,7 +110,7 @@ func (a *app) printWarnings() {
 // flags are the raw command-line values before they meet the environment.
 type flags struct {
 	org, tokenFile, giteaPasswordFile, apiURL, name, listen, kubeconfig, kubeContext, chartDir string
-	output, logFile, stateDir, giteaURL                                                        string
+	output, logFile, stateDir, giteaURL, orchestratorBinary                                    string
 	backstageRepo, backstageRef, backstageSource                                               string
 	port                                                                                       int
 	trust, yes, skipHumanitec, verbose, includeTutorial, noPodWait, wait, forget, dryRun       bool
@@ -291,6 +291,7 @@ func (a *app) upFlags(f *pflag.FlagSet) {
 	f.StringVar(&a.flags.backstageRepo, "backstage-repo", config.DefaultBackstageRepo, "Git URL Gitea migrates the Backstage app from")
 	f.StringVar(&a.flags.backstageRef, "backstage-ref", "", "branch, tag or commit of --backstage-repo (default: a pinned commit of the default repository, else its default branch)")
 	f.StringVar(&a.flags.backstageSource, "backstage-source", "", "local clone or git bundle of the Backstage app, pushed when Gitea cannot reach --backstage-repo (offline)")
+	f.StringVar(&a.flags.orchestratorBinary, "orchestrator-binary", "", "static Linux pocketidp binary the local orchestrator's image is made from (default: this binary; e.g. a linux build on macOS)")
 }
 
 // testBedFlags are hidden: the test bed's API server runs no pods.

@@ -54,6 +54,7 @@ func (a *app) prepare(cmd *cobra.Command, validate bool) (*bootstrap.Install, fu
 	}
 	in := &bootstrap.Install{Options: o, Host: a.env.Host, Log: log}
 	in.Gitea.URL = a.flags.giteaURL
+	in.Orchestrator.Binary = a.flags.orchestratorBinary
 	if a.flags.noPodWait {
 		in.Charts.Wait = charts.WaitHooksOnly
 	}
