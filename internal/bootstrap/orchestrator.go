@@ -310,8 +310,8 @@ func (s orchestratorInstall) Done(ctx context.Context, sc *StepContext) (bool, e
 	if err != nil {
 		return false, nil
 	}
-	cs0 := dep.Spec.Template.Spec.Containers
-	if len(cs0) == 0 || cs0[0].Image != ref || dep.Status.AvailableReplicas < 1 {
+	ctrs := dep.Spec.Template.Spec.Containers
+	if len(ctrs) == 0 || ctrs[0].Image != ref || dep.Status.AvailableReplicas < 1 {
 		return false, nil
 	}
 	tok, err := cs.CoreV1().Secrets(orchestrator.InstallNamespace).Get(ctx, orchestrator.TokenSecretName, metav1.GetOptions{})
