@@ -359,7 +359,8 @@ func (s orchestratorInstall) Run(ctx context.Context, sc *StepContext) error {
 	if err := in.Store.AddObject(objOrchestrator, orchestrator.InstallNamespace); err != nil {
 		return err
 	}
-	cfg := orchestrator.InstallConfig{Org: org, Token: token, Image: ref, IngressClass: config.IngressClass, IssuerCertPEM: crt, IssuerKeyPEM: key}
+	cfg := orchestrator.InstallConfig{Org: org, Token: token, Image: ref, IngressClass: config.IngressClass, IssuerCertPEM: crt, IssuerKeyPEM: key,
+		IngressPort: in.Options.Port}
 	if err := eng.Install(ctx, cfg, in.orchestratorReadyTimeout()); err != nil {
 		return fmt.Errorf("install the local orchestrator: %w", err)
 	}

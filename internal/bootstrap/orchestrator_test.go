@@ -278,8 +278,9 @@ func TestLocalOrchestratorUpRerunDown(t *testing.T) {
 	if img := dep.Spec.Template.Spec.Containers[0].Image; img != e.loaded[0] {
 		t.Errorf("the Deployment runs %s, not the loaded %s", img, e.loaded[0])
 	}
-	if args := strings.Join(dep.Spec.Template.Spec.Containers[0].Args, " "); !strings.Contains(args, "--org "+org) || strings.Contains(args, token.Reveal()) {
-		t.Errorf("args %q: want the org, and never the token", args)
+	if args := strings.Join(dep.Spec.Template.Spec.Containers[0].Args, " "); !strings.Contains(args, "--org "+org) ||
+		!strings.Contains(args, "--ingress-port 8443") || strings.Contains(args, token.Reveal()) {
+		t.Errorf("args %q: want the org and the ingress port, and never the token", args)
 	}
 	tok, err := e.cs.CoreV1().Secrets(orchestrator.InstallNamespace).Get(ctx, orchestrator.TokenSecretName, metav1.GetOptions{})
 	if err != nil || string(tok.Data[orchestrator.TokenKey]) != token.Reveal() {

@@ -47,6 +47,9 @@ type InstallConfig struct {
 	// APIAliasIP, when set, is the orchestrator Service's cluster IP:
 	// deployed pods then resolve api.humanitec.io to it.
 	APIAliasIP string
+	// IngressPort, when set, is the host port of the ingress, which the
+	// status page's app URLs carry.
+	IngressPort int
 }
 
 // InstallObjects are the orchestrator's objects in the cluster: its
@@ -69,6 +72,9 @@ func InstallObjects(c InstallConfig) ([]runtime.Object, error) {
 		"--listen", fmt.Sprintf(":%d", HTTPPort), "--tls-listen", fmt.Sprintf(":%d", TLSPort), "--state-namespace", InstallNamespace}
 	if c.APIAliasIP != "" {
 		args = append(args, "--host-alias", c.APIAliasIP+"="+HumanitecAPIHost)
+	}
+	if c.IngressPort > 0 {
+		args = append(args, "--ingress-port", fmt.Sprint(c.IngressPort))
 	}
 	volumes := []corev1.Volume{{Name: "token", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: TokenSecretName}}}}
 	mounts := []corev1.VolumeMount{{Name: "token", MountPath: tokenMountDir, ReadOnly: true}}
