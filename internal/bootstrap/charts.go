@@ -11,6 +11,7 @@ import (
 
 	"github.com/pocketidp/pocketidp/internal/charts"
 	"github.com/pocketidp/pocketidp/internal/cluster"
+	"github.com/pocketidp/pocketidp/internal/orchestrator"
 	"github.com/pocketidp/pocketidp/internal/secret"
 )
 
@@ -211,6 +212,11 @@ func (in *Install) platform() (charts.Platform, error) {
 		CACert:               in.caCertPEM(),
 		HumanitecOrg:         o.HumanitecOrg,
 		Sources:              in.Charts.Sources,
+	}
+	if o.LocalOrchestrator() {
+		// CI jobs (humctl in the workflows) talk to the local
+		// orchestrator through the ingress, as the host does.
+		p.JobEnv = orchestrator.ClientEnv(orchestrator.URL(o.Port))
 	}
 	return p, nil
 }

@@ -316,6 +316,10 @@ func TestLocalOrchestratorUpRerunDown(t *testing.T) {
 			}
 		}
 	}
+	// CI jobs get its API prefix.
+	if p, err := in.platform(); err != nil || p.JobEnv["HUMANITEC_API_PREFIX"] != url || p.JobEnv["HUMANITEC_HOST"] != url {
+		t.Errorf("CI jobs' environment %v (%v)", p.JobEnv, err)
+	}
 	// The ingress certificate names the orchestrator.
 	leaf, err := in.tlsStore().LoadLeaf()
 	if err != nil || !slices.Contains(leaf.Cert.DNSNames, orchestrator.HostName) {
