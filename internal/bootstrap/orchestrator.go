@@ -48,9 +48,9 @@ const (
 	StepOrchestratorReady = "orchestrator/ready"
 )
 
-// objOrchestrator records that this install put the orchestrator into the
-// cluster; id: its namespace.
-const objOrchestrator = "kube/orchestrator"
+// ObjOrchestrator is the state object kind recording that this install put
+// the orchestrator into the cluster; id: its namespace.
+const ObjOrchestrator = "kube/orchestrator"
 
 // OrchestratorInput is what the local orchestrator's steps need beyond the
 // options, and their seams for tests.
@@ -356,7 +356,7 @@ func (s orchestratorInstall) Run(ctx context.Context, sc *StepContext) error {
 	}
 	// Recorded first: a run stopped half-way leaves objects `down` knows
 	// to remove.
-	if err := in.Store.AddObject(objOrchestrator, orchestrator.InstallNamespace); err != nil {
+	if err := in.Store.AddObject(ObjOrchestrator, orchestrator.InstallNamespace); err != nil {
 		return err
 	}
 	cfg := orchestrator.InstallConfig{Org: org, Token: token, Image: ref, IngressClass: config.IngressClass, IssuerCertPEM: crt, IssuerKeyPEM: key,
@@ -372,7 +372,7 @@ func (s orchestratorInstall) Run(ctx context.Context, sc *StepContext) error {
 // the orchestrator; nothing when the kind cluster goes next anyway.
 func (s orchestratorInstall) Undo(ctx context.Context, sc *StepContext) error {
 	in := s.in
-	if !in.Store.HasObject(objOrchestrator, orchestrator.InstallNamespace) {
+	if !in.Store.HasObject(ObjOrchestrator, orchestrator.InstallNamespace) {
 		return nil
 	}
 	if !in.clusterGoes() {
@@ -393,7 +393,7 @@ func (s orchestratorInstall) Undo(ctx context.Context, sc *StepContext) error {
 			sc.Logger().Info("removed the local orchestrator and everything it deployed")
 		}
 	}
-	return in.Store.RemoveObject(objOrchestrator, orchestrator.InstallNamespace)
+	return in.Store.RemoveObject(ObjOrchestrator, orchestrator.InstallNamespace)
 }
 
 // currentIssuer is the intermediate CA in the cluster when it is still

@@ -371,7 +371,7 @@ func TestLocalOrchestratorUpRerunDown(t *testing.T) {
 		t.Error("the state keeps the org and token after down")
 	}
 	for _, o := range in.Store.Snapshot().Objects {
-		if strings.HasPrefix(o.Kind, "humanitec/") || o.Kind == objOrchestrator {
+		if strings.HasPrefix(o.Kind, "humanitec/") || o.Kind == ObjOrchestrator {
 			t.Errorf("state object %s %s after down", o.Kind, o.ID)
 		}
 	}
@@ -453,5 +453,42 @@ func TestLocalDownOrder(t *testing.T) {
 				t.Errorf("%s does not need %s: on down it would be undone after it", reg, dep)
 			}
 		}
+	}
+}
+
+// An install's registrations do not move between Humanitec and the local
+// orchestrator on a re-run; skipping, or a first run, is no switch.
+func TestOrchestratorSwitchRefused(t *testing.T) {
+	local := config.Defaults()
+	hosted := config.Defaults()
+	hosted.HumanitecOrg, hosted.HumanitecToken = "acme", secret.New("t")
+	savedHosted := hosted
+	savedHosted.HumanitecToken = secret.Value{} // the token is never saved
+	skipped := config.Defaults()
+	skipped.SkipHumanitec = true
+	reg := []state.Object{{Kind: "humanitec/app", ID: "5min-idp-abcd"}}
+	tests := []struct {
+		name    string
+		prev    state.File
+		next    config.Options
+		wantErr string
+	}{
+		{"local, then credentials", state.File{Options: local, Objects: reg}, hosted, "run `pocketidp down` first"},
+		{"local orchestrator installed, then credentials", state.File{Options: local, Objects: []state.Object{{Kind: ObjOrchestrator, ID: "x"}}}, hosted, "local orchestrator"},
+		{"Humanitec, then no credentials", state.File{Options: savedHosted, Objects: reg}, local, "registered with Humanitec org acme"},
+		{"local again", state.File{Options: local, Objects: reg}, local, ""},
+		{"Humanitec again", state.File{Options: savedHosted, Objects: reg}, hosted, ""},
+		{"nothing registered yet", state.File{Options: local}, hosted, ""},
+		{"skipped now", state.File{Options: local, Objects: reg}, skipped, ""},
+		{"Humanitec, skipped, then Humanitec", state.File{Options: func() config.Options { o := savedHosted; o.SkipHumanitec = true; return o }(), Objects: reg}, hosted, ""},
+		{"local, skipped, then credentials", state.File{Options: skipped, Objects: reg}, hosted, "local orchestrator"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := orchestratorSwitch(tt.prev, tt.next)
+			if (err == nil) != (tt.wantErr == "") || (err != nil && (!config.IsInput(err) || !strings.Contains(err.Error(), tt.wantErr))) {
+				t.Errorf("orchestratorSwitch = %v, want %q", err, tt.wantErr)
+			}
+		})
 	}
 }

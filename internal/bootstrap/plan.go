@@ -242,6 +242,9 @@ func (s stateStep) Run(_ context.Context, sc *StepContext) error {
 			return err
 		}
 	}
+	if err := orchestratorSwitch(prev, s.in.Options); err != nil {
+		return err
+	}
 	if err := s.in.Store.Update(func(f *state.File) { f.Options = s.in.Options }); err != nil {
 		return err
 	}
@@ -273,6 +276,31 @@ func recreateNeeded(prev, next config.Options) error {
 		Msg:  "these options changed since the cluster was made and need a new one: " + strings.Join(diffs, ", "),
 		Hint: "run `pocketidp down` and then `pocketidp up` with the new options, or run up with the old ones",
 	}
+}
+
+// orchestratorSwitch refuses to move an install's registrations between
+// Humanitec and PocketIDP's local orchestrator: the state lists them as
+// this install's, and the other orchestrator would be asked to update or
+// remove objects it never had. --skip-humanitec (leave them alone) is no
+// switch. Which one has them: a Humanitec install saves its org, a local one
+// has none (whatever skips came between).
+func orchestratorSwitch(prev state.File, next config.Options) error {
+	if next.SkipHumanitec {
+		return nil
+	}
+	registered := slices.ContainsFunc(prev.Objects, func(o state.Object) bool {
+		return strings.HasPrefix(o.Kind, "humanitec/") || o.Kind == ObjOrchestrator
+	})
+	wasLocal := prev.Options.HumanitecOrg == ""
+	if !registered || wasLocal == next.LocalOrchestrator() {
+		return nil
+	}
+	if wasLocal {
+		return &config.InputError{Msg: "this install is registered with PocketIDP's local orchestrator, and HUMANITEC_ORG and HUMANITEC_TOKEN are set now",
+			Hint: "unset them to keep the local orchestrator, or run `pocketidp down` first and then `pocketidp up` with them to use Humanitec"}
+	}
+	return &config.InputError{Msg: "this install is registered with Humanitec org " + prev.Options.HumanitecOrg + ", and no Humanitec credentials are given now",
+		Hint: "set HUMANITEC_ORG and HUMANITEC_TOKEN as before, or run `pocketidp down` (with them) first to switch to the local orchestrator"}
 }
 
 // clusterData is the cluster as Humanitec's agent reaches it from inside:

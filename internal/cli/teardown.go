@@ -12,9 +12,11 @@ import (
 // groupSteps maps each teardown group to the step-name prefixes whose Undo
 // removes it.
 var groupSteps = map[tui.TeardownGroup][]string{
-	tui.GroupCluster:   {bootstrap.StepCluster, bootstrap.StepTLS, bootstrap.StepCoreDNS, "charts/traefik", "charts/gitea", "charts/registry", "charts/runner"},
-	tui.GroupGitea:     {"gitea/"},
-	tui.GroupHumanitec: {"humanitec/", bootstrap.StepAgent},
+	tui.GroupCluster: {bootstrap.StepCluster, bootstrap.StepTLS, bootstrap.StepCoreDNS, "charts/traefik", "charts/gitea", "charts/registry", "charts/runner"},
+	tui.GroupGitea:   {"gitea/"},
+	// The local orchestrator holds the registrations: it goes, or stays,
+	// with them.
+	tui.GroupHumanitec: {"humanitec/", bootstrap.StepAgent, "orchestrator/"},
 	tui.GroupCA:        {bootstrap.StepTrust},
 }
 
@@ -43,7 +45,7 @@ func teardownItems(ctx context.Context, in *bootstrap.Install, includeForeign bo
 			g = tui.GroupGitea
 		case strings.HasPrefix(o.Kind, "humanitec/") && in.Options.SkipHumanitec:
 			continue // --skip-humanitec: they stay, with the state
-		case strings.HasPrefix(o.Kind, "humanitec/"):
+		case strings.HasPrefix(o.Kind, "humanitec/"), o.Kind == bootstrap.ObjOrchestrator:
 			g = tui.GroupHumanitec
 		case o.Kind == "os/trusted-ca":
 			g = tui.GroupCA
