@@ -12,6 +12,7 @@ import (
 	"github.com/pocketidp/pocketidp/internal/config"
 	"github.com/pocketidp/pocketidp/internal/gitea"
 	"github.com/pocketidp/pocketidp/internal/humanitec"
+	"github.com/pocketidp/pocketidp/internal/orchestrator"
 	pkitls "github.com/pocketidp/pocketidp/internal/tls"
 )
 
@@ -110,8 +111,12 @@ func ActionsURL(port int) string {
 	return fmt.Sprintf("%s/%s/%s/actions", config.GiteaURL(port), config.DefaultGiteaOrg, gitea.DefaultRepo)
 }
 
-// humanitecEnvURL is Backstage's environment in Humanitec's UI.
+// humanitecEnvURL is Backstage's environment in Humanitec's UI, or the
+// local orchestrator's page.
 func (in *Install) humanitecEnvURL() string {
+	if in.Options.LocalOrchestrator() {
+		return orchestrator.URL(in.Options.Port) + "/"
+	}
 	return fmt.Sprintf("https://app.humanitec.io/orgs/%s/apps/%s/envs/%s",
 		in.Options.HumanitecOrg, humanitec.BackstageAppID(in.Store.InstallID()), config.EnvType)
 }

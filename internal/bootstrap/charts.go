@@ -11,6 +11,7 @@ import (
 
 	"github.com/pocketidp/pocketidp/internal/charts"
 	"github.com/pocketidp/pocketidp/internal/cluster"
+	"github.com/pocketidp/pocketidp/internal/orchestrator"
 	"github.com/pocketidp/pocketidp/internal/secret"
 )
 
@@ -57,7 +58,8 @@ func chartsSteps(in *Install) []Step {
 		}}, Timeout: 7 * time.Minute},
 		{Action: chartStep{in: in, name: StepRunner, timeout: 8 * time.Minute, release: charts.Runner, check: runnerTokenCheck, token: true}, Timeout: 10 * time.Minute},
 	}
-	if !in.Options.SkipHumanitec {
+	// The local orchestrator deploys itself: no agent.
+	if !in.Options.SkipHumanitec && !in.Options.LocalOrchestrator() {
 		steps = append(steps, Step{Action: chartStep{in: in, name: StepAgent, agentKey: true, release: func(p charts.Platform) (charts.Release, error) {
 			return charts.Agent(p), nil
 		}}, Timeout: 7 * time.Minute})
@@ -210,6 +212,11 @@ func (in *Install) platform() (charts.Platform, error) {
 		CACert:               in.caCertPEM(),
 		HumanitecOrg:         o.HumanitecOrg,
 		Sources:              in.Charts.Sources,
+	}
+	if o.LocalOrchestrator() {
+		// CI jobs (humctl in the workflows) talk to the local
+		// orchestrator through the ingress, as the host does.
+		p.JobEnv = orchestrator.ClientEnv(orchestrator.URL(o.Port))
 	}
 	return p, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/pocketidp/pocketidp/internal/config"
 	"github.com/pocketidp/pocketidp/internal/coredns"
 	"github.com/pocketidp/pocketidp/internal/doctor"
+	"github.com/pocketidp/pocketidp/internal/orchestrator"
 	pkitls "github.com/pocketidp/pocketidp/internal/tls"
 )
 
@@ -362,12 +363,16 @@ func (in *Install) stateDir() string {
 	return in.Options.StateDir
 }
 
-// certHosts are the names the ingress certificate covers: Gitea's, and
+// certHosts are the names the ingress certificate covers: Gitea's, the
+// local orchestrator's when it is the install's, and
 // Backstage's once the orchestrator gave it one (the backstage/ready step
 // records it; in-cluster DNS covers it already through the *.localhost
 // rule). A new host reissues the certificate.
 func (in *Install) certHosts() ([]string, error) {
 	var extra []string
+	if in.Options.LocalOrchestrator() {
+		extra = append(extra, orchestrator.HostName)
+	}
 	if in.Store != nil {
 		if h := in.Store.Value(ValueBackstageHost); h != "" {
 			extra = append(extra, h)

@@ -86,6 +86,11 @@ func (in *Install) giteaUndoSeeder() (*gitea.Seeder, error) {
 
 func (in *Install) newGiteaSeeder(readyTimeout time.Duration) (*gitea.Seeder, error) {
 	cfg := gitea.ConfigFromOptions(in.Options)
+	if in.Options.LocalOrchestrator() {
+		// The org variables and the token secret name the local
+		// orchestrator's org and token (orchestrator/credentials).
+		cfg.HumanitecOrg, cfg.HumanitecToken, _, _ = in.LocalOrchestratorAccess()
+	}
 	cfg.URL = in.Gitea.URL
 	if cfg.URL == "" {
 		cfg.URL = in.Options.GiteaURL()

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pocketidp/pocketidp/internal/cluster"
 	"github.com/pocketidp/pocketidp/internal/config"
 	"github.com/pocketidp/pocketidp/internal/humanitec"
 	"github.com/pocketidp/pocketidp/internal/report"
@@ -48,6 +49,7 @@ type HumanitecInput struct {
 	Foreign []string
 
 	once sync.Once
+	mu   sync.Mutex // the local orchestrator's, made once its credentials exist
 	orch humanitec.Orchestrator
 	err  error
 }
@@ -58,15 +60,31 @@ func (in *Install) HumanitecAgentKeyPath() string {
 	return filepath.Join(in.Store.Dir(), humanitec.AgentKeyFile)
 }
 
-// humanitec returns the orchestrator of this install, made on first use.
+// humanitec returns the orchestrator of this install, made on first use:
+// the test's, Humanitec's, or PocketIDP's local one (by URL, org and token,
+// which the state holds once orchestrator/credentials ran; until then an
+// error, and it is made again on the next call).
 func (in *Install) humanitec() (humanitec.Orchestrator, error) {
 	h := &in.Humanitec
+	if h.Orchestrator == nil && in.Options.LocalOrchestrator() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.orch != nil {
+			return h.orch, nil
+		}
+		o, err := in.localRegistrar()
+		if err != nil {
+			return nil, err
+		}
+		h.orch = o
+		return o, nil
+	}
 	h.once.Do(func() {
 		if h.Orchestrator != nil {
 			h.orch = h.Orchestrator
 			return
 		}
-		if err := in.Options.CheckHumanitec(); err != nil {
+		if err := in.Options.CheckHumanitecCredentials(); err != nil {
 			h.err = err
 			return
 		}
@@ -77,20 +95,27 @@ func (in *Install) humanitec() (humanitec.Orchestrator, error) {
 			h.err = &config.InputError{Msg: err.Error(), Hint: "unset HUMANITEC_API_URL to use " + humanitec.DefaultBaseURL}
 			return
 		}
-		h.orch, h.err = humanitec.NewRegistrar(humanitec.RegistrarConfig{
-			Client: c, InstallID: in.Store.InstallID(), Token: in.Options.HumanitecToken,
-			GitOrg: config.DefaultGiteaOrg, Ledger: in.Store, AgentKeyPath: in.HumanitecAgentKeyPath(),
-			// Read when the definitions are planned: the cluster step
-			// sets it after this is made.
-			Cluster: func(ctx context.Context) (humanitec.ClusterData, error) {
-				if h.Cluster == nil {
-					return in.clusterData(ctx)
-				}
-				return h.Cluster(ctx)
-			},
-		})
+		h.orch, h.err = in.newRegistrar(c, in.Options.HumanitecToken)
 	})
 	return h.orch, h.err
+}
+
+// newRegistrar registers this install through c; token becomes
+// Backstage's HUMANITEC_TOKEN shared value.
+func (in *Install) newRegistrar(c *humanitec.Client, token secret.Value) (*humanitec.Registrar, error) {
+	h := &in.Humanitec
+	return humanitec.NewRegistrar(humanitec.RegistrarConfig{
+		Client: c, InstallID: in.Store.InstallID(), Token: token,
+		GitOrg: config.DefaultGiteaOrg, Ledger: in.Store, AgentKeyPath: in.HumanitecAgentKeyPath(),
+		// Read when the definitions are planned: the cluster step
+		// sets it after this is made.
+		Cluster: func(ctx context.Context) (humanitec.ClusterData, error) {
+			if h.Cluster == nil {
+				return in.clusterData(ctx)
+			}
+			return h.Cluster(ctx)
+		},
+	})
 }
 
 // HasHumanitecObjects reports whether the state lists Humanitec objects
@@ -112,7 +137,7 @@ func (in *Install) LeavesHumanitec() bool {
 // objects, org and token must work before anything is removed, or a dead
 // token would leave the install half removed.
 func DownCheck(ctx context.Context, in *Install) error {
-	if in.Options.SkipHumanitec || !in.HasHumanitecObjects() {
+	if in.Options.SkipHumanitec || !in.HasHumanitecObjects() || in.localOrchestratorGone(ctx) {
 		return nil
 	}
 	o, err := in.humanitec()
@@ -147,15 +172,22 @@ func humanitecSteps(in *Install) []Step {
 	group := func(g humanitec.Group) Step {
 		return Step{Action: humanitecGroup{in: in, group: g}, Timeout: 5 * time.Minute}
 	}
-	return []Step{
-		{Action: humanitecCheck{in: in}, Timeout: 2 * time.Minute},
-		{Action: humanitecAgentKey{in: in}, Timeout: 2 * time.Minute},
+	var steps []Step
+	if !in.Options.LocalOrchestrator() {
+		// The local orchestrator is checked by orchestrator/ready, once it
+		// runs: the cluster cannot wait for it.
+		steps = append(steps, Step{Action: humanitecCheck{in: in}, Timeout: 2 * time.Minute})
+	}
+	return append(steps,
+		// The local orchestrator stores the agent and its key, unused, as
+		// the definitions name the agent: the registration is unchanged.
+		Step{Action: humanitecAgentKey{in: in}, Timeout: 2 * time.Minute},
 		group(humanitec.GroupEnvType),
 		group(humanitec.GroupAgent),
 		group(humanitec.GroupApps),
 		group(humanitec.GroupValues),
 		group(humanitec.GroupDefinitions),
-	}
+	)
 }
 
 // StepHumanitecToken checks org and token among the pre-flight checks,
@@ -166,7 +198,7 @@ const StepHumanitecToken = "doctor/humanitec-token"
 // pre-flight step: only when org and token are there to check, and not
 // when a test's orchestrator stands in for Humanitec.
 func humanitecTokenStep(in *Install) []Step {
-	if in.Options.SkipHumanitec || in.Options.CheckHumanitec() != nil || in.Humanitec.Orchestrator != nil {
+	if in.Options.SkipHumanitec || in.Options.LocalOrchestrator() || in.Options.CheckHumanitec() != nil || in.Humanitec.Orchestrator != nil {
 		return nil
 	}
 	return []Step{{Action: humanitecToken{in}, Timeout: 2 * time.Minute}}
@@ -288,6 +320,10 @@ func (s humanitecGroup) Run(ctx context.Context, sc *StepContext) error {
 }
 
 func (s humanitecGroup) Undo(ctx context.Context, sc *StepContext) error {
+	if s.in.localOrchestratorGone(ctx) {
+		// What the local orchestrator held went with the cluster.
+		return s.in.forgetHumanitecObjects()
+	}
 	o, err := s.in.humanitec()
 	if err != nil {
 		return err
@@ -295,6 +331,33 @@ func (s humanitecGroup) Undo(ctx context.Context, sc *StepContext) error {
 	opts := humanitec.TeardownOptions{Foreign: s.in.Humanitec.Foreign}
 	if err := o.Remove(ctx, s.group, opts); err != nil {
 		return fmt.Errorf("remove %s: %w", s.group, err)
+	}
+	return nil
+}
+
+// localOrchestratorGone reports, on `down` of a local-orchestrator install,
+// whether the orchestrator (and all it holds) goes, or went, with the kind
+// cluster: its registrations need no removal then.
+func (in *Install) localOrchestratorGone(ctx context.Context) bool {
+	if !in.Options.LocalOrchestrator() || in.Humanitec.Orchestrator != nil {
+		return false
+	}
+	if in.clusterGoes() {
+		return true
+	}
+	_, err := in.Kube(ctx)
+	return errors.Is(err, cluster.ErrNotFound)
+}
+
+// forgetHumanitecObjects drops this install's orchestrator objects from
+// the state.
+func (in *Install) forgetHumanitecObjects() error {
+	for _, o := range in.Store.Snapshot().Objects {
+		if strings.HasPrefix(o.Kind, "humanitec/") {
+			if err := in.Store.RemoveObject(o.Kind, o.ID); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -26,9 +26,9 @@ var (
 	humKey     *rsa.PrivateKey
 )
 
-// humInstall is an install whose Humanitec is a fake, with the agent key
-// already in its state dir (making one takes seconds).
-func humInstall(t *testing.T, fake *humanitectest.Server, token string) *Install {
+// testAgentKey is one agent key per test binary (making one takes
+// seconds).
+func testAgentKey(t *testing.T) *rsa.PrivateKey {
 	t.Helper()
 	humKeyOnce.Do(func() {
 		k, err := rsa.GenerateKey(rand.Reader, humanitec.AgentKeyBits)
@@ -37,6 +37,14 @@ func humInstall(t *testing.T, fake *humanitectest.Server, token string) *Install
 		}
 		humKey = k
 	})
+	return humKey
+}
+
+// humInstall is an install whose Humanitec is a fake, with the agent key
+// already in its state dir (making one takes seconds).
+func humInstall(t *testing.T, fake *humanitectest.Server, token string) *Install {
+	t.Helper()
+	humKey := testAgentKey(t)
 	dir := t.TempDir()
 	st, err := state.Open(dir)
 	if err != nil {

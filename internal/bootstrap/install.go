@@ -23,6 +23,9 @@ type Install struct {
 	// Humanitec is what the Humanitec steps need beyond the options
 	// (humanitec.go).
 	Humanitec HumanitecInput
+	// Orchestrator is what the local orchestrator's steps need beyond the
+	// options (orchestrator.go).
+	Orchestrator OrchestratorInput
 	// Cluster is what the cluster, tls, coredns and trust steps share
 	// (cluster.go); other steps reach the cluster with Kube.
 	Cluster ClusterInput

@@ -45,14 +45,26 @@ var edges = []edge{
 	{step: StepGiteaReady, needs: req(StepGitea, StepTraefik)},
 	{step: StepGiteaOrg, needs: req(StepGiteaReady)},
 	{step: StepGiteaBackstageRepo, needs: req(StepGiteaOrg)},
-	{step: StepGiteaActions, needs: req(StepGiteaOrg)},
+	// With the local orchestrator, the org and token it sets are made there.
+	{step: StepGiteaActions, needs: req(StepGiteaOrg).opt(StepOrchestratorCredentials)},
 	{step: StepRunnerToken, needs: req(StepGiteaReady)},
 	// The runner's forwarder points at the registry.
 	{step: StepRunner, needs: req(StepRunnerToken, StepRegistry)},
 	// Making a 4096-bit key takes seconds of CPU: it happens while the
 	// cluster comes up.
 	{step: StepHumanitecAgentKey, needs: req(StepState).opt(StepHumanitecCheck)},
-	{step: StepHumanitecEnvType, needs: req(StepHumanitecCheck)},
+	// PocketIDP's local orchestrator (no Humanitec credentials): its org
+	// and token, its image in the nodes, the install (the certificate must
+	// name orchestrator.localhost, and gives the intermediate CA), then its
+	// API through the ingress, which the Humanitec steps then use as they
+	// use Humanitec's.
+	{step: StepOrchestratorCredentials, needs: req(StepState)},
+	{step: StepOrchestratorImage, needs: req(StepCluster)},
+	{step: StepOrchestrator, needs: req(StepCluster, StepTLS, StepOrchestratorCredentials, StepOrchestratorImage)},
+	{step: StepOrchestratorReady, needs: req(StepOrchestrator, StepTraefik)},
+	// One of the two checks is in the plan: Humanitec's or the local
+	// orchestrator's.
+	{step: StepHumanitecEnvType, needs: req().opt(StepHumanitecCheck, StepOrchestratorReady)},
 	// The agent waits for the env type only so that `down` removes the
 	// env type last; it costs nothing on the way up.
 	{step: StepHumanitecAgent, needs: req(StepHumanitecEnvType, StepHumanitecAgentKey)},
@@ -161,6 +173,7 @@ func UpPlan(in *Install) (*Plan, error) {
 	steps = append(steps, clusterSteps(in)...)
 	steps = append(steps, chartsSteps(in)...)
 	steps = append(steps, giteaSteps(in)...)
+	steps = append(steps, orchestratorSteps(in)...)
 	steps = append(steps, humanitecSteps(in)...)
 	steps = append(steps, backstageSteps(in)...)
 	wired, err := wire(steps)
@@ -229,6 +242,9 @@ func (s stateStep) Run(_ context.Context, sc *StepContext) error {
 			return err
 		}
 	}
+	if err := orchestratorSwitch(prev, s.in.Options); err != nil {
+		return err
+	}
 	if err := s.in.Store.Update(func(f *state.File) { f.Options = s.in.Options }); err != nil {
 		return err
 	}
@@ -260,6 +276,31 @@ func recreateNeeded(prev, next config.Options) error {
 		Msg:  "these options changed since the cluster was made and need a new one: " + strings.Join(diffs, ", "),
 		Hint: "run `pocketidp down` and then `pocketidp up` with the new options, or run up with the old ones",
 	}
+}
+
+// orchestratorSwitch refuses to move an install's registrations between
+// Humanitec and PocketIDP's local orchestrator: the state lists them as
+// this install's, and the other orchestrator would be asked to update or
+// remove objects it never had. --skip-humanitec (leave them alone) is no
+// switch. Which one has them: a Humanitec install saves its org, a local one
+// has none (whatever skips came between).
+func orchestratorSwitch(prev state.File, next config.Options) error {
+	if next.SkipHumanitec {
+		return nil
+	}
+	registered := slices.ContainsFunc(prev.Objects, func(o state.Object) bool {
+		return strings.HasPrefix(o.Kind, "humanitec/") || o.Kind == ObjOrchestrator
+	})
+	wasLocal := prev.Options.HumanitecOrg == ""
+	if !registered || wasLocal == next.LocalOrchestrator() {
+		return nil
+	}
+	if wasLocal {
+		return &config.InputError{Msg: "this install is registered with PocketIDP's local orchestrator, and HUMANITEC_ORG and HUMANITEC_TOKEN are set now",
+			Hint: "unset them to keep the local orchestrator, or run `pocketidp down` first and then `pocketidp up` with them to use Humanitec"}
+	}
+	return &config.InputError{Msg: "this install is registered with Humanitec org " + prev.Options.HumanitecOrg + ", and no Humanitec credentials are given now",
+		Hint: "set HUMANITEC_ORG and HUMANITEC_TOKEN as before, or run `pocketidp down` (with them) first to switch to the local orchestrator"}
 }
 
 // clusterData is the cluster as Humanitec's agent reaches it from inside:

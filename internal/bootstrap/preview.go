@@ -18,6 +18,8 @@ import (
 	"github.com/pocketidp/pocketidp/internal/config"
 	"github.com/pocketidp/pocketidp/internal/gitea"
 	"github.com/pocketidp/pocketidp/internal/humanitec"
+	"github.com/pocketidp/pocketidp/internal/orchestrator"
+	"github.com/pocketidp/pocketidp/internal/orchestrator/image"
 	"github.com/pocketidp/pocketidp/internal/report"
 	"github.com/pocketidp/pocketidp/internal/secret"
 	"github.com/pocketidp/pocketidp/internal/state"
@@ -104,6 +106,11 @@ func NewPreview(in *Install) (*Preview, error) {
 	}
 	if err := pv.addGitea(in); err != nil {
 		return nil, err
+	}
+	if o.LocalOrchestrator() {
+		if err := pv.addOrchestrator(in); err != nil {
+			return nil, err
+		}
 	}
 	if !o.SkipHumanitec {
 		if err := pv.addHumanitec(in); err != nil {
@@ -223,6 +230,9 @@ func (pv *Preview) addReleases(in *Install, plan *Plan) error {
 func (pv *Preview) addGitea(in *Install) error {
 	o := in.Options
 	cfg := gitea.ConfigFromOptions(o)
+	if o.LocalOrchestrator() {
+		cfg.HumanitecOrg, cfg.HumanitecToken = config.LocalOrchestratorOrg(pv.InstallID), secret.New(madeAtInstall)
+	}
 	seed := map[string]any{
 		"url":   o.GiteaURL() + "/",
 		"admin": map[string]any{"username": cfg.Admin, "password": masked},
@@ -249,8 +259,12 @@ func (pv *Preview) addHumanitec(in *Install) error {
 	if o.Kubeconfig != "" || o.Context != "" {
 		server = "the kubeconfig's server, or " + humanitec.InClusterAPIServer + " when only the host reaches it"
 	}
+	org, token, where := o.HumanitecOrg, o.HumanitecToken, "humanitec"
+	if o.LocalOrchestrator() {
+		org, token, where = config.LocalOrchestratorOrg(pv.InstallID), secret.New(madeAtInstall), "local orchestrator"
+	}
 	spec := humanitec.NewSpec(humanitec.SpecInput{
-		InstallID: pv.InstallID, Org: o.HumanitecOrg, Token: o.HumanitecToken, GitOrg: config.DefaultGiteaOrg,
+		InstallID: pv.InstallID, Org: org, Token: token, GitOrg: config.DefaultGiteaOrg,
 		// The CA and client certificate exist once the cluster does.
 		Cluster:           humanitec.ClusterData{Server: server, ClientKey: secret.New(madeAtInstall)},
 		AgentPublicKeyPEM: madeAtInstall,
@@ -265,10 +279,38 @@ func (pv *Preview) addHumanitec(in *Install) error {
 	}
 	// secret.Value marshals as [redacted]: the token and the client key
 	// stay masked.
-	return pv.add("humanitec: what org "+o.HumanitecOrg+" gets (the k8s-cluster definition also gets the cluster's CA and client certificate once they exist)", map[string]any{
+	return pv.add(where+": what org "+org+" gets (the k8s-cluster definition also gets the cluster's CA and client certificate once they exist)", map[string]any{
 		"envType": spec.EnvType, "apps": spec.Apps, "sharedValues": values,
 		"definitions": spec.Definitions, "agent": spec.Agent,
 	})
+}
+
+// addOrchestrator shows the local orchestrator's objects as
+// orchestrator/install applies them: the token and the intermediate CA are
+// made by up and masked; the image is the running binary's.
+func (pv *Preview) addOrchestrator(in *Install) error {
+	objs, err := orchestrator.InstallObjects(orchestrator.InstallConfig{
+		Org: config.LocalOrchestratorOrg(pv.InstallID), Token: secret.New(madeAtInstall),
+		Image: image.Repository + ":sha-" + madeAtInstall, IngressClass: config.IngressClass,
+		IssuerCertPEM: []byte(madeAtInstall), IssuerKeyPEM: []byte(madeAtInstall),
+		APIAliasIP: "[the orchestrator Service's cluster IP]",
+	})
+	if err != nil {
+		return err
+	}
+	for _, obj := range objs {
+		if s, ok := obj.(*corev1.Secret); ok {
+			obj = maskedSecret(s.Namespace, s.Name, s.Type, slices.Sorted(maps.Keys(s.Data))...)
+		}
+		name := obj.GetObjectKind().GroupVersionKind().Kind
+		if m, ok := obj.(metav1.Object); ok {
+			name += " " + m.GetName()
+		}
+		if err := pv.add("orchestrator: "+name+" (PocketIDP's local orchestrator, at "+orchestrator.URL(in.Options.Port)+")", obj); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // maskedSecret is a Secret whose keys are listed and whose values are not.

@@ -144,6 +144,10 @@ type Platform struct {
 	// HumanitecOrg and AgentPrivateKey configure the Humanitec agent.
 	HumanitecOrg    string
 	AgentPrivateKey secret.Value
+	// JobEnv is more environment for CI jobs: with PocketIDP's local
+	// orchestrator, its API prefix under the names its clients read. Go
+	// tools in the jobs then also trust PocketIDP's CA (SSL_CERT_DIR).
+	JobEnv map[string]string
 	// Sources override the charts (tests point them at a local repository);
 	// zero fields mean DefaultSources.
 	Sources Sources
@@ -694,6 +698,11 @@ func Runner(p Platform) (Release, error) {
 			RequireDocker: true,
 			DockerTimeout: "300s",
 		},
+	}
+	if len(p.JobEnv) > 0 {
+		maps.Copy(cfg.Runner.Envs, p.JobEnv)
+		// Go reads every file of these folders: the CA's, then the system's.
+		cfg.Runner.Envs["SSL_CERT_DIR"] = caDir + ":/etc/ssl/certs"
 	}
 	cfgYAML, err := yaml.Marshal(cfg)
 	if err != nil {

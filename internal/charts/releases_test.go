@@ -175,6 +175,25 @@ func TestReleaseShape(t *testing.T) {
 		t.Errorf("git in jobs must trust the CA for the Gitea URL: %q", cfg.Runner.Envs["GIT_CONFIG_KEY_0"])
 	}
 
+	if _, ok := cfg.Runner.Envs["SSL_CERT_DIR"]; ok {
+		t.Error("jobs get SSL_CERT_DIR without a local orchestrator")
+	}
+	// With the local orchestrator, jobs get its API prefix and trust the CA.
+	lp := p
+	lp.JobEnv = map[string]string{"HUMANITEC_API_PREFIX": "https://orchestrator.localhost:8443"}
+	local, err := Runner(lp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lcfg ActRunnerConfig
+	if err := yaml.Unmarshal([]byte(get(local, "config").(string)), &lcfg); err != nil {
+		t.Fatal(err)
+	}
+	if lcfg.Runner.Envs["HUMANITEC_API_PREFIX"] != "https://orchestrator.localhost:8443" || lcfg.Runner.Envs["SSL_CERT_DIR"] != "/pocketidp-ca:/etc/ssl/certs" ||
+		lcfg.Runner.Envs["DOCKER_HOST"] == "" {
+		t.Errorf("local orchestrator job env = %v", lcfg.Runner.Envs)
+	}
+
 	// The forwarders give the runner pod's loopback the ingress's port
 	// and the registry's.
 	fwd := get(runner, "forwards").([]any)

@@ -110,7 +110,7 @@ func (a *app) printWarnings() {
 // flags are the raw command-line values before they meet the environment.
 type flags struct {
 	org, tokenFile, giteaPasswordFile, apiURL, name, listen, kubeconfig, kubeContext, chartDir string
-	output, logFile, stateDir, giteaURL                                                        string
+	output, logFile, stateDir, giteaURL, orchestratorBinary                                    string
 	backstageRepo, backstageRef, backstageSource                                               string
 	port                                                                                       int
 	trust, yes, skipHumanitec, verbose, includeTutorial, noPodWait, wait, forget, dryRun       bool
@@ -169,12 +169,13 @@ func (a *app) rootCommand() *cobra.Command {
 		Short: "A real Internal Developer Platform on one machine, in one command",
 		Long: `PocketIDP creates a kind cluster with an HTTPS ingress on port 8443, Gitea with
 the 5minorg organisation and its Backstage repository, a CI runner and an image
-registry, registers the platform with the Humanitec Platform Orchestrator, and
-triggers the Backstage deployment. Without a command, on a terminal, it opens a
-setup wizard and then runs "up".`,
+registry, registers the platform with the Humanitec Platform Orchestrator (with
+HUMANITEC_ORG and HUMANITEC_TOKEN) or else with PocketIDP's local orchestrator,
+which it installs in the cluster, and triggers the Backstage deployment. Without
+a command, on a terminal, it opens a setup wizard and then runs "up".`,
 		Example: `  pocketidp                       # on a terminal: the setup wizard, then up
-  pocketidp up --yes              # headless, with HUMANITEC_ORG and HUMANITEC_TOKEN set
-  pocketidp up --yes --skip-humanitec
+  pocketidp up --yes              # headless: Humanitec with HUMANITEC_ORG/HUMANITEC_TOKEN, else the local orchestrator
+  pocketidp up --yes --skip-humanitec  # no orchestrator at all
   pocketidp status                # what exists and whether its URLs answer
   pocketidp down                  # choose what to remove, then remove it`,
 		Version:           versionString(),
@@ -235,9 +236,6 @@ setup wizard and then runs "up".`,
 	env, graph := a.envCommand(), a.graphCommand()
 	for _, c := range []*cobra.Command{env, graph} {
 		c.Flags().StringVar(&a.flags.stateDir, "state-dir", "", "folder of the install's state (default: the user config dir)")
-		// Hidden until up installs the local orchestrator: before that no
-		// install has one for them to read.
-		c.Hidden = true
 	}
 	root.AddCommand(up, down, status, doctor, version, env, graph, a.orchestratorCommand())
 	for _, c := range root.Commands() {
@@ -249,7 +247,7 @@ setup wizard and then runs "up".`,
 func (a *app) humanitecFlags(f *pflag.FlagSet) {
 	f.StringVar(&a.flags.org, "humanitec-org", "", "Humanitec org id (env HUMANITEC_ORG)")
 	f.StringVar(&a.flags.tokenFile, "humanitec-token-file", "", "file holding the Humanitec API token, readable by you alone (else env HUMANITEC_TOKEN)")
-	f.BoolVar(&a.flags.skipHumanitec, "skip-humanitec", false, "build (or remove) everything but the Humanitec registration")
+	f.BoolVar(&a.flags.skipHumanitec, "skip-humanitec", false, "build (or remove) everything but the orchestrator (Humanitec's, or else PocketIDP's local one) and the registration with it")
 }
 
 // existingClusterFlags say where an existing cluster is, when that moved
@@ -293,6 +291,7 @@ func (a *app) upFlags(f *pflag.FlagSet) {
 	f.StringVar(&a.flags.backstageRepo, "backstage-repo", config.DefaultBackstageRepo, "Git URL Gitea migrates the Backstage app from")
 	f.StringVar(&a.flags.backstageRef, "backstage-ref", "", "branch, tag or commit of --backstage-repo (default: a pinned commit of the default repository, else its default branch)")
 	f.StringVar(&a.flags.backstageSource, "backstage-source", "", "local clone or git bundle of the Backstage app, pushed when Gitea cannot reach --backstage-repo (offline)")
+	f.StringVar(&a.flags.orchestratorBinary, "orchestrator-binary", "", "static Linux pocketidp binary the local orchestrator's image is made from (default: this binary; e.g. a linux build on macOS)")
 }
 
 // testBedFlags are hidden: the test bed's API server runs no pods.

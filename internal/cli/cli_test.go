@@ -110,11 +110,16 @@ func TestBadInput(t *testing.T) {
 		args   []string
 		code   int
 		stderr []string
+		// absent must not be in stderr.
+		absent []string
 	}{
 		{
-			name: "missing Humanitec variables headless", host: doctortest.Healthy,
+			// No org and no token is the local orchestrator, not bad
+			// input: only the daemon is a problem here (and stops the run
+			// before anything is made).
+			name: "no Humanitec variables headless: the local orchestrator", host: func() *doctortest.Host { return doctortest.Healthy().DaemonDown() },
 			env: map[string]string{"CODER": "true"}, args: []string{"up"}, code: ExitBadInput,
-			stderr: []string{"HUMANITEC_ORG and HUMANITEC_TOKEN", "--skip-humanitec"},
+			stderr: []string{"start the Docker daemon"}, absent: []string{"HUMANITEC_ORG", "HUMANITEC_TOKEN"},
 		},
 		{
 			name: "org without token", host: doctortest.Healthy,
@@ -185,6 +190,11 @@ func TestBadInput(t *testing.T) {
 			for _, s := range tt.stderr {
 				if !strings.Contains(r.stderr, s) {
 					t.Errorf("stderr does not say %q:\n%s", s, r.stderr)
+				}
+			}
+			for _, s := range tt.absent {
+				if strings.Contains(r.stderr, s) {
+					t.Errorf("stderr says %q:\n%s", s, r.stderr)
 				}
 			}
 			if strings.Contains(r.stdout+r.stderr, "hum-secret-token") {

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pocketidp/pocketidp/internal/bootstrap"
+	"github.com/pocketidp/pocketidp/internal/orchestrator"
 )
 
 // outputYAML is the -o value of `up --dry-run` that prints every object.
@@ -25,10 +26,9 @@ func (a *app) upDryRun(cmd *cobra.Command) error {
 		return err
 	}
 	var notes []string
-	if o.NoHumanitec() {
-		// As `up --yes` would: everything but Humanitec.
-		o.SkipHumanitec = true
-		notes = append(notes, "Humanitec is left out: HUMANITEC_ORG and HUMANITEC_TOKEN are not set (up --yes would skip it too)")
+	if o.LocalOrchestrator() {
+		notes = append(notes, "HUMANITEC_ORG and HUMANITEC_TOKEN are not set: up installs PocketIDP's local orchestrator in the cluster (steps orchestrator/*) and registers with it at "+
+			orchestrator.URL(o.Port)+" (--skip-humanitec leaves any orchestrator out)")
 	}
 	if err := o.Validate(); err != nil {
 		return err

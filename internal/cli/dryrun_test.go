@@ -173,21 +173,25 @@ func TestDryRunYAML(t *testing.T) {
 	}
 }
 
-// TestDryRunPlan shows the plan without Humanitec variables: Humanitec is
-// left out, as with --yes, and said so.
+// TestDryRunPlan shows the plan without Humanitec variables: the local
+// orchestrator's steps and objects, and the registration with it, said so.
 func TestDryRunPlan(t *testing.T) {
 	r, stateDir := run(t, doctortest.Healthy(), nil, "up", "--dry-run", "--chart-dir", upstreamCharts)
 	if r.code != ExitOK {
 		t.Fatalf("exit %d\nstderr: %s", r.code, r.stderr)
 	}
 	for _, want := range []string{"nothing was created", "charts/runner", "after gitea/runner-token, charts/registry",
-		"release gitea/gitea", "Humanitec is left out", "pocketidp up --dry-run -o yaml"} {
+		"release gitea/gitea", "installs PocketIDP's local orchestrator", "pocketidp up --dry-run -o yaml",
+		"orchestrator/install        after cluster, tls, orchestrator/credentials, orchestrator/image",
+		"humanitec/env-type          after orchestrator/ready", "orchestrator: Deployment orchestrator", "local orchestrator: what org 5min-local-xxxx gets"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("plan does not say %q:\n%s", want, r.stdout)
 		}
 	}
-	if strings.Contains(r.stdout, "humanitec/") {
-		t.Errorf("plan has Humanitec steps without Humanitec:\n%s", r.stdout)
+	for _, not := range []string{"humanitec/check", "charts/agent"} {
+		if strings.Contains(r.stdout, not) {
+			t.Errorf("the local orchestrator's plan has %s:\n%s", not, r.stdout)
+		}
 	}
 	if _, err := os.Stat(stateDir); !os.IsNotExist(err) {
 		t.Errorf("state dir exists after a dry run (%v)", err)
@@ -201,6 +205,12 @@ func TestDryRunPlan(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || !out.DryRun || len(out.Steps) == 0 || len(out.Documents) == 0 {
 		t.Errorf("dry run JSON: %v %+v\n%s", err, out, r.stdout)
+	}
+	// --skip-humanitec leaves any orchestrator out.
+	for _, st := range out.Steps {
+		if strings.HasPrefix(st.Name, "orchestrator/") || strings.HasPrefix(st.Name, "humanitec/") {
+			t.Errorf("--skip-humanitec plan has %s", st.Name)
+		}
 	}
 }
 

@@ -39,8 +39,8 @@ func TestExitCodes(t *testing.T) {
 		{
 			// Point 6: no Docker and no Humanitec variables: both at once.
 			name: "every problem at once", host: func() *doctortest.Host { return doctortest.Healthy().DaemonDown() },
-			env: map[string]string{"CODER": "true"}, args: []string{"up"}, code: ExitBadInput,
-			stderr: []string{"2 problems to fix; nothing was created", "HUMANITEC_ORG and HUMANITEC_TOKEN", "start the Docker daemon"},
+			env: map[string]string{"CODER": "true", "HUMANITEC_ORG": "my-org"}, args: []string{"up"}, code: ExitBadInput,
+			stderr: []string{"2 problems to fix; nothing was created", "HUMANITEC_TOKEN is not set", "start the Docker daemon"},
 		},
 		{
 			// Point 7: the daemon runs, the user is not in its group.
@@ -201,7 +201,7 @@ func TestInputWarnings(t *testing.T) {
 		want string
 	}{
 		{"--trust under Coder", coder, []string{"up", "--skip-humanitec", "--trust", "--port", "0"}, "--trust is ignored under Coder"},
-		{"--wait without Humanitec", nil, []string{"up", "--yes", "--skip-humanitec", "--wait", "--port", "0"}, "--wait is ignored: Humanitec is skipped"},
+		{"--wait without Humanitec", nil, []string{"up", "--yes", "--skip-humanitec", "--wait", "--port", "0"}, "--wait is ignored: the orchestrator is skipped"},
 		{"token file others may read", nil, []string{"up", "--yes", "--humanitec-org", "acme", "--humanitec-token-file", open}, "may be read by other users"},
 		{"token file of two lines", nil, []string{"up", "--yes", "--humanitec-org", "acme", "--humanitec-token-file", twoLines}, "holds more than one line"},
 	} {

@@ -60,7 +60,7 @@ func (a *app) localAccess(cmd *cobra.Command) (orchestrator.Access, state.File, 
 	f, err := state.Read(o.StateDir)
 	if errors.Is(err, os.ErrNotExist) {
 		return orchestrator.Access{}, state.File{}, &config.InputError{Msg: "there is no install in " + o.StateDir,
-			Hint: "run `pocketidp up` first; note that up does not install the local orchestrator yet"}
+			Hint: "run `pocketidp up` first (without HUMANITEC_ORG and HUMANITEC_TOKEN it installs the local orchestrator)"}
 	}
 	if err != nil {
 		return orchestrator.Access{}, state.File{}, err
@@ -68,8 +68,8 @@ func (a *app) localAccess(cmd *cobra.Command) (orchestrator.Access, state.File, 
 	acc := orchestrator.Access{Org: f.Values[orchestrator.StateOrg], Token: secret.New(f.Values[orchestrator.StateToken]),
 		URL: f.Values[orchestrator.StateURL], CADir: filepath.Join(o.StateDir, "tls")}
 	if acc.Org == "" || acc.Token.Empty() {
-		return acc, *f, &config.InputError{Msg: "this install has no local orchestrator (up does not install one yet: it registers with Humanitec, or skips it)",
-			Hint: "use humctl login for Humanitec"}
+		return acc, *f, &config.InputError{Msg: "this install has no local orchestrator: it registers with Humanitec, skips the orchestrator, or its up has not made one yet",
+			Hint: "use humctl login for Humanitec; or run `pocketidp up` without HUMANITEC_ORG, HUMANITEC_TOKEN and --skip-humanitec"}
 	}
 	a.redactor.Add(acc.Token)
 	if acc.URL == "" {

@@ -36,6 +36,7 @@ type orchestratorFlags struct {
 	listen, tlsListen, org, tokenFile, stateNamespace, domain, issuerDir string
 	hostAliases                                                          []string
 	readyTimeout                                                         time.Duration
+	ingressPort                                                          int
 	noCluster                                                            bool
 }
 
@@ -61,6 +62,7 @@ func (a *app) orchestratorCommand() *cobra.Command {
 	fl.StringVar(&f.issuerDir, "issuer-dir", "", "folder with the intermediate CA (tls.crt, tls.key) that gives app hosts their certificates")
 	fl.StringArrayVar(&f.hostAliases, "host-alias", nil, "IP=host given to every deployed pod's /etc/hosts (repeatable)")
 	fl.DurationVar(&f.readyTimeout, "ready-timeout", orchestratorReadyTimeout, "how long a deployment waits for its workloads to be ready (0: do not wait)")
+	fl.IntVar(&f.ingressPort, "ingress-port", 0, "host port of the ingress, for the app URLs on the status page (default 8443)")
 	fl.BoolVar(&f.noCluster, "no-cluster", false, "serve the API alone with its state in memory and deploy nothing (to try clients)")
 	serve.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	cmd.AddCommand(serve)
@@ -84,7 +86,7 @@ func (a *app) runOrchestratorServe(cmd *cobra.Command, f orchestratorFlags) erro
 		return err
 	}
 
-	cfg := orchestrator.Config{Org: f.org, Token: token, Logger: log}
+	cfg := orchestrator.Config{Org: f.org, Token: token, Logger: log, IngressPort: f.ingressPort}
 	if !f.noCluster {
 		rc, err := a.kubeConfig()
 		if err != nil {

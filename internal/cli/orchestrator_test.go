@@ -94,7 +94,7 @@ func TestOrchestratorServeAnswersWithItsToken(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan result, 1)
 	go func() {
-		done <- runIn(ctx, dir, nil, "orchestrator", "serve", "--no-cluster", "--listen", addr, "--tls-listen", tlsAddr, "--org", "my-org", "--token-file", tokenFile)
+		done <- runIn(ctx, dir, nil, "orchestrator", "serve", "--no-cluster", "--listen", addr, "--tls-listen", tlsAddr, "--org", "my-org", "--token-file", tokenFile, "--ingress-port", "9443")
 	}()
 	get := func(path, token string) int {
 		req, _ := http.NewRequest("GET", "http://"+addr+path, nil)

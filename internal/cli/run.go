@@ -33,12 +33,10 @@ func (a *app) prepare(cmd *cobra.Command, validate bool) (*bootstrap.Install, fu
 		return nil, nil, err
 	}
 	if validate {
-		if o.Yes && o.NoHumanitec() {
-			// SPEC §3: --yes without org and token builds everything else.
-			o.SkipHumanitec = true
-		}
+		// Without org and token (--yes too), the install's orchestrator is
+		// PocketIDP's local one (Options.LocalOrchestrator).
 		if o.Wait && o.SkipHumanitec && cmd.Flags().Changed("wait") {
-			a.warn("--wait is ignored: Humanitec is skipped, and Backstage is deployed by Humanitec, so there is nothing to wait for")
+			a.warn("--wait is ignored: the orchestrator is skipped, and Backstage is deployed by the orchestrator, so there is nothing to wait for")
 		}
 		if err := o.Validate(); config.IsInput(err) {
 			// Reported with the pre-flight checks' findings: the user
@@ -56,6 +54,7 @@ func (a *app) prepare(cmd *cobra.Command, validate bool) (*bootstrap.Install, fu
 	}
 	in := &bootstrap.Install{Options: o, Host: a.env.Host, Log: log}
 	in.Gitea.URL = a.flags.giteaURL
+	in.Orchestrator.Binary = a.flags.orchestratorBinary
 	if a.flags.noPodWait {
 		in.Charts.Wait = charts.WaitHooksOnly
 	}
@@ -102,7 +101,18 @@ func (a *app) sink(o config.Options) bootstrap.Sink {
 }
 
 func (a *app) runner(in *bootstrap.Install, sink bootstrap.Sink, status bootstrap.StatusStore) *bootstrap.Runner {
-	return &bootstrap.Runner{Sink: sink, Status: status, Redact: a.redactor.Redact, Log: in.Log, Concurrency: 6}
+	redact := a.redactor.Redact
+	if in.Options.LocalOrchestrator() {
+		// The local orchestrator's token is made by a step: masked from
+		// the moment the state holds it.
+		redact = func(s string) string {
+			if _, tok, _, ok := in.LocalOrchestratorAccess(); ok {
+				a.redactor.Add(tok)
+			}
+			return a.redactor.Redact(s)
+		}
+	}
+	return &bootstrap.Runner{Sink: sink, Status: status, Redact: redact, Log: in.Log, Concurrency: 6}
 }
 
 // mode is how this run talks to the user (it may ask on a terminal, with no

@@ -18,6 +18,7 @@ import (
 	"github.com/pocketidp/pocketidp/internal/bootstrap"
 	"github.com/pocketidp/pocketidp/internal/config"
 	"github.com/pocketidp/pocketidp/internal/doctor"
+	"github.com/pocketidp/pocketidp/internal/orchestrator"
 	"github.com/pocketidp/pocketidp/internal/state"
 	"github.com/pocketidp/pocketidp/internal/tui"
 )
@@ -133,6 +134,9 @@ func statusOf(f *state.File, stateDir string) tui.Status {
 		{"cluster", bootstrap.StepCluster}, {"tls", bootstrap.StepTLS}, {"coredns", bootstrap.StepCoreDNS},
 		{"charts", "charts/"}, {"gitea", "gitea/"}, {"humanitec", "humanitec/"}, {"backstage", "backstage/"},
 	}
+	if f.Options.LocalOrchestrator() {
+		comps = slices.Insert(comps, 5, struct{ name, prefix string }{"orchestrator", "orchestrator/"})
+	}
 	for _, c := range comps {
 		health, detail := tui.Missing, "not created"
 		var done, bad []string
@@ -155,8 +159,10 @@ func statusOf(f *state.File, stateDir string) tui.Status {
 		switch {
 		case c.name == "humanitec" && f.Options.SkipHumanitec:
 			health, detail = tui.Unknown, "skipped (--skip-humanitec)"
+		case c.name == "humanitec" && f.Options.LocalOrchestrator() && health == tui.Healthy:
+			detail += ", registered with PocketIDP's local orchestrator"
 		case c.name == "backstage" && f.Options.SkipHumanitec:
-			health, detail = tui.Unknown, "not deployed: Humanitec deploys it, and it was skipped"
+			health, detail = tui.Unknown, "not deployed: the orchestrator deploys it, and it was skipped"
 		case c.name == "backstage" && health != tui.Degraded && f.Values[bootstrap.ValueBackstageURL] == "":
 			// The first build takes 10-15 minutes and only `up --wait`
 			// follows it: not seen yet is not missing.
@@ -167,6 +173,9 @@ func statusOf(f *state.File, stateDir string) tui.Status {
 	st.URLs = []tui.Link{{Name: "Gitea", URL: f.Options.GiteaURL(), Login: f.Options.GiteaAdmin}}
 	if u := f.Values[bootstrap.ValueBackstageURL]; u != "" {
 		st.URLs = append(st.URLs, tui.Link{Name: "Backstage", URL: u, Login: "guest"})
+	}
+	if u := f.Values[orchestrator.StateURL]; u != "" && f.Options.LocalOrchestrator() {
+		st.URLs = append(st.URLs, tui.Link{Name: "Orchestrator", URL: u + "/"})
 	}
 	return st
 }

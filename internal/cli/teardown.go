@@ -5,15 +5,18 @@ import (
 	"strings"
 
 	"github.com/pocketidp/pocketidp/internal/bootstrap"
+	"github.com/pocketidp/pocketidp/internal/config"
 	"github.com/pocketidp/pocketidp/internal/tui"
 )
 
 // groupSteps maps each teardown group to the step-name prefixes whose Undo
 // removes it.
 var groupSteps = map[tui.TeardownGroup][]string{
-	tui.GroupCluster:   {bootstrap.StepCluster, bootstrap.StepTLS, bootstrap.StepCoreDNS, "charts/traefik", "charts/gitea", "charts/registry", "charts/runner"},
-	tui.GroupGitea:     {"gitea/"},
-	tui.GroupHumanitec: {"humanitec/", bootstrap.StepAgent},
+	tui.GroupCluster: {bootstrap.StepCluster, bootstrap.StepTLS, bootstrap.StepCoreDNS, "charts/traefik", "charts/gitea", "charts/registry", "charts/runner"},
+	tui.GroupGitea:   {"gitea/"},
+	// The local orchestrator holds the registrations: it goes, or stays,
+	// with them.
+	tui.GroupHumanitec: {"humanitec/", bootstrap.StepAgent, "orchestrator/"},
 	tui.GroupCA:        {bootstrap.StepTrust},
 }
 
@@ -32,7 +35,7 @@ func teardownItems(ctx context.Context, in *bootstrap.Install, includeForeign bo
 	own := map[tui.TeardownGroup]*tui.TeardownItem{
 		tui.GroupCluster:   &cluster,
 		tui.GroupGitea:     {Group: tui.GroupGitea, ID: "gitea", Description: "what PocketIDP made in Gitea", Checked: true},
-		tui.GroupHumanitec: {Group: tui.GroupHumanitec, ID: "humanitec", Description: "what this install registered in Humanitec", Checked: true},
+		tui.GroupHumanitec: {Group: tui.GroupHumanitec, ID: "humanitec", Description: humanitecDescription(in.Options), Checked: true},
 		tui.GroupCA:        {Group: tui.GroupCA, ID: "ca", Description: "PocketIDP's CA in the system trust store", Checked: true},
 	}
 	for _, o := range f.Objects {
@@ -42,7 +45,7 @@ func teardownItems(ctx context.Context, in *bootstrap.Install, includeForeign bo
 			g = tui.GroupGitea
 		case strings.HasPrefix(o.Kind, "humanitec/") && in.Options.SkipHumanitec:
 			continue // --skip-humanitec: they stay, with the state
-		case strings.HasPrefix(o.Kind, "humanitec/"):
+		case strings.HasPrefix(o.Kind, "humanitec/"), o.Kind == bootstrap.ObjOrchestrator:
 			g = tui.GroupHumanitec
 		case o.Kind == "os/trusted-ca":
 			g = tui.GroupCA
@@ -116,4 +119,12 @@ func applySelection(in *bootstrap.Install, all, chosen []tui.TeardownItem) (any,
 		}
 	}
 	return len(chosen) > 0, picked[tui.GroupState], nil
+}
+
+// humanitecDescription names where the install's registrations are.
+func humanitecDescription(o config.Options) string {
+	if o.LocalOrchestrator() {
+		return "what this install registered in PocketIDP's local orchestrator (it goes too)"
+	}
+	return "what this install registered in Humanitec"
 }

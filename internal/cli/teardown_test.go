@@ -8,9 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pocketidp/pocketidp/internal/bootstrap"
 	"github.com/pocketidp/pocketidp/internal/config"
 	"github.com/pocketidp/pocketidp/internal/humanitec/humanitectest"
 	"github.com/pocketidp/pocketidp/internal/state"
+	"github.com/pocketidp/pocketidp/internal/tui"
 )
 
 // seedTutorial puts on 5min-local what the course's tutorial makes there,
@@ -100,5 +102,32 @@ func TestDownPicksActAlone(t *testing.T) {
 	}
 	if _, _, err := b.giteaAdmin(t).GetOrg("5minorg"); err != nil {
 		t.Errorf("Gitea's org is gone although only the state was picked: %v", err)
+	}
+}
+
+// With the local orchestrator, keeping the install's registrations keeps
+// the orchestrator that holds them, and removing them removes it.
+func TestDownKeepsTheLocalOrchestratorWithItsRegistrations(t *testing.T) {
+	all := []tui.TeardownItem{{Group: tui.GroupCluster}, {Group: tui.GroupHumanitec}, {Group: tui.GroupState}}
+	tests := []struct {
+		name   string
+		chosen []tui.TeardownItem
+		kept   bool
+	}{
+		{"registrations kept", []tui.TeardownItem{{Group: tui.GroupCluster}}, true},
+		{"registrations removed", []tui.TeardownItem{{Group: tui.GroupCluster}, {Group: tui.GroupHumanitec}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := &bootstrap.Install{Options: config.Defaults()}
+			if _, _, err := applySelection(in, all, tt.chosen); err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range []string{bootstrap.StepOrchestrator, bootstrap.StepOrchestratorCredentials, bootstrap.StepHumanitecApps} {
+				if in.Keep[s] != tt.kept {
+					t.Errorf("keep %s = %v, want %v", s, in.Keep[s], tt.kept)
+				}
+			}
+		})
 	}
 }

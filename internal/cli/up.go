@@ -213,9 +213,14 @@ func (a *app) summary(in *bootstrap.Install) *tui.Summary {
 		Workspace:   a.env.Getenv("CODER_WORKSPACE_NAME"),
 		LogPath:     a.logPath,
 	}
-	if o.SkipHumanitec {
+	switch {
+	case o.SkipHumanitec:
 		sum.SkippedHumanitec = true
-	} else {
+	case o.LocalOrchestrator():
+		org, _, url, _ := in.LocalOrchestratorAccess()
+		sum.HumanitecOrg, sum.OrchestratorURL = org, url+"/"
+		sum.HumanitecApps = []string{humanitec.AppID(sum.InstallID), humanitec.BackstageAppID(sum.InstallID)}
+	default:
 		sum.HumanitecOrg = o.HumanitecOrg
 		sum.HumanitecApps = []string{humanitec.AppID(sum.InstallID), humanitec.BackstageAppID(sum.InstallID)}
 	}

@@ -8,8 +8,10 @@ import (
 	"strconv"
 	"strings"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
 
+	"github.com/pocketidp/pocketidp/internal/orchestrator/image"
 	"github.com/pocketidp/pocketidp/internal/report"
 )
 
@@ -216,4 +218,16 @@ func parseInspect(out []byte) (Container, error) {
 		}
 	}
 	return c, nil
+}
+
+// ImageLoader is implemented by engines that can put an image into a kind
+// cluster's nodes, as `kind load image-archive` does (the real one can).
+type ImageLoader interface {
+	LoadImage(ctx context.Context, clusterName, ref string, img v1.Image) error
+}
+
+// LoadImage loads img, tagged ref, into every node of kind cluster
+// clusterName; nodes that have it already are left alone.
+func (e *kindEngine) LoadImage(ctx context.Context, clusterName, ref string, img v1.Image) error {
+	return inBackground(ctx, func() error { return image.LoadIntoKind(e.p, clusterName, ref, img) })
 }

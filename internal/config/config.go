@@ -81,6 +81,16 @@ func NodeName(cluster string) string { return cluster + nodeSuffix }
 // HUMANITEC_APP_ID and the orchestrator's app.
 func BackstageAppID(installID string) string { return "5min-backstage-" + installID }
 
+// LocalOrchestratorOrg is the one org PocketIDP's local orchestrator serves
+// for an install: named like the course's environment type, and the
+// install's.
+func LocalOrchestratorOrg(installID string) string { return EnvType + "-" + installID }
+
+// DefaultOrchestratorReadyTimeout bounds the wait for the local
+// orchestrator's Deployment to be available, and then for its API to answer
+// through the ingress.
+const DefaultOrchestratorReadyTimeout = 3 * time.Minute
+
 // What PocketIDP labels its own objects with (namespaces, Secrets), so
 // `down` removes only its own.
 const (
@@ -208,10 +218,16 @@ func (o Options) HostPorts() []int {
 }
 
 // NoHumanitec reports whether Humanitec is neither given (no org, no
-// token) nor skipped: `up --yes` and `up --dry-run` then skip it.
+// token) nor skipped: `up` then installs PocketIDP's local orchestrator in
+// the cluster and registers with it (LocalOrchestrator).
 func (o Options) NoHumanitec() bool {
 	return o.HumanitecOrg == "" && o.HumanitecToken.Empty() && !o.SkipHumanitec
 }
+
+// LocalOrchestrator reports whether the install's orchestrator is
+// PocketIDP's own, in the cluster: no Humanitec org and token given, and
+// no --skip-humanitec.
+func (o Options) LocalOrchestrator() bool { return o.NoHumanitec() }
 
 // NodeName is the name of the kind control-plane container.
 func (o Options) NodeName() string { return NodeName(o.Name) }
@@ -301,15 +317,21 @@ func (o Options) Validate() error {
 }
 
 // CheckHumanitec reports a missing or malformed Humanitec org or token, unless
-// Humanitec is skipped.
+// Humanitec is skipped or neither is given (the local orchestrator).
 func (o Options) CheckHumanitec() error {
-	if o.SkipHumanitec {
+	if o.SkipHumanitec || o.LocalOrchestrator() {
 		return nil
 	}
+	return o.CheckHumanitecCredentials()
+}
+
+// CheckHumanitecCredentials reports a missing or malformed Humanitec org or
+// token, whatever the mode: what registering with Humanitec itself needs.
+func (o Options) CheckHumanitecCredentials() error {
 	switch {
 	case o.HumanitecOrg == "" && o.HumanitecToken.Empty():
 		return &InputError{Msg: "the Humanitec org and token are not set",
-			Hint: "set HUMANITEC_ORG and HUMANITEC_TOKEN (or --humanitec-org and --humanitec-token-file), or pass --skip-humanitec"}
+			Hint: "set HUMANITEC_ORG and HUMANITEC_TOKEN (or --humanitec-org and --humanitec-token-file); without them `up` uses PocketIDP's local orchestrator"}
 	case o.HumanitecOrg == "":
 		return &InputError{Msg: "HUMANITEC_ORG is not set", Hint: "set HUMANITEC_ORG (or --humanitec-org) to your Humanitec org id"}
 	case o.HumanitecToken.Empty():

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/pocketidp/pocketidp/internal/secret"
 )
 
 func TestSourceRef(t *testing.T) {
@@ -122,5 +124,49 @@ func TestReadSecretFile(t *testing.T) {
 				t.Errorf("the error shows the secret: %v", err)
 			}
 		})
+	}
+}
+
+// TestHumanitecModes: no org and no token means the local orchestrator
+// (valid input); half of them is a mistake; --skip-humanitec skips any
+// orchestrator.
+func TestHumanitecModes(t *testing.T) {
+	tests := []struct {
+		name      string
+		change    func(*Options)
+		local     bool
+		wantErr   string // of CheckHumanitec, "" for none
+		credsFail bool   // CheckHumanitecCredentials fails
+	}{
+		{"nothing given: the local orchestrator", func(*Options) {}, true, "", true},
+		{"both given: Humanitec", func(o *Options) { o.HumanitecOrg, o.HumanitecToken = "acme", secret.New("t") }, false, "", false},
+		{"org only", func(o *Options) { o.HumanitecOrg = "acme" }, false, "HUMANITEC_TOKEN is not set", true},
+		{"token only", func(o *Options) { o.HumanitecToken = secret.New("t") }, false, "HUMANITEC_ORG is not set", true},
+		{"skipped", func(o *Options) { o.SkipHumanitec = true }, false, "", true},
+		{"bad org", func(o *Options) { o.HumanitecOrg, o.HumanitecToken = "Acme!", secret.New("t") }, false, "is not valid", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := Defaults()
+			tt.change(&o)
+			if got := o.LocalOrchestrator(); got != tt.local {
+				t.Errorf("LocalOrchestrator() = %v, want %v", got, tt.local)
+			}
+			err := o.CheckHumanitec()
+			if (err == nil) != (tt.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Errorf("CheckHumanitec() = %v, want %q", err, tt.wantErr)
+			}
+			if tt.wantErr == "" {
+				if err := o.Validate(); err != nil {
+					t.Errorf("Validate() = %v", err)
+				}
+			}
+			if got := o.CheckHumanitecCredentials() != nil; got != tt.credsFail {
+				t.Errorf("CheckHumanitecCredentials() failed = %v, want %v", got, tt.credsFail)
+			}
+		})
+	}
+	if got := LocalOrchestratorOrg("ab12"); got != "5min-local-ab12" {
+		t.Errorf("LocalOrchestratorOrg = %s", got)
 	}
 }

@@ -72,6 +72,8 @@ func TestChecks(t *testing.T) {
 		{"humanitec ok", nil, "humanitec", OK, "org my-org, token set", ""},
 		{"no token", func(_ *doctortest.Host, o *config.Options) { o.HumanitecToken = secret.Value{} }, "humanitec", Fail, "HUMANITEC_TOKEN is not set", "--humanitec-token-file"},
 		{"skipped", func(_ *doctortest.Host, o *config.Options) { o.SkipHumanitec = true }, "humanitec", Warn, "Backstage is deployed by the orchestrator", ""},
+		{"no credentials: the local orchestrator", func(_ *doctortest.Host, o *config.Options) { o.HumanitecOrg, o.HumanitecToken = "", secret.Value{} },
+			"humanitec", OK, "installs PocketIDP's local orchestrator", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

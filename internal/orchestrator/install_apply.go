@@ -45,7 +45,7 @@ func (e *Engine) Install(ctx context.Context, c InstallConfig, ready time.Durati
 		if err := e.applyOnly(ctx, j, first); err != nil {
 			return err
 		}
-		svc, err := e.cs.CoreV1().Services(InstallNamespace).Get(ctx, installName, metav1.GetOptions{})
+		svc, err := e.cs.CoreV1().Services(InstallNamespace).Get(ctx, InstallName, metav1.GetOptions{})
 		if err != nil {
 			return fmt.Errorf("read the orchestrator's Service: %w", err)
 		}
@@ -63,15 +63,15 @@ func (e *Engine) Install(ctx context.Context, c InstallConfig, ready time.Durati
 	var why string
 	err = wait.PollUntilContextTimeout(ctx, installPoll, ready, true, func(ctx context.Context) (bool, error) {
 		var ok bool
-		ok, why = e.ready(ctx, "Deployment", InstallNamespace, installName)
+		ok, why = e.ready(ctx, "Deployment", InstallNamespace, InstallName)
 		return ok, nil
 	})
 	if err != nil {
 		msg := fmt.Sprintf("the local orchestrator is not ready after %s: %s", ready, why)
-		if ev := e.events(ctx, InstallNamespace, installName); ev != "" {
+		if ev := e.events(ctx, InstallNamespace, InstallName); ev != "" {
 			msg += "; last events: " + ev
 		}
-		return errors.New(msg + " (kubectl -n " + InstallNamespace + " logs deploy/" + installName + " says more)")
+		return errors.New(msg + " (kubectl -n " + InstallNamespace + " logs deploy/" + InstallName + " says more)")
 	}
 	return nil
 }

@@ -40,7 +40,7 @@ func TestInstallObjectsApply(t *testing.T) {
 		t.Fatal(err)
 	}
 	cs, _ := c.Clientset()
-	dep, err := cs.AppsV1().Deployments(InstallNamespace).Get(ctx, installName, metav1.GetOptions{})
+	dep, err := cs.AppsV1().Deployments(InstallNamespace).Get(ctx, InstallName, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,12 +53,12 @@ func TestInstallObjectsApply(t *testing.T) {
 	if strings.Contains(args, "pidp_install-token") {
 		t.Error("the token is on the command line")
 	}
-	ing, err := cs.NetworkingV1().Ingresses(InstallNamespace).Get(ctx, installName, metav1.GetOptions{})
+	ing, err := cs.NetworkingV1().Ingresses(InstallNamespace).Get(ctx, InstallName, metav1.GetOptions{})
 	if err != nil || ing.Spec.Rules[0].Host != HostName {
 		t.Fatalf("ingress: %v", err)
 	}
-	sec, err := cs.CoreV1().Secrets(InstallNamespace).Get(ctx, tokenSecretName, metav1.GetOptions{})
-	if err != nil || string(sec.Data[tokenKey]) != "pidp_install-token" {
+	sec, err := cs.CoreV1().Secrets(InstallNamespace).Get(ctx, TokenSecretName, metav1.GetOptions{})
+	if err != nil || string(sec.Data[TokenKey]) != "pidp_install-token" {
 		t.Fatalf("token secret: %v", err)
 	}
 	if _, err := InstallObjects(InstallConfig{Org: "x"}); err == nil {
@@ -90,11 +90,11 @@ func TestInstallThenRemoveAll(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	svc, err := cs.CoreV1().Services(InstallNamespace).Get(ctx, installName, metav1.GetOptions{})
+	svc, err := cs.CoreV1().Services(InstallNamespace).Get(ctx, InstallName, metav1.GetOptions{})
 	if err != nil || svc.Spec.ClusterIP == "" {
 		t.Fatalf("service: %v", err)
 	}
-	dep, err := cs.AppsV1().Deployments(InstallNamespace).Get(ctx, installName, metav1.GetOptions{})
+	dep, err := cs.AppsV1().Deployments(InstallNamespace).Get(ctx, InstallName, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

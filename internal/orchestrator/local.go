@@ -30,6 +30,22 @@ const (
 // URL is the orchestrator's API prefix for a browser or humctl on the host.
 func URL(port int) string { return fmt.Sprintf("https://%s:%d", HostName, port) }
 
+// APIPrefixEnv are the environment variables the orchestrator's clients
+// may read its API prefix from: humctl's (its documented setting is
+// apiPrefix in ~/.humctl; the variable is not documented, so both names it
+// may read) and the Terraform provider's.
+var APIPrefixEnv = []string{"HUMANITEC_API_PREFIX", "HUMCTL_API_PREFIX", "HUMANITEC_HOST"}
+
+// ClientEnv is the environment that points those clients at url (CI jobs
+// get it).
+func ClientEnv(url string) map[string]string {
+	env := map[string]string{}
+	for _, name := range APIPrefixEnv {
+		env[name] = url
+	}
+	return env
+}
+
 // NewToken makes the one bearer token the orchestrator accepts.
 func NewToken() (secret.Value, error) {
 	b := make([]byte, 32)
@@ -64,13 +80,11 @@ func Exports(a Access, showToken bool) string {
 	} else {
 		b.WriteString("# HUMANITEC_TOKEN is not shown; to set it too: eval \"$(pocketidp env --show-token)\"\n")
 	}
-	// humctl's documented setting is apiPrefix in ~/.humctl (pocketidp env
-	// --write-humctl-config); its environment variable is not documented,
-	// so both names it may read are set. The Terraform provider reads
-	// HUMANITEC_HOST. (PocketIDP's own HUMANITEC_API_URL is left alone: with
-	// it, `pocketidp up` in the same shell would take the local
-	// orchestrator for Humanitec.)
-	for _, name := range []string{"HUMANITEC_API_PREFIX", "HUMCTL_API_PREFIX", "HUMANITEC_HOST"} {
+	// APIPrefixEnv (`pocketidp env --write-humctl-config` writes humctl's
+	// documented setting). PocketIDP's own HUMANITEC_API_URL is left alone:
+	// with it, `pocketidp up` in the same shell would take the local
+	// orchestrator for Humanitec.
+	for _, name := range APIPrefixEnv {
 		fmt.Fprintf(&b, "export %s=%s\n", name, shellQuote(a.URL))
 	}
 	// Go tools (humctl, terraform) trust the install's CA through

@@ -6,6 +6,7 @@
 package tls
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -83,6 +84,13 @@ type CA struct {
 	Cert    *x509.Certificate
 	CertPEM []byte
 	key     *ecdsa.PrivateKey
+}
+
+// Lend hands the CA's certificate and key to sign for one signature (the
+// local orchestrator's intermediate CA) and takes the key back: it is never
+// returned, so it cannot be kept, written out or sent into the cluster.
+func (ca *CA) Lend(sign func(cert *x509.Certificate, key crypto.Signer) error) error {
+	return sign(ca.Cert, ca.key)
 }
 
 // Fingerprint is the SHA-256 of the CA certificate, as browsers show it.

@@ -31,6 +31,10 @@ type Summary struct {
 	HumanitecApps []string
 	// SkippedHumanitec says the registration was not part of this run.
 	SkippedHumanitec bool
+	// OrchestratorURL is PocketIDP's local orchestrator's page when it is
+	// the install's orchestrator (HumanitecOrg is then its org); empty
+	// with Humanitec.
+	OrchestratorURL string
 	// Coder mode adds the port-forward line; Workspace is $CODER_WORKSPACE_NAME.
 	Coder     bool
 	Workspace string
@@ -64,7 +68,7 @@ func RenderSummary(s Summary, width int) string {
 	case s.BackstageURL != "":
 		fmt.Fprintln(&b, row("Backstage", linkStyle.Render(s.BackstageURL)))
 	case s.SkippedHumanitec:
-		fmt.Fprintln(&b, row("Backstage", subtleStyle.Render("not deployed: Humanitec was skipped, and Humanitec deploys it")))
+		fmt.Fprintln(&b, row("Backstage", subtleStyle.Render("not deployed: the orchestrator was skipped (--skip-humanitec), and the orchestrator deploys it")))
 	default:
 		fmt.Fprintln(&b, row("Backstage", subtleStyle.Render("being built by the first CI run of "+config.DefaultGiteaOrg+
 			"/backstage: follow it at ")+linkStyle.Render(s.ActionsURL())+subtleStyle.Render("; run `pocketidp up` again when it is done for its URL, or `pocketidp up --wait` to wait")))
@@ -72,7 +76,15 @@ func RenderSummary(s Summary, width int) string {
 	for _, l := range s.Logins {
 		fmt.Fprintln(&b, row(l.Service+" login", l.User+" / "+l.Password))
 	}
-	if !s.SkippedHumanitec && s.HumanitecOrg != "" {
+	if !s.SkippedHumanitec && s.OrchestratorURL != "" {
+		fmt.Fprintln(&b)
+		fmt.Fprintln(&b, row("Orchestr.", linkStyle.Render(s.OrchestratorURL)))
+		fmt.Fprintln(&b, row("", "PocketIDP's local orchestrator: org "+s.HumanitecOrg+", environment type "+config.EnvType))
+		for _, app := range s.HumanitecApps {
+			fmt.Fprintln(&b, row("", "app "+app+" (env "+config.EnvType+")"))
+		}
+		fmt.Fprintln(&b, subtleStyle.Width(inner).Render("For humctl and Terraform (instead of humctl login): eval \"$(pocketidp env --show-token)\""))
+	} else if !s.SkippedHumanitec && s.HumanitecOrg != "" {
 		fmt.Fprintln(&b)
 		fmt.Fprintln(&b, row("Humanitec", "org "+s.HumanitecOrg+", environment type "+config.EnvType))
 		for _, app := range s.HumanitecApps {

@@ -28,7 +28,11 @@ func TestSummaryAndFailureCards(t *testing.T) {
 		}, 80), []string{"coder port-forward ada-idp --tcp 9443:443", "https://git.localhost:9443"}},
 		{"summary-skipped-humanitec", RenderSummary(Summary{
 			Port: 8443, Logins: gitea, SkippedHumanitec: true, LogPath: logPath,
-		}, 60), []string{"Humanitec was skipped"}},
+		}, 60), []string{"orchestrator was skipped"}},
+		{"summary-local-orchestrator", RenderSummary(Summary{
+			InstallID: "abcd", Port: 8443, Logins: gitea, HumanitecOrg: "5min-local-abcd",
+			HumanitecApps: []string{"5min-idp-abcd", "5min-backstage-abcd"}, OrchestratorURL: "https://orchestrator.localhost:8443/", LogPath: logPath,
+		}, 80), []string{"https://orchestrator.localhost:8443/", "local orchestrator: org 5min-local-abcd", "instead of humctl login", "app 5min-backstage-abcd"}},
 		{"failure", RenderFailure(Failure{
 			Step: "humanitec/check", Error: "GET /orgs/acme: 401 Unauthorized",
 			Fix:     "set HUMANITEC_TOKEN to an API token of a service user with the Administrator role",

@@ -43,7 +43,7 @@ func (m *wizardModel) credentialsGroup() *huh.Group {
 			org := strings.TrimSpace(m.v.org)
 			switch {
 			case strings.TrimSpace(s) == "" && org != "" && !hasToken:
-				return errors.New("paste the token, or leave the org empty too to skip Humanitec")
+				return errors.New("paste the token, or leave the org empty too to use PocketIDP's local orchestrator")
 			case strings.TrimSpace(s) != "" && org == "":
 				return errors.New("enter the org id first (shift+tab goes back)")
 			}
@@ -51,7 +51,7 @@ func (m *wizardModel) credentialsGroup() *huh.Group {
 		})
 	return huh.NewGroup(org, token).
 		Title("Humanitec").
-		Description("Leave both empty to build everything but the Humanitec registration.")
+		Description("Leave both empty to use PocketIDP's local orchestrator in the cluster (no account needed).")
 }
 
 // validOrg checks the org id with the same rule as the flags.
@@ -74,9 +74,10 @@ func (m *wizardModel) applyCredentials() (org string, tok secret.Value, check bo
 		tok = m.opts.HumanitecToken
 	}
 	if org == "" {
-		// The same rule as --yes without org and token: build the rest.
-		m.opts.HumanitecOrg, m.opts.SkipHumanitec = "", true
-		return "", tok, false
+		// The same rule as --yes without org and token: PocketIDP's local
+		// orchestrator (a token given alone is not used).
+		m.opts.HumanitecOrg, m.opts.HumanitecToken, m.opts.SkipHumanitec = "", secret.Value{}, false
+		return "", secret.Value{}, false
 	}
 	m.opts.HumanitecOrg, m.opts.HumanitecToken, m.opts.SkipHumanitec = org, tok, false
 	return org, tok, m.in.Check != nil
@@ -127,7 +128,7 @@ func (m *wizardModel) checkMessage(err error) string {
 		return iconFailed + " Humanitec did not accept these: " + m.redactor.Redact(err.Error())
 	}
 	return iconFailed + " Could not check them with Humanitec: " + m.redactor.Redact(err.Error()) +
-		". The token is kept: press enter to try again, or leave the org empty to skip Humanitec."
+		". The token is kept: press enter to try again, or leave the org empty to use PocketIDP's local orchestrator."
 }
 
 // --- settings ---

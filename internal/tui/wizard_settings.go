@@ -71,11 +71,11 @@ func (m *wizardModel) editGroups() []*huh.Group {
 			Description("Adds it to the system trust store so browsers accept the URLs; down removes it.").
 			Value(&m.v.trust))
 	}
-	fields = append(fields, huh.NewConfirm().Key("skip").Title("Skip Humanitec?").
-		Description("Builds everything else; Backstage is deployed by Humanitec, so not in this run.").
+	fields = append(fields, huh.NewConfirm().Key("skip").Title("Skip the orchestrator?").
+		Description("Builds everything else, with neither Humanitec nor the local orchestrator; Backstage is deployed by one, so not in this run.").
 		Value(&m.v.skip))
 	fields = append(fields, huh.NewConfirm().Key("wait").Title("Wait for Backstage?").
-		Description(fmt.Sprintf("Follows its build and Humanitec deployment until it answers, up to %s more (--wait).", duration(m.opts.WaitTimeout))).
+		Description(fmt.Sprintf("Follows its build and deployment until it answers, up to %s more (--wait).", duration(m.opts.WaitTimeout))).
 		Value(&m.v.wait))
 	extras := huh.NewGroup(fields...).Title("Options")
 	return []*huh.Group{cluster, extras}
@@ -99,8 +99,8 @@ func validField(apply func(o *config.Options, s string) error) func(string) erro
 }
 
 // applySettings takes the settings form's values into the options. It
-// reports needCreds when Humanitec was switched back on without org and
-// token, and keeps the options unchanged (settingsErr set) when they are bad.
+// reports needCreds when the orchestrator was switched back on (Humanitec
+// or, with both left empty, the local one), and keeps the options unchanged (settingsErr set) when they are bad.
 func (m *wizardModel) applySettings() (needCreds bool) {
 	o := m.opts
 	d := config.Defaults()
@@ -114,7 +114,7 @@ func (m *wizardModel) applySettings() (needCreds bool) {
 	o.Trust = m.v.trust && !o.Coder
 	o.SkipHumanitec = m.v.skip
 	o.Wait = m.v.wait
-	if !o.SkipHumanitec && (o.HumanitecOrg == "" || o.HumanitecToken.Empty()) {
+	if !o.SkipHumanitec && m.opts.SkipHumanitec {
 		m.opts, m.settingsErr = o, nil
 		return true
 	}
@@ -156,8 +156,11 @@ func settingsLine(o config.Options) string {
 		where = "cluster " + cmp.Or(o.Context, o.Kubeconfig)
 	}
 	hum := "Humanitec org " + o.HumanitecOrg
-	if o.SkipHumanitec {
-		hum = "Humanitec skipped"
+	switch {
+	case o.SkipHumanitec:
+		hum = "orchestrator skipped"
+	case o.LocalOrchestrator():
+		hum = "local orchestrator"
 	}
 	if o.Wait && !o.SkipHumanitec {
 		hum += " · waits for Backstage"
@@ -177,8 +180,11 @@ func settingsText(o config.Options) string {
 		cluster = "existing: " + strings.TrimSpace(o.Kubeconfig+" "+o.Context)
 	}
 	hum := "org " + o.HumanitecOrg
-	if o.SkipHumanitec {
+	switch {
+	case o.SkipHumanitec:
 		hum = "skipped"
+	case o.LocalOrchestrator():
+		hum = "none: PocketIDP's local orchestrator"
 	}
 	rows := [][2]string{
 		{"cluster", cluster},

@@ -167,7 +167,7 @@ func TestWizardChangeSettingsAndDoctorFailure(t *testing.T) {
 	}
 	s.tm.Type("9443")
 	s.keep("changing the port", s.waitText("> 9443"))
-	for _, next := range []string{"Listen address", "Existing cluster: kubeconfig", "Existing cluster: context", "Trust the local CA?", "Skip Humanitec?", "Wait for Backstage?"} {
+	for _, next := range []string{"Listen address", "Existing cluster: kubeconfig", "Existing cluster: context", "Trust the local CA?", "Skip the orchestrator?", "Wait for Backstage?"} {
 		s.key("enter")
 		s.waitFocus(next)
 	}
@@ -208,7 +208,7 @@ func TestWizardWaitForBackstage(t *testing.T) {
 	s.keep("settings", s.waitText("no, up ends when the platform is up"))
 	s.key("n") // "Change"
 	s.waitFocus("Cluster name")
-	for _, next := range []string{"HTTPS port", "Listen address", "Existing cluster: kubeconfig", "Existing cluster: context", "Trust the local CA?", "Skip Humanitec?", "Wait for Backstage?"} {
+	for _, next := range []string{"HTTPS port", "Listen address", "Existing cluster: kubeconfig", "Existing cluster: context", "Trust the local CA?", "Skip the orchestrator?", "Wait for Backstage?"} {
 		s.key("enter")
 		s.waitFocus(next)
 	}
@@ -309,14 +309,14 @@ func humanitecDoctor(calls *int) func(context.Context, config.Options) ([]doctor
 // TestWizardReviewIsFresh: the review shows the checks for the options as
 // they are when it opens, not as they were when the wizard started (issue
 // 14, point 1): credentials typed in the wizard, and Humanitec skipped by
-// leaving both empty.
+// leaving both empty (the local orchestrator).
 func TestWizardReviewIsFresh(t *testing.T) {
 	for _, tt := range []struct {
 		name, org, token string
 		want             string
 	}{
 		{"credentials typed", "acme", "good-token", "org acme, token set"},
-		{"both left empty", "", "", "Humanitec is skipped"},
+		{"both left empty: the local orchestrator", "", "", "no Humanitec org and token"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			in := testWizardInput(&fakeHumanitec{})
