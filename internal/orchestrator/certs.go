@@ -35,6 +35,11 @@ const (
 // NewIntermediate makes the intermediate CA, signed by the install's root,
 // constrained to IssuerDomain. It returns the certificate and key, PEM.
 func NewIntermediate(root *x509.Certificate, rootKey crypto.Signer, now time.Time) (certPEM, keyPEM []byte, err error) {
+	if root.MaxPathLenZero || (root.BasicConstraintsValid && root.MaxPathLen == 0) {
+		// An install made by a PocketIDP before the local orchestrator: its
+		// CA signs leaves only, so browsers would refuse every app host.
+		return nil, nil, fmt.Errorf("the install's CA (%s) may sign no intermediate CA, which the local orchestrator's issuer is: it was made by an older PocketIDP; run `pocketidp down`, then `pocketidp up` for a new CA", root.Subject.CommonName)
+	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, fmt.Errorf("make the intermediate CA's key: %w", err)

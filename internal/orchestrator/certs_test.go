@@ -1,14 +1,18 @@
 package orchestrator
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"strings"
 	"testing"
 	"time"
+
+	pidtls "github.com/pocketidp/pocketidp/internal/tls"
 )
 
 func testRoot(t *testing.T) (*x509.Certificate, *ecdsa.PrivateKey) {
@@ -91,5 +95,41 @@ func TestIssuerSignsOnlyLocalhostHosts(t *testing.T) {
 	}
 	if _, err := LoadIssuer([]byte("x"), []byte("y")); err == nil {
 		t.Error("LoadIssuer took garbage")
+	}
+}
+
+// The issuer under the install's own CA, as `up` makes both: an app host's
+// certificate verifies against that CA alone (a browser trusting it), and
+// a CA that may sign no intermediate is refused with the fix.
+func TestIssuerUnderTheInstallCA(t *testing.T) {
+	store := &pidtls.Store{Dir: t.TempDir()}
+	ca, _, err := store.EnsureCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var certPEM, keyPEM []byte
+	if err := ca.Lend(func(c *x509.Certificate, k crypto.Signer) (err error) {
+		certPEM, keyPEM, err = NewIntermediate(c, k, time.Now())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	iss, err := LoadIssuer(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain, _, err := iss.Issue("shop-abcd.localhost", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := verify(ca.Cert, chain, "shop-abcd.localhost"); err != nil {
+		t.Errorf("an app host's certificate under the install's CA: %v", err)
+	}
+
+	leafOnly := *ca.Cert
+	leafOnly.MaxPathLen, leafOnly.MaxPathLenZero = 0, true
+	_, _, err = NewIntermediate(&leafOnly, nil, time.Now())
+	if err == nil || !strings.Contains(err.Error(), "pocketidp down") {
+		t.Errorf("NewIntermediate under a leaf-only CA = %v, want a refusal with the fix", err)
 	}
 }

@@ -187,8 +187,12 @@ func (s *Store) newCA() (*CA, error) {
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
-		// It signs leaves only, never another CA.
-		MaxPathLenZero: true,
+		// It signs leaves, and one intermediate below it: the local
+		// orchestrator's issuer, whose name constraints allow *.localhost
+		// only (orchestrator.NewIntermediate). A path length of 0 made
+		// every app certificate from that issuer fail to verify (found by
+		// the real-cluster e2e).
+		MaxPathLen: 1,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {

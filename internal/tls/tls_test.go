@@ -74,8 +74,8 @@ func TestCA(t *testing.T) {
 		t.Fatalf("EnsureCA = %v, created %v", err, created)
 	}
 	cert := ca.Cert
-	if !cert.IsCA || !cert.BasicConstraintsValid || !cert.MaxPathLenZero || cert.KeyUsage&x509.KeyUsageCertSign == 0 {
-		t.Errorf("not a leaf-only CA: IsCA %v MaxPathLenZero %v usage %v", cert.IsCA, cert.MaxPathLenZero, cert.KeyUsage)
+	if !cert.IsCA || !cert.BasicConstraintsValid || cert.MaxPathLen != 1 || cert.KeyUsage&x509.KeyUsageCertSign == 0 {
+		t.Errorf("not a CA for leaves and one intermediate: IsCA %v MaxPathLen %v usage %v", cert.IsCA, cert.MaxPathLen, cert.KeyUsage)
 	}
 	pub, ok := cert.PublicKey.(*ecdsa.PublicKey)
 	if !ok || pub.Curve != elliptic.P256() {
