@@ -391,11 +391,11 @@ func (in *Install) caCertPEM() []byte {
 	if in.stateDir() == "" {
 		return nil
 	}
-	ca, err := in.tlsStore().LoadCA()
+	b, err := in.tlsStore().CACertPEM()
 	if err != nil {
 		return nil
 	}
-	return ca.CertPEM
+	return b
 }
 
 func (s tlsStep) Done(ctx context.Context, _ *StepContext) (bool, error) {

@@ -1,17 +1,15 @@
 package cli
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/pocketidp/pocketidp/internal/bootstrap"
 	"github.com/pocketidp/pocketidp/internal/config"
 	"github.com/pocketidp/pocketidp/internal/humanitec"
 	"github.com/pocketidp/pocketidp/internal/orchestrator"
@@ -79,19 +77,20 @@ func (a *app) localAccess(cmd *cobra.Command) (orchestrator.Access, state.File, 
 }
 
 // localOrchestrator is a client of the install's local orchestrator that
-// trusts the install's CA.
+// reaches it as `status` reaches the platform: through the ingress (also
+// where the resolver does not send *.localhost to loopback), trusting the
+// install's CA.
 func (a *app) localOrchestrator(cmd *cobra.Command) (*orchestrator.Client, error) {
-	acc, _, err := a.localAccess(cmd)
+	acc, f, err := a.localAccess(cmd)
 	if err != nil {
 		return nil, err
 	}
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
+	o := f.Options
+	o.StateDir = filepath.Dir(acc.CADir) // the CA is there
+	hc, err := (&bootstrap.Install{Options: o}).IngressClient()
+	if err != nil {
+		return nil, err
 	}
-	if b, err := os.ReadFile(acc.CAFile()); err == nil {
-		pool.AppendCertsFromPEM(b)
-	}
-	hc := &http.Client{Timeout: graphTimeout, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	hc.Timeout = graphTimeout
 	return &orchestrator.Client{URL: acc.URL, Org: acc.Org, Token: acc.Token, HTTP: hc}, nil
 }

@@ -141,6 +141,19 @@ func (s *Store) LoadCA() (*CA, error) {
 	return &CA{Cert: cert, CertPEM: certPEM, key: key}, nil
 }
 
+// CACertPEM reads the CA's certificate only: what a client trusts. The key
+// is left unread. The error wraps os.ErrNotExist when there is none.
+func (s *Store) CACertPEM() ([]byte, error) {
+	b, err := os.ReadFile(s.path(caCertFile))
+	if err != nil {
+		return nil, fmt.Errorf("read CA certificate: %w", err)
+	}
+	if _, err := parseCert(b); err != nil {
+		return nil, fmt.Errorf("read CA certificate %s: %w", s.path(caCertFile), err)
+	}
+	return b, nil
+}
+
 // EnsureCA returns the CA, making it on first use. A CA that has expired
 // (ten years on) is replaced; created reports a new CA, which a trusted
 // install must trust again.

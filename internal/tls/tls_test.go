@@ -1,6 +1,7 @@
 package tls
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/x509"
@@ -324,5 +325,24 @@ func BenchmarkEnsureCold(b *testing.B) {
 		if _, _, _, err := s.Ensure(hosts); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// CACertPEM reads what a client trusts, without the key.
+func TestCACertPEM(t *testing.T) {
+	s := &Store{Dir: t.TempDir()}
+	if _, err := s.CACertPEM(); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("CACertPEM before any CA = %v, want not exist", err)
+	}
+	ca, _, err := s.EnsureCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(s.Dir, caKeyFile)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.CACertPEM()
+	if err != nil || !bytes.Equal(got, ca.CertPEM) {
+		t.Errorf("CACertPEM without the key = %q, %v; want the CA's certificate", got, err)
 	}
 }
