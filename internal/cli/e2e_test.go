@@ -327,6 +327,13 @@ func TestEndToEnd(t *testing.T) {
 	g.do(http.MethodGet, "/api/v1/repos/5minorg/backstage/branches/main", nil, http.StatusOK, &before)
 	s = time.Now()
 	checks := map[string]bool{bootstrap.StepState: true, "gitea/ready": true, bootstrap.StepBackstageReady: true}
+	if !withHumanitec {
+		// The local orchestrator's checks: the nodes have its image (made
+		// from the binary to know its digest), its API answers; and
+		// Backstage, which the stand-in's workflow never deploys, is
+		// looked for again.
+		checks[bootstrap.StepOrchestratorImage], checks[bootstrap.StepOrchestratorReady], checks[bootstrap.StepBackstageRoute] = true, true, true
+	}
 	for step, kind := range statuses(t, up("-o", "json")) {
 		if kind != bootstrap.Skipped && !checks[step] && !strings.HasPrefix(step, "doctor/") {
 			t.Errorf("second up: step %s %s, want skipped", step, kind)
