@@ -71,14 +71,14 @@ const sampleDockerfile = "FROM busybox:1.38.0\nCOPY index.html /www/index.html\n
 // Score file (delta.json, which ScoreDelta made from score.yaml, with the
 // image left to fill in), a deployment of it. The org and token are the
 // ones `up` gave Gitea's org (vars.HUMANITEC_ORG_ID,
-// secrets.HUMANITEC_TOKEN); curl trusts the install's CA as git does.
+// secrets.HUMANITEC_TOKEN), the API prefix the one the runner gives every
+// job; curl trusts the install's CA as git does.
 const sampleWorkflow = `name: deploy
 on: push
 jobs:
   deploy:
     runs-on: ubuntu-latest
     env:
-      API: %s
       APP: %s
       ENV: %s
       IMAGE: localhost:5001/e2e-sample:${{ github.sha }}
@@ -97,6 +97,9 @@ jobs:
           ORG: ${{ vars.HUMANITEC_ORG_ID }}
         run: |
           cd src
+          # The runner gives every job the orchestrator's API prefix (as
+          # humctl and the Terraform provider read it).
+          API="${HUMANITEC_API_PREFIX:?the job has no HUMANITEC_API_PREFIX}"
           api() { curl -fsS --cacert /pocketidp-ca/ca.crt -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' "$@"; }
           id() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).id))'; }
           api -X POST "$API/orgs/$ORG/artefact-versions" -d "{\"type\":\"container\",\"name\":\"${IMAGE%%:*}\",\"version\":\"${{ github.sha }}\"}" >/dev/null
@@ -195,7 +198,7 @@ func orchestratorGoldenPath(t *testing.T, g giteaAPI, stateDir, kubeconfig, kube
 	deltaJSON, _ := json.MarshalIndent(delta, "", "  ")
 	s := time.Now()
 	sha := g.pushRepo(app, "e2e: the sample app", map[string]string{
-		".gitea/workflows/deploy.yaml": fmt.Sprintf(sampleWorkflow, acc.URL, app, humanitec.EnvID),
+		".gitea/workflows/deploy.yaml": fmt.Sprintf(sampleWorkflow, app, humanitec.EnvID),
 		"Dockerfile":                   sampleDockerfile,
 		"score.yaml":                   sampleScore,
 		"delta.json":                   string(deltaJSON),
