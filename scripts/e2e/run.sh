@@ -20,11 +20,13 @@ export POCKETIDP_CHART_DIR="${POCKETIDP_CHART_DIR:-$root/internal/charts/testdat
 # Peak disk of the cache (engine data root, images, root filesystems).
 ( peak=0; while sleep 20; do
     s=$(du -sxm "$cache" 2>/dev/null | cut -f1); [ "${s:-0}" -gt "$peak" ] && peak=$s && echo "$peak" >"$cache/logs/peak-mb"
-  done ) &
+  done ) 9>&- &
 sampler=$!
 trap 'kill $sampler 2>/dev/null; "$here/engine.sh" stop' EXIT
 
-eval "$("$here/engine.sh" start)"
+# 9>&-: dockerd must not inherit the lock, or an engine left running by a
+# killed run would hold it for ever.
+eval "$("$here/engine.sh" start 9>&-)"
 export DOCKER_HOST
 # Node volumes (/var of a kind node, ~1-2 GB each) a killed run left.
 docker volume prune -f >/dev/null
