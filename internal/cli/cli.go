@@ -46,6 +46,20 @@ type Env struct {
 	Host doctor.Host
 	// Now stamps log file names; nil means time.Now.
 	Now func() time.Time
+	// bed is set by this package's tests only, never by the product: their
+	// API server runs no pods.
+	bed testBed
+}
+
+// testBed is what a cluster without a kubelet needs: nothing the product
+// offers its users.
+type testBed struct {
+	// giteaURL is a Gitea reached directly instead of the in-cluster one,
+	// which never runs.
+	giteaURL string
+	// hooksOnly installs charts waiting for their hooks only, not for
+	// pods that never start.
+	hooksOnly bool
 }
 
 // OSEnv is the real process.
@@ -110,10 +124,10 @@ func (a *app) printWarnings() {
 // flags are the raw command-line values before they meet the environment.
 type flags struct {
 	org, tokenFile, giteaPasswordFile, apiURL, name, listen, kubeconfig, kubeContext, chartDir string
-	output, logFile, stateDir, giteaURL, orchestratorBinary                                    string
+	output, logFile, stateDir, orchestratorBinary                                              string
 	backstageRepo, backstageRef, backstageSource                                               string
 	port                                                                                       int
-	trust, yes, skipHumanitec, verbose, includeTutorial, noPodWait, wait, forget, dryRun       bool
+	trust, yes, skipHumanitec, verbose, includeTutorial, wait, forget, dryRun                  bool
 	timeout, waitTimeout                                                                       time.Duration
 }
 
@@ -215,12 +229,10 @@ a command, on a terminal, it opens a setup wizard and then runs "up".`,
 		a.clusterFlags(c.Flags())
 		a.runFlags(c.Flags())
 		a.upFlags(c.Flags())
-		a.testBedFlags(c.Flags())
 	}
 	a.humanitecFlags(down.Flags())
 	a.existingClusterFlags(down.Flags())
 	a.runFlags(down.Flags())
-	a.testBedFlags(down.Flags())
 	down.Flags().BoolVar(&a.flags.includeTutorial, "include-tutorial-objects", false,
 		"also remove Humanitec objects on 5min-local that PocketIDP did not create (the tutorial's class 5min, scaffolded apps)")
 	up.Flags().BoolVar(&a.flags.dryRun, "dry-run", false, "show the plan and create nothing; with -o yaml, every object up would create (secrets masked)")
@@ -292,17 +304,6 @@ func (a *app) upFlags(f *pflag.FlagSet) {
 	f.StringVar(&a.flags.backstageRef, "backstage-ref", "", "branch, tag or commit of --backstage-repo (default: a pinned commit of the default repository, else its default branch)")
 	f.StringVar(&a.flags.backstageSource, "backstage-source", "", "local clone or git bundle of the Backstage app, pushed when Gitea cannot reach --backstage-repo (offline)")
 	f.StringVar(&a.flags.orchestratorBinary, "orchestrator-binary", "", "static Linux pocketidp binary the local orchestrator's image is made from (default: this binary; e.g. a linux build on macOS)")
-}
-
-// testBedFlags are hidden: the test bed's API server runs no pods.
-func (a *app) testBedFlags(f *pflag.FlagSet) {
-	// An existing Gitea instead of the one the chart installs, reached
-	// directly.
-	f.StringVar(&a.flags.giteaURL, "gitea-url", "", "use the Gitea at this URL instead of the in-cluster one")
-	_ = f.MarkHidden("gitea-url")
-	// Installs wait for hooks only.
-	f.BoolVar(&a.flags.noPodWait, "no-pod-wait", false, "install charts without waiting for their pods")
-	_ = f.MarkHidden("no-pod-wait")
 }
 
 // options merges defaults, the previous run's options, the environment and

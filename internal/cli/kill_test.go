@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,15 +17,37 @@ import (
 	"github.com/pocketidp/pocketidp/internal/humanitec/humanitectest"
 )
 
-// buildBinary builds pocketidp once for tests that run it as a process.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "pocketidp")
-	cmd := exec.Command("go", "build", "-o", bin, "../../cmd/pocketidp")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+// The child mode of this test binary (TestMain): childEnv selects it, and
+// the child's test bed comes in the variables below, read by the child
+// alone.
+const (
+	childEnv          = "POCKETIDP_CLI_TEST_CHILD"
+	childGiteaURLEnv  = "POCKETIDP_CLI_TEST_GITEA_URL"
+	childHooksOnlyEnv = "POCKETIDP_CLI_TEST_HOOKS_ONLY"
+)
+
+// runChild runs the CLI as cmd/pocketidp does, on the process's arguments
+// and environment, with the test bed of the variables above.
+func runChild() int {
+	env := OSEnv(false, false)
+	env.bed = testBed{giteaURL: os.Getenv(childGiteaURLEnv), hooksOnly: os.Getenv(childHooksOnlyEnv) == "1"}
+	return Run(context.Background(), env)
+}
+
+// childCommand runs pocketidp with args as a process of its own: this test
+// binary in its child mode, on the bed.
+func (b *bed) childCommand(args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), childEnv+"=1")
+	tb := b.testBed()
+	cmd.Env = append(cmd.Env, childGiteaURLEnv+"="+tb.giteaURL)
+	if tb.hooksOnly {
+		cmd.Env = append(cmd.Env, childHooksOnlyEnv+"=1")
 	}
-	return bin
+	for k, v := range b.env() {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	return cmd
 }
 
 // TestKilledUpResumesWithoutDuplicates kills `up` with SIGKILL (no chance to
@@ -34,11 +55,6 @@ func buildBinary(t *testing.T) string {
 // that the install converges with every object existing once.
 func TestKilledUpResumesWithoutDuplicates(t *testing.T) {
 	b := newBed(t)
-	bin := buildBinary(t)
-	env := os.Environ()
-	for k, v := range b.env() {
-		env = append(env, k+"="+v)
-	}
 	// Each point is an event after which the process dies: mid chart
 	// install, mid Gitea seed, mid Humanitec registration. The first three
 	// follow one another in the plan (tls before Traefik before Gitea's
@@ -57,8 +73,7 @@ func TestKilledUpResumesWithoutDuplicates(t *testing.T) {
 	}
 	kills := 0
 	for _, p := range points {
-		cmd := exec.Command(bin, b.args("up", "--yes", "-o", "json")...)
-		cmd.Env = env
+		cmd := b.childCommand(b.args("up", "--yes", "-o", "json")...)
 		out, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)

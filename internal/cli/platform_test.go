@@ -29,12 +29,20 @@ import (
 	"github.com/pocketidp/pocketidp/internal/testenv"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		// A child of a test that needs `pocketidp` as a process of its
+		// own (kill_test.go): this binary runs the CLI, not the tests.
+		os.Exit(runChild())
+	}
+	testenv.Main(m)
+}
 
 // bed is the test bed of a whole run in existing-cluster mode: a real API
 // server (no pods run: charts install without waiting for them), a real
-// Gitea standing in for the in-cluster one, the Humanitec fake, and the
-// real Traefik and Gitea charts as local archives (--chart-dir).
+// Gitea standing in for the in-cluster one (both through Env.bed), the
+// Humanitec fake, and the real Traefik and Gitea charts as local archives
+// (--chart-dir).
 type bed struct {
 	kube     *testenv.Cluster
 	gitea    *testenv.GiteaServer
@@ -121,19 +129,22 @@ func (b *bed) args(cmd ...string) []string {
 	state := []string{"--state-dir", filepath.Join(b.dir, "state")}
 	run := append(state, "--log-file", filepath.Join(b.dir, "debug.log"), "--timeout", "5m")
 	cluster := []string{"--kubeconfig", b.kube.KubeconfigPath, "--context", testenv.KubeContext}
-	bed := []string{"--gitea-url", b.gitea.URL, "--no-pod-wait"}
 	switch cmd[0] {
 	case "status":
 		return append(cmd, state...)
 	case "down":
-		return slices.Concat(cmd, cluster, bed, run)
+		return slices.Concat(cmd, cluster, run)
 	}
-	return slices.Concat(cmd, cluster, bed, run, []string{
+	return slices.Concat(cmd, cluster, run, []string{
 		"--chart-dir", b.chartDir,
 		// Unreachable on purpose: the offline fallback pushes --backstage-source.
 		"--backstage-repo", "http://127.0.0.1:1/backstage.git", "--backstage-source", b.source,
 	})
 }
+
+// testBed is what the bed's runs need of the CLI: its Gitea, and no
+// waiting for pods.
+func (b *bed) testBed() testBed { return testBed{giteaURL: b.gitea.URL, hooksOnly: true} }
 
 func (b *bed) env() map[string]string {
 	env := map[string]string{
@@ -177,6 +188,7 @@ func (b *bed) runOn(t testing.TB, tty bool, stdin string, cmd ...string) result 
 	code := Run(context.Background(), Env{
 		Args: b.args(cmd...), Stdin: iotest.OneByteReader(strings.NewReader(stdin)), Stdout: &out, Stderr: &errb,
 		Getenv: func(k string) string { return env[k] }, Host: doctortest.Healthy(), IsTTY: tty, StdinTTY: tty,
+		bed: b.testBed(),
 	})
 	return result{code, out.String(), errb.String()}
 }

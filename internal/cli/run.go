@@ -53,9 +53,9 @@ func (a *app) prepare(cmd *cobra.Command, validate bool) (*bootstrap.Install, fu
 		return nil, nil, err
 	}
 	in := &bootstrap.Install{Options: o, Host: a.env.Host, Log: log}
-	in.Gitea.URL = a.flags.giteaURL
 	in.Orchestrator.Binary = a.flags.orchestratorBinary
-	if a.flags.noPodWait {
+	in.Gitea.URL = a.env.bed.giteaURL
+	if a.env.bed.hooksOnly {
 		in.Charts.Wait = charts.WaitHooksOnly
 	}
 	return in, closeLog, nil
