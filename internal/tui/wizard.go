@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -9,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/huh/v2"
 	"charm.land/lipgloss/v2"
@@ -72,61 +70,141 @@ func RunWizard(ctx context.Context, in WizardInput) (config.Options, error) {
 // a second, and a hung network must not hang the wizard.
 const checkTimeout = 20 * time.Second
 
-type wizardPhase int
-
-const (
-	phaseWelcome wizardPhase = iota
-	phaseCredentials
-	phaseChecking
-	phaseSettings
-	phaseSettingsEdit
-	phaseRefreshing
-	phaseReview
-	phaseDone
-	phaseAborted
-)
-
-// wizardValues are the form fields' values; huh binds to their addresses.
-type wizardValues struct {
-	org, token                              string
-	keep                                    bool
-	name, port, listen, kubeconfig, kubeCtx string
-	trust, skip, wait                       bool
-	create                                  bool
-}
-
-type checkedMsg struct{ err error }
-
-type refreshedMsg struct {
-	doctor []doctor.Result
-	plan   []PlanStep
-}
-
-type wizardModel struct {
-	ctx  context.Context
-	in   WizardInput
-	opts config.Options
-	v    *wizardValues
-
-	phase wizardPhase
-	form  *huh.Form
-	// checkErr is the last live check's answer, shown above the form.
-	checkErr error
+// wizardEnv is what every page of the wizard reads; it is set when the
+// wizard starts. The redactor only grows: a page adds each secret it sees.
+type wizardEnv struct {
+	ctx context.Context
+	in  WizardInput
 	// redactor masks every secret the wizard has seen in what it shows:
 	// a server's error may echo the token.
-	redactor    *secret.Redactor
-	settingsErr error
-	doctor      []doctor.Result
-	plan        []PlanStep
-	// err is what RunWizard returns after the user quit on a failed doctor.
-	err error
-
-	spinner spinner.Model
+	redactor *secret.Redactor
+	// animate runs the spinners (off in tests).
 	animate bool
 	// accessible asks with plain prompts, which show a field's title and
 	// [Y/n] only: the titles then say what y and n choose and what enter
 	// keeps.
 	accessible bool
+}
+
+// choiceTitle is a confirm's title; in accessible mode it says what y and
+// n choose, as the prompt shows only [Y/n].
+func (e *wizardEnv) choiceTitle(title, yes, no string) string {
+	if !e.accessible {
+		return title
+	}
+	return fmt.Sprintf("%s (y: %s, n: %s)", title, yes, no)
+}
+
+// inputTitle is an input's title; in accessible mode it says what an empty
+// answer keeps, as the prompt does not show it.
+func (e *wizardEnv) inputTitle(title, keeps string) string {
+	if !e.accessible || keeps == "" {
+		return title
+	}
+	return fmt.Sprintf("%s (enter keeps %s)", title, keeps)
+}
+
+// page is one page of the wizard: a small model of its own (welcome,
+// credentials, wait, settings, settings edit, review), each in its file.
+// The wizard shows the current page in its frame and passes it every
+// message; a page that is done says how in a report, which the wizard
+// turns into the next page. Pages do not know each other.
+type page interface {
+	Init() tea.Cmd
+	// Update handles msg. A tea.WindowSizeMsg is the terminal's size. The
+	// report is nil while the page runs.
+	Update(msg tea.Msg) (tea.Cmd, report)
+	View() pageView
+}
+
+// report is how a page ended: one of the *Report types.
+type report any
+
+// The reports of the pages.
+type (
+	// abortReport: the user left; err is what RunWizard returns (nil:
+	// ErrAborted).
+	abortReport struct{ err error }
+	// startReport: the welcome page's enter.
+	startReport struct{}
+	// credentialsReport: the credentials page's answer, taken into the
+	// options; check asks for the live check of org and token.
+	credentialsReport struct {
+		opts  config.Options
+		check bool
+	}
+	// checkedReport: the live check's answer (nil: accepted).
+	checkedReport struct{ err error }
+	// changeSettingsReport: the settings page's "Change".
+	changeSettingsReport struct{}
+	// settingsReport: the settings as chosen. needCreds: the orchestrator
+	// was switched back on, so the credentials are asked; err: they are
+	// not valid (opts is then unchanged).
+	settingsReport struct {
+		opts      config.Options
+		needCreds bool
+		err       error
+	}
+	// refreshedReport: the doctor and the plan for the options chosen.
+	refreshedReport struct {
+		doctor []doctor.Result
+		plan   []PlanStep
+	}
+	// reviewReport: the review page's answer; err is the doctor's failure
+	// when the answer is to quit.
+	reviewReport struct {
+		choice reviewChoice
+		err    error
+	}
+)
+
+// pageView is a page as the wizard's frame shows it.
+type pageView struct {
+	// step is the stepper's page: an index into pages.
+	step int
+	// body is shown above the form; on a small screen it gives way to it.
+	body string
+	// form is the form's view, "" for a page without one.
+	form string
+	// foot is shown under the body of a page without a form.
+	foot string
+}
+
+// String is the page alone, without the wizard's frame.
+func (v pageView) String() string {
+	var parts []string
+	for _, p := range []string{v.body, v.form, v.foot} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	return strings.Join(parts, "\n")
+}
+
+type wizardEnd int
+
+const (
+	endRunning wizardEnd = iota
+	endDone
+	endAborted
+)
+
+// wizardModel is the wizard: the frame (header, stepper, the page's body
+// and form), the options as chosen so far, and the current page.
+type wizardModel struct {
+	env  *wizardEnv
+	opts config.Options
+	// doctor and plan are the review's, refreshed for the options chosen.
+	doctor []doctor.Result
+	plan   []PlanStep
+	// checkErr is the last live check's failure, shown above the
+	// credentials until a check passes.
+	checkErr error
+
+	page page
+	end  wizardEnd
+	// err is what RunWizard returns after the user quit on a failed doctor.
+	err error
 
 	width, height int
 }
@@ -137,167 +215,145 @@ func newWizardModel(ctx context.Context, in WizardInput, animate bool) *wizardMo
 	if in.Options.GiteaAdminPassword.Reveal() != in.Options.GiteaAdmin {
 		r.Add(in.Options.GiteaAdminPassword)
 	}
-	return &wizardModel{
-		redactor: r,
-		ctx:      ctx,
-		in:       in,
-		opts:     in.Options,
-		v:        &wizardValues{keep: true, create: true},
-		doctor:   in.Doctor,
-		plan:     in.Plan,
-		spinner:  spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(lipgloss.NewStyle().Foreground(accent))),
-		animate:  animate,
-		width:    defaultWidth,
-		height:   defaultHeight,
+	m := &wizardModel{
+		env:    &wizardEnv{ctx: ctx, in: in, redactor: r, animate: animate},
+		opts:   in.Options,
+		doctor: in.Doctor,
+		plan:   in.Plan,
+		width:  defaultWidth,
+		height: defaultHeight,
 	}
+	m.show(newWelcomePage(m.opts))
+	return m
 }
 
 func (m *wizardModel) result() (config.Options, error) {
 	switch {
 	case m.err != nil:
 		return m.opts, m.err
-	case m.phase != phaseDone:
+	case m.end != endDone:
 		return m.opts, ErrAborted
 	}
 	return m.opts, nil
 }
 
-func (m *wizardModel) Init() tea.Cmd { return nil }
+func (m *wizardModel) Init() tea.Cmd { return m.page.Init() }
 
 func (m *wizardModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if m.end != endRunning {
+		return m, nil
+	}
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
-		if m.form != nil {
-			m.fitForm()
-		}
-		return m, nil
 	case tea.KeyPressMsg:
-		switch {
-		case msg.String() == "ctrl+c":
-			return m.quit(phaseAborted)
-		case m.phase == phaseWelcome:
-			switch msg.String() {
-			case "enter":
-				return m.toCredentials()
-			case "esc", "q":
-				return m.quit(phaseAborted)
-			}
-			return m, nil
-		case m.phase == phaseChecking || m.phase == phaseRefreshing:
-			return m, nil // keys wait until the answer is in
+		if msg.String() == "ctrl+c" {
+			return m.quit(endAborted)
 		}
-	case checkedMsg:
-		return m.checked(msg.err)
-	case refreshedMsg:
-		m.doctor, m.plan = msg.doctor, msg.plan
-		return m.toReview()
-	case spinner.TickMsg:
-		if m.phase == phaseChecking || m.phase == phaseRefreshing {
-			var cmd tea.Cmd
-			m.spinner, cmd = m.spinner.Update(msg)
-			return m, cmd
-		}
-		return m, nil
 	}
-	if m.form == nil {
-		return m, nil
+	cmd, r := m.page.Update(msg)
+	if r == nil {
+		return m, cmd
 	}
-	f, cmd := m.form.Update(msg)
-	m.form = f.(*huh.Form)
-	switch m.form.State {
-	case huh.StateCompleted:
-		return m.formDone()
-	case huh.StateAborted:
-		return m.quit(phaseAborted)
-	}
-	return m, cmd
+	return m.next(r)
 }
 
-func (m *wizardModel) quit(p wizardPhase) (tea.Model, tea.Cmd) {
-	m.phase, m.form = p, nil
+// next opens the page that follows a report.
+func (m *wizardModel) next(r report) (tea.Model, tea.Cmd) {
+	switch r := r.(type) {
+	case abortReport:
+		m.err = r.err
+		return m.quit(endAborted)
+	case startReport:
+		return m.toCredentials()
+	case credentialsReport:
+		m.opts = r.opts
+		if !r.check {
+			return m.show(newSettingsPage(m.env, m.opts, true))
+		}
+		m.checkErr = nil
+		check, ctx, org, tok := m.env.in.Check, m.env.ctx, m.opts.HumanitecOrg, m.opts.HumanitecToken
+		return m.show(newWaitPage(1, "Checking org "+org+" and the token with Humanitec…", m.env.animate, func() report {
+			ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+			defer cancel()
+			return checkedReport{err: check(ctx, org, tok)}
+		}))
+	case checkedReport:
+		if r.err == nil {
+			return m.show(newSettingsPage(m.env, m.opts, true))
+		}
+		// Back to the form with the answer above it and the token field
+		// focused: the token is what is usually wrong. A token Humanitec
+		// did not refuse (no answer) is kept, so enter checks it again.
+		m.checkErr = r.err
+		if refused(r.err) {
+			m.opts.HumanitecToken = secret.Value{} // refused, even if it came from HUMANITEC_TOKEN
+		}
+		p := newCredentialsPage(m.env, m.opts, m.checkErr)
+		p.focusToken = true
+		return m.show(p)
+	case changeSettingsReport:
+		return m.show(newSettingsEditPage(m.env, m.opts, nil))
+	case settingsReport:
+		switch {
+		case r.needCreds:
+			m.opts = r.opts
+			return m.toCredentials()
+		case r.err != nil:
+			return m.show(newSettingsEditPage(m.env, m.opts, r.err))
+		}
+		m.opts = r.opts
+		if m.env.in.Refresh == nil {
+			return m.toReview()
+		}
+		// The review shows the machine as it is now, for the options as
+		// they are now (credentials typed since the wizard started, an
+		// engine stopped meanwhile): it is checked every time.
+		refresh, ctx, o := m.env.in.Refresh, m.env.ctx, m.opts
+		return m.show(newWaitPage(2, "Checking the machine for these settings…", m.env.animate, func() report {
+			d, p := refresh(ctx, o)
+			return refreshedReport{doctor: d, plan: p}
+		}))
+	case refreshedReport:
+		m.doctor, m.plan = r.doctor, r.plan
+		return m.toReview()
+	case reviewReport:
+		switch r.choice {
+		case choiceCreate:
+			return m.quit(endDone)
+		case choiceChange:
+			return m.show(newSettingsEditPage(m.env, m.opts, nil))
+		}
+		m.err = r.err
+		return m.quit(endAborted)
+	}
+	panic(fmt.Sprintf("wizard: unknown report %T", r))
+}
+
+func (m *wizardModel) toCredentials() (tea.Model, tea.Cmd) {
+	if m.opts.SkipHumanitec {
+		return m.show(newSettingsPage(m.env, m.opts, true))
+	}
+	return m.show(newCredentialsPage(m.env, m.opts, m.checkErr))
+}
+
+func (m *wizardModel) toReview() (tea.Model, tea.Cmd) {
+	return m.show(newReviewPage(m.env, m.opts, m.doctor, m.plan))
+}
+
+// show makes p the current page: sized to the screen, then started.
+func (m *wizardModel) show(p page) (tea.Model, tea.Cmd) {
+	m.page = p
+	p.Update(tea.WindowSizeMsg{Width: m.width, Height: m.height})
+	return m, p.Init()
+}
+
+func (m *wizardModel) quit(e wizardEnd) (tea.Model, tea.Cmd) {
+	m.end, m.page = e, nil
 	return m, tea.Quit
 }
 
-func (m *wizardModel) formDone() (tea.Model, tea.Cmd) {
-	switch m.phase {
-	case phaseCredentials:
-		return m.credentialsDone()
-	case phaseSettings:
-		if !m.v.keep {
-			return m.toSettingsEdit()
-		}
-		return m.settingsDone()
-	case phaseSettingsEdit:
-		return m.settingsDone()
-	case phaseReview:
-		return m.reviewDone()
-	}
-	return m, nil
-}
-
-// newForm wraps groups in a form sized to the screen.
-func (m *wizardModel) newForm(groups ...*huh.Group) (*huh.Form, tea.Cmd) {
-	m.form = huh.NewForm(groups...).WithShowHelp(true).WithTheme(formTheme)
-	m.fitForm()
-	return m.form, m.form.Init()
-}
-
-// fitForm gives the form the width of the screen (up to a card) and the
-// height left under the page's own lines.
-func (m *wizardModel) fitForm() {
-	w := cardWidth(m.width)
-	m.form.WithWidth(w)
-	// The page above gives way to the form on a small screen (fitBody),
-	// down to a few lines: the form keeps room for its choice.
-	above := min(lipgloss.Height(m.pageBody()), minBodyLines) + 3
-	if m.height < smallHeight {
-		above -= 2
-	}
-	m.form.Update(tea.WindowSizeMsg{Width: w, Height: max(m.height-above, 5)})
-}
-
-func (m *wizardModel) spin() tea.Cmd {
-	if m.animate {
-		return m.spinner.Tick
-	}
-	return nil
-}
-
-// choiceTitle is a confirm's title; in accessible mode it says what y and
-// n choose, as the prompt shows only [Y/n].
-func (m *wizardModel) choiceTitle(title, yes, no string) string {
-	if !m.accessible {
-		return title
-	}
-	return fmt.Sprintf("%s (y: %s, n: %s)", title, yes, no)
-}
-
-// inputTitle is an input's title; in accessible mode it says what an empty
-// answer keeps, as the prompt does not show it.
-func (m *wizardModel) inputTitle(title, keeps string) string {
-	if !m.accessible || keeps == "" {
-		return title
-	}
-	return fmt.Sprintf("%s (enter keeps %s)", title, keeps)
-}
-
-// --- Humanitec credentials ---
-
 var pages = []string{"Welcome", "Humanitec", "Settings", "Review"}
-
-func (m *wizardModel) pageIndex() int {
-	switch m.phase {
-	case phaseWelcome:
-		return 0
-	case phaseCredentials, phaseChecking:
-		return 1
-	case phaseSettings, phaseSettingsEdit, phaseRefreshing:
-		return 2
-	default:
-		return 3
-	}
-}
 
 func stepper(current int) string {
 	// The current page is marked by a sign, not only by colour.
@@ -319,27 +375,28 @@ func (m *wizardModel) View() tea.View {
 
 func (m *wizardModel) render() string {
 	w := cardWidth(m.width)
-	switch m.phase {
-	case phaseDone:
+	switch m.end {
+	case endDone:
 		return clip(okStyle.Render(iconDone)+" "+settingsLine(m.opts), w)
-	case phaseAborted:
+	case endAborted:
 		if m.err != nil {
 			return clip(badStyle.Render(iconFailed)+" The machine is not ready: nothing was created.", w)
 		}
 		return clip(subtleStyle.Render("Cancelled: nothing was created."), w)
 	}
-	parts := []string{header("setup", "", w), stepper(m.pageIndex()), ""}
+	v := m.page.View()
+	parts := []string{header("setup", "", w), stepper(v.step), ""}
 	if m.height < smallHeight {
 		// Every line counts: the stepper goes first.
 		parts = parts[:1]
 	}
-	if body := m.pageBody(); body != "" {
-		if m.form != nil {
+	if body := v.body; body != "" {
+		if v.form != "" {
 			// On a small screen the page gives way to the form, and shows
 			// the reason for a failure rather than its first lines; the
 			// header says how much is out of view.
 			var hidden int
-			body, hidden = fitBody(body, m.height-len(parts)-lipgloss.Height(m.form.View()))
+			body, hidden = fitBody(body, m.height-len(parts)-lipgloss.Height(v.form))
 			if hidden > 0 {
 				parts[0] = header("setup", fmt.Sprintf("%d lines out of view", hidden), w)
 			}
@@ -347,12 +404,50 @@ func (m *wizardModel) render() string {
 		parts = append(parts, body)
 	}
 	switch {
-	case m.form != nil:
-		parts = append(parts, m.form.View())
-	case m.phase == phaseWelcome:
-		parts = append(parts, "", keyHelp("enter", "start", "ctrl+c", "quit"))
+	case v.form != "":
+		parts = append(parts, v.form)
+	case v.foot != "":
+		parts = append(parts, v.foot)
 	}
-	return clip(m.redactor.Redact(strings.Join(parts, "\n")), w)
+	return clip(m.env.redactor.Redact(strings.Join(parts, "\n")), w)
+}
+
+// formPage is what the pages with a form share: the form, fitted to the
+// screen under the page's body.
+type formPage struct {
+	form          *huh.Form
+	width, height int
+}
+
+func newFormPage(groups ...*huh.Group) formPage {
+	return formPage{form: huh.NewForm(groups...).WithShowHelp(true).WithTheme(formTheme), width: defaultWidth, height: defaultHeight}
+}
+
+// update passes msg to the form and says the form's state after it; a
+// tea.WindowSizeMsg fits the form under body instead.
+func (p *formPage) update(msg tea.Msg, body func() string) (tea.Cmd, huh.FormState) {
+	if ws, ok := msg.(tea.WindowSizeMsg); ok {
+		p.width, p.height = ws.Width, ws.Height
+		p.fit(body())
+		return nil, p.form.State
+	}
+	f, cmd := p.form.Update(msg)
+	p.form = f.(*huh.Form)
+	return cmd, p.form.State
+}
+
+// fit gives the form the width of the screen (up to a card) and the
+// height left under the page's own lines.
+func (p *formPage) fit(body string) {
+	w := cardWidth(p.width)
+	p.form.WithWidth(w)
+	// The page above gives way to the form on a small screen (fitBody),
+	// down to a few lines: the form keeps room for its choice.
+	above := min(lipgloss.Height(body), minBodyLines) + 3
+	if p.height < smallHeight {
+		above -= 2
+	}
+	p.form.Update(tea.WindowSizeMsg{Width: w, Height: max(p.height-above, 5)})
 }
 
 // minBodyLines is the least a page keeps above its form on a small screen,
@@ -380,51 +475,6 @@ func fitBody(body string, room int) (string, int) {
 	}
 	start = min(start, len(lines)-room)
 	return strings.Join(lines[start:start+room], "\n"), len(lines) - room
-}
-
-// pageBody is what a page shows above its form.
-func (m *wizardModel) pageBody() string {
-	w := cardWidth(m.width)
-	switch m.phase {
-	case phaseWelcome:
-		return welcomeText(m.opts, w)
-	case phaseCredentials:
-		if m.checkErr != nil {
-			return badStyle.Width(w).Render(m.checkMessage(m.checkErr)) + "\n"
-		}
-	case phaseChecking:
-		return m.spinner.View() + " Checking org " + m.opts.HumanitecOrg + " and the token with Humanitec…"
-	case phaseSettingsEdit:
-		if m.settingsErr != nil {
-			return badStyle.Width(w).Render(iconFailed+" "+m.redactor.Redact(m.settingsErr.Error())) + "\n"
-		}
-	case phaseRefreshing:
-		return m.spinner.View() + " Checking the machine for these settings…"
-	case phaseReview:
-		return reviewText(m.opts, m.doctor, m.plan, w)
-	}
-	return ""
-}
-
-func welcomeText(o config.Options, w int) string {
-	wrap := lipgloss.NewStyle().Width(w - 4)
-	bullet := func(s string) string { return indentAfter("  • ", wrap.Render(s)) }
-	cluster := fmt.Sprintf("a kind cluster %s with Traefik serving https://*.localhost:%d under a local CA", o.Name, o.Port)
-	if o.ExistingCluster() {
-		cluster = fmt.Sprintf("Traefik in your cluster (%s) serving https://*.localhost:%d under a local CA", cmp.Or(o.Context, o.Kubeconfig), o.Port)
-	}
-	lines := []string{
-		titleStyle.Render("A small Internal Developer Platform on this machine:"),
-		"",
-		bullet(cluster),
-		bullet(fmt.Sprintf("Gitea at https://git.localhost:%d (admin %s) with 5minorg/backstage", o.Port, o.GiteaAdmin)),
-		bullet("a CI runner and an image registry (localhost:5001)"),
-		bullet("in Humanitec: environment type " + config.EnvType + ", two apps, resource definitions and an agent"),
-		bullet("Backstage, built by the first CI run and deployed by Humanitec"),
-		"",
-		subtleStyle.Width(w).Render("About 5 minutes. `pocketidp down` removes all of it, and only what it created."),
-	}
-	return strings.Join(lines, "\n")
 }
 
 func ansiTruncate(s string, w int) string { return clip(s, w) }

@@ -32,8 +32,9 @@ func runAccessibleWizard(ctx context.Context, in WizardInput) (config.Options, e
 	// huh styles its prompts; a pipe, a file or TERM=dumb gets them plain.
 	w = colorprofile.NewWriter(w, os.Environ())
 	m := newWizardModel(ctx, in, false)
-	m.accessible = true
-	say := func(s string) { _ = Print(w, os.Environ(), m.redactor.Redact(s)) }
+	env := m.env
+	env.accessible = true
+	say := func(s string) { _ = Print(w, os.Environ(), env.redactor.Redact(s)) }
 	ask := func(groups ...*huh.Group) error {
 		f := huh.NewForm(groups...).WithAccessible(true).WithInput(r).WithOutput(w)
 		if err := f.RunWithContext(ctx); err != nil {
@@ -46,28 +47,37 @@ func runAccessibleWizard(ctx context.Context, in WizardInput) (config.Options, e
 	}
 
 	say("PocketIDP setup\n\n" + welcomeText(m.opts, maxCardWidth) + "\n")
+	// keep preselects "Keep": not after settings that were not valid.
+	keep := true
 	for {
 		if !m.opts.SkipHumanitec {
-			if err := askCredentials(ctx, m, ask, say); err != nil {
+			o, err := askCredentials(ctx, env, m.opts, ask, say)
+			m.opts = o
+			if err != nil {
 				return m.opts, err
 			}
 		}
-		m.loadSettings(true)
+		sp := newSettingsPage(env, m.opts, keep)
 		say("\n" + settingsText(m.opts))
-		if err := ask(m.keepGroup()); err != nil {
+		if err := ask(sp.group()); err != nil {
 			return m.opts, err
 		}
-		if !m.v.keep {
-			if err := ask(m.editGroups()...); err != nil {
+		var r settingsReport
+		if sp.keep {
+			r = sp.v.apply(m.opts)
+		} else {
+			ep := newSettingsEditPage(env, m.opts, nil)
+			if err := ask(ep.groups()...); err != nil {
 				return m.opts, err
 			}
+			r = ep.v.apply(m.opts)
 		}
-		needCreds := m.applySettings()
-		if needCreds {
+		m.opts, keep = r.opts, r.err == nil
+		if r.needCreds {
 			continue
 		}
-		if m.settingsErr != nil {
-			say("Not valid: " + m.settingsErr.Error())
+		if r.err != nil {
+			say("Not valid: " + r.err.Error())
 			continue
 		}
 		if in.Refresh != nil {
@@ -75,54 +85,55 @@ func runAccessibleWizard(ctx context.Context, in WizardInput) (config.Options, e
 			m.doctor, m.plan = in.Refresh(ctx, m.opts)
 		}
 		say("\n" + reviewText(m.opts, m.doctor, m.plan, maxCardWidth))
-		m.v.create = true
-		if err := ask(huhGroup(m.reviewField())); err != nil {
+		rp := newReviewPage(env, m.opts, m.doctor, m.plan)
+		if err := ask(huh.NewGroup(rp.field())); err != nil {
 			return m.opts, err
 		}
-		switch m.choice() {
+		switch rp.choice() {
 		case choiceCreate:
 			return m.opts, nil
 		case choiceQuit:
-			return m.opts, m.doctorFailed()
+			return m.opts, doctorFailed(m.doctor)
 		}
 	}
 }
 
-func huhGroup(f huh.Field) *huh.Group { return huh.NewGroup(f) }
-
 // askCredentials asks for org and token until Humanitec accepts them, the
 // user leaves both empty (skip), or maxCheckAttempts answers were refused.
-func askCredentials(ctx context.Context, m *wizardModel, ask func(...*huh.Group) error, say func(string)) error {
+// It returns the options with the credentials taken in.
+func askCredentials(ctx context.Context, env *wizardEnv, o config.Options, ask func(...*huh.Group) error, say func(string)) (config.Options, error) {
 	for attempt := 1; ; attempt++ {
-		m.v.org, m.v.token = m.opts.HumanitecOrg, ""
-		if err := ask(m.credentialsGroup()); err != nil {
-			return err
+		p := newCredentialsPage(env, o, nil)
+		if err := ask(p.group()); err != nil {
+			return o, err
 		}
-		org, tok, check := m.applyCredentials()
-		if !check {
-			return nil
+		r := p.apply()
+		o = r.opts
+		if !r.check {
+			return o, nil
 		}
+		org, tok := o.HumanitecOrg, o.HumanitecToken
 		say("Checking org " + org + " and the token with Humanitec…")
 		cctx, cancel := context.WithTimeout(ctx, checkTimeout)
-		err := m.in.Check(cctx, org, tok)
+		err := env.in.Check(cctx, org, tok)
 		cancel()
 		if err == nil {
 			say(iconDone + " Humanitec accepted them.")
-			return nil
+			return o, nil
 		}
-		say(m.checkMessage(err))
+		say(checkMessage(env.redactor, err))
 		if !refused(err) {
 			// No answer is not a no: the token is kept, and the run's own
 			// check tries again when it starts.
 			if attempt == maxCheckAttempts {
-				return err
+				return o, err
 			}
 			continue
 		}
-		m.opts.HumanitecToken = secret.Value{}
+		o.HumanitecToken = secret.Value{}
 		if attempt == maxCheckAttempts {
-			return &config.InputError{
-				Msg:  "Humanitec did not accept org " + org + " and the token: " + m.redactor.Redact(err.Error()),
+			return o, &config.InputError{
+				Msg:  "Humanitec did not accept org " + org + " and the token: " + env.redactor.Redact(err.Error()),
 				Hint: "check HUMANITEC_ORG and the token of a service user with the Administrator role",
 			}
 		}

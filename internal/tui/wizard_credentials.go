@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"context"
 	"errors"
 	"strings"
 
@@ -12,35 +11,74 @@ import (
 	"github.com/pocketidp/pocketidp/internal/secret"
 )
 
-func (m *wizardModel) toCredentials() (tea.Model, tea.Cmd) {
-	if m.opts.SkipHumanitec {
-		return m.toSettings(true)
-	}
-	m.phase = phaseCredentials
-	m.v.org = m.opts.HumanitecOrg
-	m.v.token = ""
-	_, cmd := m.newForm(m.credentialsGroup())
-	return m, cmd
+// credentialsPage asks for the Humanitec org and token, with the last live
+// check's failure above them. It reports a credentialsReport.
+type credentialsPage struct {
+	env        *wizardEnv
+	opts       config.Options
+	org, token string
+	// checkErr is the last live check's failure, shown above the form.
+	checkErr error
+	// focusToken starts on the token field: after a failed check the
+	// token is what is usually wrong.
+	focusToken bool
+	formPage
 }
 
-func (m *wizardModel) credentialsGroup() *huh.Group {
-	hasToken := !m.opts.HumanitecToken.Empty()
+func newCredentialsPage(env *wizardEnv, o config.Options, checkErr error) *credentialsPage {
+	p := &credentialsPage{env: env, opts: o, org: o.HumanitecOrg, checkErr: checkErr}
+	p.formPage = newFormPage(p.group())
+	return p
+}
+
+func (p *credentialsPage) Init() tea.Cmd {
+	cmd := p.form.Init()
+	if p.focusToken {
+		return tea.Batch(cmd, p.form.NextField())
+	}
+	return cmd
+}
+
+func (p *credentialsPage) Update(msg tea.Msg) (tea.Cmd, report) {
+	cmd, st := p.update(msg, p.body)
+	switch st {
+	case huh.StateCompleted:
+		return nil, p.apply()
+	case huh.StateAborted:
+		return nil, abortReport{}
+	}
+	return cmd, nil
+}
+
+func (p *credentialsPage) View() pageView {
+	return pageView{step: 1, body: p.body(), form: p.form.View()}
+}
+
+func (p *credentialsPage) body() string {
+	if p.checkErr == nil {
+		return ""
+	}
+	return badStyle.Width(cardWidth(p.width)).Render(checkMessage(p.env.redactor, p.checkErr)) + "\n"
+}
+
+func (p *credentialsPage) group() *huh.Group {
+	hasToken := !p.opts.HumanitecToken.Empty()
 	tokenDesc := "API token of a service user with the Administrator role."
 	if hasToken {
 		tokenDesc = "Leave empty to use the token given before (HUMANITEC_TOKEN, or typed here)."
 	}
 	org := huh.NewInput().Key("org").
-		Title(m.inputTitle("Humanitec org id", m.v.org)).
+		Title(p.env.inputTitle("Humanitec org id", p.org)).
 		Description("As in https://app.humanitec.io/orgs/<org-id>").
-		Value(&m.v.org).
+		Value(&p.org).
 		Validate(validOrg)
 	token := huh.NewInput().Key("token").
 		Title("Humanitec API token").
 		Description(tokenDesc).
 		EchoMode(huh.EchoModePassword).
-		Value(&m.v.token).
+		Value(&p.token).
 		Validate(func(s string) error {
-			org := strings.TrimSpace(m.v.org)
+			org := strings.TrimSpace(p.org)
 			switch {
 			case strings.TrimSpace(s) == "" && org != "" && !hasToken:
 				return errors.New("paste the token, or leave the org empty too to use PocketIDP's local orchestrator")
@@ -64,57 +102,24 @@ func validOrg(s string) error {
 	return o.CheckHumanitec()
 }
 
-// applyCredentials takes the credentials form's values into the options and
-// reports whether there is something for the live check to check.
-func (m *wizardModel) applyCredentials() (org string, tok secret.Value, check bool) {
-	org = strings.TrimSpace(m.v.org)
-	tok = secret.New(m.v.token)
-	m.redactor.Add(tok)
+// apply takes the form's values into the options; check says whether
+// there is something for the live check to check.
+func (p *credentialsPage) apply() credentialsReport {
+	o := p.opts
+	org := strings.TrimSpace(p.org)
+	tok := secret.New(p.token)
+	p.env.redactor.Add(tok)
 	if tok.Empty() {
-		tok = m.opts.HumanitecToken
+		tok = o.HumanitecToken
 	}
 	if org == "" {
 		// The same rule as --yes without org and token: PocketIDP's local
 		// orchestrator (a token given alone is not used).
-		m.opts.HumanitecOrg, m.opts.HumanitecToken, m.opts.SkipHumanitec = "", secret.Value{}, false
-		return "", secret.Value{}, false
+		o.HumanitecOrg, o.HumanitecToken, o.SkipHumanitec = "", secret.Value{}, false
+		return credentialsReport{opts: o}
 	}
-	m.opts.HumanitecOrg, m.opts.HumanitecToken, m.opts.SkipHumanitec = org, tok, false
-	return org, tok, m.in.Check != nil
-}
-
-func (m *wizardModel) credentialsDone() (tea.Model, tea.Cmd) {
-	org, tok, check := m.applyCredentials()
-	if !check {
-		return m.toSettings(true)
-	}
-	m.phase, m.form, m.checkErr = phaseChecking, nil, nil
-	fn, ctx := m.in.Check, m.ctx
-	return m, tea.Batch(m.spin(), func() tea.Msg {
-		ctx, cancel := context.WithTimeout(ctx, checkTimeout)
-		defer cancel()
-		return checkedMsg{err: fn(ctx, org, tok)}
-	})
-}
-
-func (m *wizardModel) checked(err error) (tea.Model, tea.Cmd) {
-	if m.phase != phaseChecking {
-		return m, nil
-	}
-	if err == nil {
-		return m.toSettings(true)
-	}
-	// Back to the form with the answer above it and the token field
-	// focused: the token is what is usually wrong. A token Humanitec did
-	// not refuse (no answer) is kept, so enter checks it again.
-	m.checkErr = err
-	if refused(err) {
-		m.opts.HumanitecToken = secret.Value{} // refused, even if it came from HUMANITEC_TOKEN
-	}
-	m.phase = phaseCredentials
-	m.v.token = ""
-	_, initCmd := m.newForm(m.credentialsGroup())
-	return m, tea.Batch(initCmd, m.form.NextField())
+	o.HumanitecOrg, o.HumanitecToken, o.SkipHumanitec = org, tok, false
+	return credentialsReport{opts: o, check: p.env.in.Check != nil}
 }
 
 // refused reports whether Humanitec answered the check with a no, rather
@@ -123,12 +128,10 @@ func refused(err error) bool { return config.IsInput(err) }
 
 // checkMessage is the live check's answer as the wizard says it, with every
 // secret masked.
-func (m *wizardModel) checkMessage(err error) string {
+func checkMessage(r *secret.Redactor, err error) string {
 	if refused(err) {
-		return iconFailed + " Humanitec did not accept these: " + m.redactor.Redact(err.Error())
+		return iconFailed + " Humanitec did not accept these: " + r.Redact(err.Error())
 	}
-	return iconFailed + " Could not check them with Humanitec: " + m.redactor.Redact(err.Error()) +
+	return iconFailed + " Could not check them with Humanitec: " + r.Redact(err.Error()) +
 		". The token is kept: press enter to try again, or leave the org empty to use PocketIDP's local orchestrator."
 }
-
-// --- settings ---

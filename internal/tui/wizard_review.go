@@ -13,9 +13,52 @@ import (
 	"github.com/pocketidp/pocketidp/internal/doctor"
 )
 
-func (m *wizardModel) doctorFailed() error {
+// reviewPage shows the settings, the doctor's findings and the plan, and
+// asks to create the platform, change the settings, or (the machine not
+// ready) quit. It reports a reviewReport.
+type reviewPage struct {
+	env    *wizardEnv
+	opts   config.Options
+	doctor []doctor.Result
+	plan   []PlanStep
+	create bool
+	formPage
+}
+
+func newReviewPage(env *wizardEnv, o config.Options, results []doctor.Result, plan []PlanStep) *reviewPage {
+	p := &reviewPage{env: env, opts: o, doctor: results, plan: plan, create: true}
+	p.formPage = newFormPage(huh.NewGroup(p.field()))
+	return p
+}
+
+func (p *reviewPage) Init() tea.Cmd { return p.form.Init() }
+
+func (p *reviewPage) Update(msg tea.Msg) (tea.Cmd, report) {
+	cmd, st := p.update(msg, p.body)
+	switch st {
+	case huh.StateCompleted:
+		r := reviewReport{choice: p.choice()}
+		if r.choice == choiceQuit {
+			r.err = doctorFailed(p.doctor)
+		}
+		return nil, r
+	case huh.StateAborted:
+		return nil, abortReport{}
+	}
+	return cmd, nil
+}
+
+func (p *reviewPage) View() pageView {
+	return pageView{step: 3, body: p.body(), form: p.form.View()}
+}
+
+func (p *reviewPage) body() string {
+	return reviewText(p.opts, p.doctor, p.plan, cardWidth(p.width))
+}
+
+func doctorFailed(results []doctor.Result) error {
 	var errs []error
-	for _, r := range m.doctor {
+	for _, r := range results {
 		if err := r.Err(); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", r.Check, err))
 		}
@@ -23,21 +66,14 @@ func (m *wizardModel) doctorFailed() error {
 	return errors.Join(errs...)
 }
 
-func (m *wizardModel) toReview() (tea.Model, tea.Cmd) {
-	m.phase = phaseReview
-	m.v.create = true
-	_, cmd := m.newForm(huh.NewGroup(m.reviewField()))
-	return m, cmd
-}
-
-func (m *wizardModel) reviewField() huh.Field {
+func (p *reviewPage) field() huh.Field {
 	switch {
-	case m.doctorFailed() == nil:
-		return huh.NewConfirm().Key("create").Title(m.choiceTitle("Create the platform?", "create it", "change settings")).
-			Affirmative("Create").Negative("Change settings").Value(&m.v.create)
-	case m.in.Refresh != nil:
-		return huh.NewConfirm().Key("create").Title(m.choiceTitle("The machine is not ready.", "change settings", "quit")).
-			Affirmative("Change settings").Negative("Quit").Value(&m.v.create)
+	case doctorFailed(p.doctor) == nil:
+		return huh.NewConfirm().Key("create").Title(p.env.choiceTitle("Create the platform?", "create it", "change settings")).
+			Affirmative("Create").Negative("Change settings").Value(&p.create)
+	case p.env.in.Refresh != nil:
+		return huh.NewConfirm().Key("create").Title(p.env.choiceTitle("The machine is not ready.", "change settings", "quit")).
+			Affirmative("Change settings").Negative("Quit").Value(&p.create)
 	default:
 		return huh.NewNote().Title("The machine is not ready.").
 			Description("Fix what is listed above, then run pocketidp again.").
@@ -53,32 +89,18 @@ const (
 	choiceQuit
 )
 
-// choice reads the review page's answer.
-func (m *wizardModel) choice() reviewChoice {
-	failed := m.doctorFailed() != nil
+// choice reads the page's answer.
+func (p *reviewPage) choice() reviewChoice {
+	failed := doctorFailed(p.doctor) != nil
 	switch {
-	case !failed && m.v.create:
+	case !failed && p.create:
 		return choiceCreate
-	case !failed, m.in.Refresh != nil && m.v.create:
+	case !failed, p.env.in.Refresh != nil && p.create:
 		return choiceChange
 	default:
 		return choiceQuit
 	}
 }
-
-func (m *wizardModel) reviewDone() (tea.Model, tea.Cmd) {
-	switch m.choice() {
-	case choiceCreate:
-		return m.quit(phaseDone)
-	case choiceChange:
-		return m.toSettingsEdit()
-	default:
-		m.err = m.doctorFailed()
-		return m.quit(phaseAborted)
-	}
-}
-
-// --- views ---
 
 func reviewText(o config.Options, results []doctor.Result, plan []PlanStep, w int) string {
 	var b strings.Builder

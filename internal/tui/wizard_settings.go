@@ -12,73 +12,64 @@ import (
 	"github.com/pocketidp/pocketidp/internal/config"
 )
 
-// toSettings opens the settings page, which shows the settings and asks
-// whether to keep them; keep preselects "Keep" over "Change".
-func (m *wizardModel) toSettings(keep bool) (tea.Model, tea.Cmd) {
-	m.phase = phaseSettings
-	m.loadSettings(keep)
-	_, cmd := m.newForm(m.keepGroup())
-	return m, cmd
+// settingsPage shows the settings and asks whether to keep them. "Keep"
+// reports the settings (a settingsReport), "Change" a changeSettingsReport.
+type settingsPage struct {
+	env  *wizardEnv
+	opts config.Options
+	v    settingsValues
+	keep bool
+	formPage
 }
 
-// toSettingsEdit opens the settings' fields.
-func (m *wizardModel) toSettingsEdit() (tea.Model, tea.Cmd) {
-	m.phase = phaseSettingsEdit
-	m.loadSettings(false)
-	_, cmd := m.newForm(m.editGroups()...)
-	return m, cmd
+// newSettingsPage opens the settings; keep preselects "Keep" over "Change".
+func newSettingsPage(env *wizardEnv, o config.Options, keep bool) *settingsPage {
+	p := &settingsPage{env: env, opts: o, v: loadSettings(o), keep: keep}
+	p.formPage = newFormPage(p.group())
+	return p
 }
 
-func (m *wizardModel) loadSettings(keep bool) {
-	o := m.opts
-	m.v.name, m.v.port, m.v.listen = o.Name, strconv.Itoa(o.Port), o.ListenAddress
-	m.v.kubeconfig, m.v.kubeCtx = o.Kubeconfig, o.Context
-	m.v.trust, m.v.skip, m.v.wait = o.Trust, o.SkipHumanitec, o.Wait
-	m.v.keep = keep && m.settingsErr == nil
+func (p *settingsPage) Init() tea.Cmd { return p.form.Init() }
+
+func (p *settingsPage) Update(msg tea.Msg) (tea.Cmd, report) {
+	cmd, st := p.update(msg, func() string { return "" })
+	switch st {
+	case huh.StateCompleted:
+		if !p.keep {
+			return nil, changeSettingsReport{}
+		}
+		return nil, p.v.apply(p.opts)
+	case huh.StateAborted:
+		return nil, abortReport{}
+	}
+	return cmd, nil
 }
 
-func (m *wizardModel) keepGroup() *huh.Group {
+func (p *settingsPage) View() pageView {
+	return pageView{step: 2, form: p.form.View()}
+}
+
+func (p *settingsPage) group() *huh.Group {
 	return huh.NewGroup(huh.NewConfirm().Key("keep").
-		Title(m.choiceTitle("Settings", "keep them", "change them")).
-		Description(settingsText(m.opts)).
+		Title(p.env.choiceTitle("Settings", "keep them", "change them")).
+		Description(settingsText(p.opts)).
 		Affirmative("Keep").
 		Negative("Change").
-		Value(&m.v.keep))
+		Value(&p.keep))
 }
 
-func (m *wizardModel) editGroups() []*huh.Group {
-	cluster := huh.NewGroup(
-		huh.NewInput().Key("name").Title(m.inputTitle("Cluster name", m.v.name)).Value(&m.v.name).
-			Validate(validField(func(o *config.Options, s string) error { o.Name = s; return nil })),
-		huh.NewInput().Key("port").Title(m.inputTitle("HTTPS port", m.v.port)).Description("URLs become https://<name>.localhost:<port>").Value(&m.v.port).
-			Validate(validField(func(o *config.Options, s string) error {
-				p, err := strconv.Atoi(s)
-				if err != nil {
-					return fmt.Errorf("port %q is not a number", s)
-				}
-				o.Port = p
-				return nil
-			})),
-		huh.NewInput().Key("listen").Title(m.inputTitle("Listen address", m.v.listen)).Description("127.0.0.1 keeps it on this machine, 0.0.0.0 opens it to the network").Value(&m.v.listen).
-			Validate(validField(func(o *config.Options, s string) error { o.ListenAddress = s; return nil })),
-		huh.NewInput().Key("kubeconfig").Title(m.inputTitle("Existing cluster: kubeconfig", m.v.kubeconfig)).Description("Empty creates a kind cluster").Value(&m.v.kubeconfig),
-		huh.NewInput().Key("context").Title(m.inputTitle("Existing cluster: context", m.v.kubeCtx)).Value(&m.v.kubeCtx),
-	).Title("Cluster")
-	var fields []huh.Field
-	if !m.opts.Coder {
-		// In a Coder workspace the trust store is not the browser's.
-		fields = append(fields, huh.NewConfirm().Key("trust").Title("Trust the local CA?").
-			Description("Adds it to the system trust store so browsers accept the URLs; down removes it.").
-			Value(&m.v.trust))
+// settingsValues are the settings' fields; huh binds to their addresses.
+type settingsValues struct {
+	name, port, listen, kubeconfig, kubeCtx string
+	trust, skip, wait                       bool
+}
+
+func loadSettings(o config.Options) settingsValues {
+	return settingsValues{
+		name: o.Name, port: strconv.Itoa(o.Port), listen: o.ListenAddress,
+		kubeconfig: o.Kubeconfig, kubeCtx: o.Context,
+		trust: o.Trust, skip: o.SkipHumanitec, wait: o.Wait,
 	}
-	fields = append(fields, huh.NewConfirm().Key("skip").Title("Skip the orchestrator?").
-		Description("Builds everything else, with neither Humanitec nor the local orchestrator; Backstage is deployed by one, so not in this run.").
-		Value(&m.v.skip))
-	fields = append(fields, huh.NewConfirm().Key("wait").Title("Wait for Backstage?").
-		Description(fmt.Sprintf("Follows its build and deployment until it answers, up to %s more (--wait).", duration(m.opts.WaitTimeout))).
-		Value(&m.v.wait))
-	extras := huh.NewGroup(fields...).Title("Options")
-	return []*huh.Group{cluster, extras}
 }
 
 // validField checks one field with the same rules as the flags: the value is
@@ -98,56 +89,30 @@ func validField(apply func(o *config.Options, s string) error) func(string) erro
 	}
 }
 
-// applySettings takes the settings form's values into the options. It
-// reports needCreds when the orchestrator was switched back on (Humanitec
-// or, with both left empty, the local one), and keeps the options unchanged (settingsErr set) when they are bad.
-func (m *wizardModel) applySettings() (needCreds bool) {
-	o := m.opts
+// apply takes the values into cur. It reports needCreds when the
+// orchestrator was switched back on (Humanitec or, with both left empty,
+// the local one), and cur unchanged with the error when they are bad.
+func (v settingsValues) apply(cur config.Options) settingsReport {
+	o := cur
 	d := config.Defaults()
-	o.Name = cmp.Or(strings.TrimSpace(m.v.name), d.Name)
+	o.Name = cmp.Or(strings.TrimSpace(v.name), d.Name)
 	o.Port = d.Port
-	if p, err := strconv.Atoi(strings.TrimSpace(m.v.port)); err == nil {
+	if p, err := strconv.Atoi(strings.TrimSpace(v.port)); err == nil {
 		o.Port = p
 	}
-	o.ListenAddress = cmp.Or(strings.TrimSpace(m.v.listen), d.ListenAddress)
-	o.Kubeconfig, o.Context = strings.TrimSpace(m.v.kubeconfig), strings.TrimSpace(m.v.kubeCtx)
-	o.Trust = m.v.trust && !o.Coder
-	o.SkipHumanitec = m.v.skip
-	o.Wait = m.v.wait
-	if !o.SkipHumanitec && m.opts.SkipHumanitec {
-		m.opts, m.settingsErr = o, nil
-		return true
+	o.ListenAddress = cmp.Or(strings.TrimSpace(v.listen), d.ListenAddress)
+	o.Kubeconfig, o.Context = strings.TrimSpace(v.kubeconfig), strings.TrimSpace(v.kubeCtx)
+	o.Trust = v.trust && !o.Coder
+	o.SkipHumanitec = v.skip
+	o.Wait = v.wait
+	if !o.SkipHumanitec && cur.SkipHumanitec {
+		return settingsReport{opts: o, needCreds: true}
 	}
 	if err := o.Validate(); err != nil {
-		m.settingsErr = err
-		return false
+		return settingsReport{opts: cur, err: err}
 	}
-	m.opts, m.settingsErr = o, nil
-	return false
+	return settingsReport{opts: o}
 }
-
-func (m *wizardModel) settingsDone() (tea.Model, tea.Cmd) {
-	needCreds := m.applySettings()
-	switch {
-	case needCreds:
-		return m.toCredentials()
-	case m.settingsErr != nil:
-		return m.toSettingsEdit()
-	case m.in.Refresh != nil:
-		// The review shows the machine as it is now, for the options as
-		// they are now (credentials typed since the wizard started, an
-		// engine stopped meanwhile): it is checked every time.
-		m.phase, m.form = phaseRefreshing, nil
-		refresh, ctx, o := m.in.Refresh, m.ctx, m.opts
-		return m, tea.Batch(m.spin(), func() tea.Msg {
-			d, p := refresh(ctx, o)
-			return refreshedMsg{doctor: d, plan: p}
-		})
-	}
-	return m.toReview()
-}
-
-// --- review ---
 
 // settingsLine is the one-line recap of the chosen options.
 func settingsLine(o config.Options) string {
