@@ -269,9 +269,14 @@ func orchestratorGoldenPath(t *testing.T, g giteaAPI, stateDir, kubeconfig, kube
 	if err != nil || sts.Status.ReadyReplicas != 1 {
 		t.Fatalf("the database's StatefulSet: %v (%+v)", err, sts.Status)
 	}
-	out, err := exec.Command(kubectl, "--kubeconfig", kubeconfig, "-n", ns, "exec", "postgres-sample-database-0", "--",
-		"sh", "-c", `PGPASSWORD="$POSTGRES_PASSWORD" psql -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB" -tAc 'select 40 + 2'`).CombinedOutput()
-	if err != nil || strings.TrimSpace(string(out)) != "42" {
+	// The resource pack's StatefulSet has no readiness probe: its pod is
+	// Ready while the entrypoint still initialises the database.
+	var out []byte
+	if err := wait.PollUntilContextTimeout(ctx, 2*time.Second, 2*time.Minute, true, func(context.Context) (bool, error) {
+		out, err = exec.Command(kubectl, "--kubeconfig", kubeconfig, "-n", ns, "exec", "postgres-sample-database-0", "--",
+			"sh", "-c", `PGPASSWORD="$POSTGRES_PASSWORD" psql -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB" -tAc 'select 40 + 2'`).CombinedOutput()
+		return err == nil && strings.TrimSpace(string(out)) == "42", nil
+	}); err != nil {
 		t.Errorf("a query on the sample's database: %v: %s", err, out)
 	}
 	dep, err := kube.AppsV1().Deployments(ns).Get(ctx, "sample", metav1.GetOptions{})
