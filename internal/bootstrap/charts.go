@@ -177,11 +177,7 @@ func runnerTokenCheck(ctx context.Context, _ *StepContext, inst *charts.Installe
 // kind cluster has one node; an existing cluster may have more, and a pod on
 // another node cannot pull localhost:5001 images.
 func registryNodesCheck(ctx context.Context, in *Install, sc *StepContext) error {
-	acc, err := in.Kube(ctx)
-	if err != nil {
-		return err
-	}
-	cs, err := acc.Clientset()
+	cs, err := in.Clientset(ctx)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"k8s.io/client-go/kubernetes"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -74,6 +75,16 @@ func clusterSteps(in *Install) []Step {
 		steps = append(steps, Step{Action: trustStep{in}, Timeout: 5 * time.Minute})
 	}
 	return steps
+}
+
+// Clientset is a Kubernetes client of the install's cluster (Kube); the
+// error wraps cluster.ErrNotFound when the cluster is gone.
+func (in *Install) Clientset(ctx context.Context) (kubernetes.Interface, error) {
+	acc, err := in.Kube(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return acc.Clientset()
 }
 
 // Kube returns how to reach the install's cluster: what the cluster step
@@ -408,11 +419,7 @@ func (s tlsStep) Done(ctx context.Context, _ *StepContext) (bool, error) {
 	if err != nil || why != "" {
 		return false, nil
 	}
-	acc, err := in.Kube(ctx)
-	if err != nil {
-		return false, err
-	}
-	cs, err := acc.Clientset()
+	cs, err := in.Clientset(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -432,11 +439,7 @@ func (s tlsStep) Run(ctx context.Context, sc *StepContext) error {
 	if renewed != "" {
 		sc.Logger().Info(fmt.Sprintf("issued the ingress certificate (%s), valid until %s", renewed, leaf.Cert.NotAfter.Format(time.DateOnly)))
 	}
-	acc, err := in.Kube(ctx)
-	if err != nil {
-		return err
-	}
-	cs, err := acc.Clientset()
+	cs, err := in.Clientset(ctx)
 	if err != nil {
 		return err
 	}
@@ -461,17 +464,13 @@ func (s tlsStep) Run(ctx context.Context, sc *StepContext) error {
 func (s tlsStep) Undo(ctx context.Context, sc *StepContext) error {
 	in := s.in
 	if !in.clusterGoes() {
-		acc, err := in.Kube(ctx)
+		cs, err := in.Clientset(ctx)
 		switch {
 		case errors.Is(err, cluster.ErrNotFound):
 			// The cluster is gone, and the Secret with it.
 		case err != nil:
 			return err
 		default:
-			cs, err := acc.Clientset()
-			if err != nil {
-				return err
-			}
 			ownNS := in.Store.HasObject(objNamespace, TLSSecret.Namespace)
 			if err := pkitls.DeleteSecret(ctx, cs, TLSSecret, ownNS); err != nil {
 				return err
@@ -506,11 +505,7 @@ func (in *Install) dnsRules() coredns.Rules {
 }
 
 func (s corednsStep) Done(ctx context.Context, _ *StepContext) (bool, error) {
-	acc, err := s.in.Kube(ctx)
-	if err != nil {
-		return false, err
-	}
-	cs, err := acc.Clientset()
+	cs, err := s.in.Clientset(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -518,11 +513,7 @@ func (s corednsStep) Done(ctx context.Context, _ *StepContext) (bool, error) {
 }
 
 func (s corednsStep) Run(ctx context.Context, sc *StepContext) error {
-	acc, err := s.in.Kube(ctx)
-	if err != nil {
-		return err
-	}
-	cs, err := acc.Clientset()
+	cs, err := s.in.Clientset(ctx)
 	if err != nil {
 		return err
 	}
@@ -540,14 +531,10 @@ func (s corednsStep) Undo(ctx context.Context, sc *StepContext) error {
 	if s.in.clusterGoes() {
 		return nil // the cluster, CoreDNS and all, goes next
 	}
-	acc, err := s.in.Kube(ctx)
+	cs, err := s.in.Clientset(ctx)
 	if errors.Is(err, cluster.ErrNotFound) {
 		return nil
 	}
-	if err != nil {
-		return err
-	}
-	cs, err := acc.Clientset()
 	if err != nil {
 		return err
 	}

@@ -298,11 +298,7 @@ func (s orchestratorInstall) Done(ctx context.Context, sc *StepContext) (bool, e
 	if !ok {
 		return false, nil
 	}
-	acc, err := in.Kube(ctx)
-	if err != nil {
-		return false, err
-	}
-	cs, err := acc.Clientset()
+	cs, err := in.Clientset(ctx)
 	if err != nil {
 		return false, err
 	}

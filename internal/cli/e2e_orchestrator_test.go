@@ -119,28 +119,9 @@ type orchestratorAPI struct {
 
 func (o orchestratorAPI) do(method, path string, body any, want int, out any) {
 	o.t.Helper()
-	var r io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		r = strings.NewReader(string(b))
-	}
-	req, _ := http.NewRequest(method, o.acc.URL+"/orgs/"+o.acc.Org+path, r)
+	req := jsonRequest(o.t, method, o.acc.URL+"/orgs/"+o.acc.Org+path, body)
 	req.Header.Set("Authorization", "Bearer "+o.acc.Token.Reveal())
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := o.hc.Do(req)
-	if err != nil {
-		o.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		o.t.Fatalf("%s %s: %s, want %d: %s", method, path, resp.Status, want, b)
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			o.t.Fatalf("%s %s: %v", method, path, err)
-		}
-	}
+	callJSON(o.t, o.hc, req, want, out)
 }
 
 // localAccessOf reads the local orchestrator's org, token and URL from the

@@ -551,29 +551,50 @@ type giteaAPI struct {
 
 func (g giteaAPI) do(method, path string, body any, want int, out any) {
 	g.t.Helper()
+	req := jsonRequest(g.t, method, "https://git.localhost:8443"+path, body)
+	req.SetBasicAuth("5minadmin", "5minadmin")
+	callJSON(g.t, g.hc, req, want, out)
+}
+
+// jsonRequest is a request with body (when not nil) as JSON.
+func jsonRequest(t *testing.T, method, url string, body any) *http.Request {
+	t.Helper()
 	var r io.Reader
 	if body != nil {
-		b, _ := json.Marshal(body)
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
 		r = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequest(method, "https://git.localhost:8443"+path, r)
-	req.SetBasicAuth("5minadmin", "5minadmin")
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := g.hc.Do(req)
+	req, err := http.NewRequest(method, url, r)
 	if err != nil {
-		g.t.Fatalf("%s %s: %v", method, path, err)
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	return req
+}
+
+// callJSON sends req, fails unless the answer has status want, and decodes
+// it into out (a *string takes the body as it is).
+func callJSON(t *testing.T, hc *http.Client, req *http.Request, want int, out any) {
+	t.Helper()
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != want {
-		g.t.Fatalf("%s %s: %s, want %d: %s", method, path, resp.Status, want, b)
+		t.Fatalf("%s %s: %s, want %d: %s", req.Method, req.URL.Path, resp.Status, want, b)
 	}
-	if out != nil {
-		if s, ok := out.(*string); ok {
-			*s = string(b)
-		} else if err := json.Unmarshal(b, out); err != nil {
-			g.t.Fatalf("%s %s: %v", method, path, err)
-		}
+	if out == nil {
+		return
+	}
+	if s, ok := out.(*string); ok {
+		*s = string(b)
+	} else if err := json.Unmarshal(b, out); err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
 	}
 }
 
