@@ -18,11 +18,14 @@ export POCKETIDP_CHART_DIR="${POCKETIDP_CHART_DIR:-$root/internal/charts/testdat
 [ -d "$POCKETIDP_CHART_DIR" ] || { echo "e2e: no chart archives at $POCKETIDP_CHART_DIR (set POCKETIDP_CHART_DIR)" >&2; exit 1; }
 
 # Peak disk of the cache (engine data root, images, root filesystems).
+# `|| true`: du fails when files go while it counts (set -e would end the
+# sampler, and then the trap's kill would fail and skip stopping the engine).
 ( peak=0; while sleep 20; do
-    s=$(du -sxm "$cache" 2>/dev/null | cut -f1); [ "${s:-0}" -gt "$peak" ] && peak=$s && echo "$peak" >"$cache/logs/peak-mb"
+    s=$(du -sxm "$cache" 2>/dev/null | cut -f1) || true
+    if [ "${s:-0}" -gt "$peak" ]; then peak=$s; echo "$peak" >"$cache/logs/peak-mb"; fi
   done ) 9>&- &
 sampler=$!
-trap 'kill $sampler 2>/dev/null; "$here/engine.sh" stop' EXIT
+trap 'kill $sampler 2>/dev/null || true; "$here/engine.sh" stop' EXIT
 
 # 9>&-: dockerd must not inherit the lock, or an engine left running by a
 # killed run would hold it for ever.
