@@ -171,26 +171,7 @@ func scoreFiles(v any, f func(string) string) (map[string]any, error) {
 		out[target] = map[string]any{"value": content, "mode": toString(orDefault(m["mode"], "0644"))}
 		return nil
 	}
-	switch x := v.(type) {
-	case nil:
-	case []any:
-		for _, e := range x {
-			m, _ := e.(map[string]any)
-			if err := add(toString(m["target"]), m); err != nil {
-				return nil, err
-			}
-		}
-	case map[string]any:
-		for target, e := range x {
-			m, _ := e.(map[string]any)
-			if err := add(target, m); err != nil {
-				return nil, err
-			}
-		}
-	default:
-		return nil, fmt.Errorf("files is a %T, want a list or a map", v)
-	}
-	return out, nil
+	return out, byTarget("files", v, add)
 }
 
 // scoreVolumes reads a container's volumes, a list or a map by target:
@@ -210,26 +191,32 @@ func scoreVolumes(v any) (map[string]any, error) {
 		out[target] = mount
 		return nil
 	}
+	return out, byTarget("volumes", v, add)
+}
+
+// byTarget calls add for each entry of a Score files or volumes section,
+// which is either a list of entries with a target or a map by target.
+func byTarget(what string, v any, add func(target string, m map[string]any) error) error {
 	switch x := v.(type) {
 	case nil:
 	case []any:
 		for _, e := range x {
 			m, _ := e.(map[string]any)
 			if err := add(toString(m["target"]), m); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	case map[string]any:
 		for target, e := range x {
 			m, _ := e.(map[string]any)
 			if err := add(target, m); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	default:
-		return nil, fmt.Errorf("volumes is a %T, want a list or a map", v)
+		return fmt.Errorf("%s is a %T, want a list or a map", what, v)
 	}
-	return out, nil
+	return nil
 }
 
 func orDefault(v, d any) any {

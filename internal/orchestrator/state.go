@@ -1,6 +1,7 @@
 package orchestrator
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -70,7 +71,8 @@ func newState() *state {
 		Deploys: map[string][]*Deploy{}, Sets: map[string]Set{}, Resources: map[string]*ActiveResource{}, Agents: map[string]*Agent{}}
 }
 
-// load reads every collection from st; a collection never saved stays empty.
+// load reads every collection from st into s (from newState); a
+// collection never saved, or saved as null, stays empty.
 func (s *state) load(ctx context.Context, st Store) (map[string][]byte, error) {
 	saved := map[string][]byte{}
 	for _, c := range s.collections() {
@@ -81,42 +83,13 @@ func (s *state) load(ctx context.Context, st Store) (map[string][]byte, error) {
 		if len(b) == 0 {
 			continue
 		}
+		saved[c.name] = b
+		if string(bytes.TrimSpace(b)) == "null" {
+			continue // a collection saved as null keeps the empty one s starts with
+		}
 		if err := json.Unmarshal(b, c.ptr); err != nil {
 			return nil, fmt.Errorf("the orchestrator's stored %s are not valid JSON (%v); delete that collection to start it afresh", c.name, err)
 		}
-		saved[c.name] = b
-	}
-	// A collection saved as null comes back nil.
-	fresh := newState()
-	if s.EnvTypes == nil {
-		s.EnvTypes = fresh.EnvTypes
-	}
-	if s.Apps == nil {
-		s.Apps = fresh.Apps
-	}
-	if s.Secrets == nil {
-		s.Secrets = fresh.Secrets
-	}
-	if s.Defs == nil {
-		s.Defs = fresh.Defs
-	}
-	if s.Classes == nil {
-		s.Classes = fresh.Classes
-	}
-	if s.Deltas == nil {
-		s.Deltas = fresh.Deltas
-	}
-	if s.Deploys == nil {
-		s.Deploys = fresh.Deploys
-	}
-	if s.Sets == nil {
-		s.Sets = fresh.Sets
-	}
-	if s.Resources == nil {
-		s.Resources = fresh.Resources
-	}
-	if s.Agents == nil {
-		s.Agents = fresh.Agents
 	}
 	return saved, nil
 }
