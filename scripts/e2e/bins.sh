@@ -62,15 +62,23 @@ build_kube() {
   done
 }
 
-build_coredns() {
-  local out="$bin/coredns-$COREDNS_VERSION"
-  have "$out" coredns && return 0
+# from_module DIR NAME MODULE@VERSION PKG LDFLAGS: builds PKG (relative to
+# the module root) of the module's source as $bin/DIR-VERSION/NAME, unless
+# it is there.
+from_module() {
+  local dir=$1 name=$2 mod=$3 pkg=$4 ld=$5
+  local out="$bin/$dir-${mod##*@}"
+  have "$out" "$name" && return 0
   local src; src=$(mktemp -d)
-  srccopy "github.com/coredns/coredns@$COREDNS_VERSION" "$src/coredns"
-  say "building coredns $COREDNS_VERSION ..."
+  srccopy "$mod" "$src/m"
+  say "building $name ${mod##*@} ..."
   mkdir -p "$out"
-  (cd "$src/coredns" && go build -trimpath -ldflags "-s -w" -o "$out/coredns.tmp" .)
-  mv "$out/coredns.tmp" "$out/coredns"; rm -rf "$src"
+  (cd "$src/m" && go build -trimpath -ldflags "$ld" -o "$out/$name.tmp" "$pkg")
+  mv "$out/$name.tmp" "$out/$name"; rm -rf "$src"
+}
+
+build_coredns() {
+  from_module coredns coredns "github.com/coredns/coredns@$COREDNS_VERSION" . "-s -w"
 }
 
 build_pause() {
@@ -85,39 +93,20 @@ build_pause() {
 # distribution's Dockerfile: static `registry` from ./cmd/registry, version
 # stamped into the version package.
 build_registry() {
-  local out="$bin/registry-$REGISTRY_VERSION"
-  have "$out" registry && return 0
-  local src; src=$(mktemp -d)
-  srccopy "github.com/distribution/distribution/v3@$REGISTRY_VERSION" "$src/d"
-  say "building registry $REGISTRY_VERSION ..."
-  mkdir -p "$out"
-  (cd "$src/d" && go build -trimpath -ldflags "-s -w -X github.com/distribution/distribution/v3/version.version=$REGISTRY_VERSION -X github.com/distribution/distribution/v3/version.mainpkg=github.com/distribution/distribution/v3" -o "$out/registry.tmp" ./cmd/registry)
-  mv "$out/registry.tmp" "$out/registry"; rm -rf "$src"
+  from_module registry registry "github.com/distribution/distribution/v3@$REGISTRY_VERSION" ./cmd/registry \
+    "-s -w -X github.com/distribution/distribution/v3/version.version=$REGISTRY_VERSION -X github.com/distribution/distribution/v3/version.mainpkg=github.com/distribution/distribution/v3"
 }
 
 # The runner's Makefile: `go build -ldflags '-s -w -X .../ver.version=vX'`
 # of the module root, named gitea-runner (act_runner's successor).
 build_runner() {
-  local out="$bin/runner-$RUNNER_VERSION"
-  have "$out" gitea-runner && return 0
-  local src; src=$(mktemp -d)
-  srccopy "gitea.com/gitea/runner@$RUNNER_VERSION" "$src/r"
-  say "building runner $RUNNER_VERSION ..."
-  mkdir -p "$out"
-  (cd "$src/r" && go build -trimpath -ldflags "-s -w -X gitea.com/gitea/runner/internal/pkg/ver.version=$RUNNER_VERSION" -o "$out/gitea-runner.tmp" .)
-  mv "$out/gitea-runner.tmp" "$out/gitea-runner"; rm -rf "$src"
+  from_module runner gitea-runner "gitea.com/gitea/runner@$RUNNER_VERSION" . \
+    "-s -w -X gitea.com/gitea/runner/internal/pkg/ver.version=$RUNNER_VERSION"
 }
 
 # local-path-provisioner's scripts/build: the module root, VERSION stamped.
 build_localpath() {
-  local out="$bin/local-path-provisioner-$LOCALPATH_VERSION"
-  have "$out" local-path-provisioner && return 0
-  local src; src=$(mktemp -d)
-  srccopy "github.com/rancher/local-path-provisioner@$LOCALPATH_VERSION" "$src/l"
-  say "building local-path-provisioner $LOCALPATH_VERSION ..."
-  mkdir -p "$out"
-  (cd "$src/l" && go build -trimpath -ldflags "-s -w -X main.VERSION=$LOCALPATH_VERSION" -o "$out/local-path-provisioner.tmp" .)
-  mv "$out/local-path-provisioner.tmp" "$out/local-path-provisioner"; rm -rf "$src"
+  from_module local-path-provisioner local-path-provisioner "github.com/rancher/local-path-provisioner@$LOCALPATH_VERSION" . "-s -w -X main.VERSION=$LOCALPATH_VERSION"
 }
 
 # Traefik's Makefile builds ./cmd/traefik with the version stamped. Two
